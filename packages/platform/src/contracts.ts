@@ -1,0 +1,85 @@
+// The platform's public contracts. Implementations live beside this file; services depend only on these types.
+// (Written first so every service can be built against them in parallel.)
+import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+
+/** Any ts-proto message codec (e.g. `ClassifyRequest` from @moma/proto). */
+export interface Codec<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+}
+
+export interface RequestOptions {
+  /** Deadline for the reply; default from config (NATS_REQUEST_TIMEOUT_MS, 2000). */
+  timeoutMs?: number;
+}
+
+export interface ServeOptions {
+  /** Queue group; defaults to the service name so instances share the load. */
+  queue?: string;
+}
+
+export interface Subscription {
+  unsubscribe(): Promise<void>;
+}
+
+/**
+ * Message bus: request/reply in queue groups plus events. Implemented over NATS (`NatsBus`) and in memory
+ * (`MemoryBus`, embedded single-process mode). W3C trace context travels in message headers, so a handler
+ * runs inside the caller's trace; errors thrown by a handler reach the caller as the same MomaError code.
+ */
+export interface Bus {
+  request<Req, Res>(subject: string, req: Req, reqCodec: Codec<Req>, resCodec: Codec<Res>, opts?: RequestOptions): Promise<Res>;
+  serve<Req, Res>(
+    subject: string,
+    reqCodec: Codec<Req>,
+    resCodec: Codec<Res>,
+    handler: (req: Req) => Promise<Res>,
+    opts?: ServeOptions,
+  ): Promise<Subscription>;
+  /** Fire-and-forget event; persisted in JetStream (stream MOMA_EVENTS, subjects moma.events.>) when available. */
+  publish<T>(subject: string, msg: T, codec: Codec<T>): Promise<void>;
+  /** Every instance receives events (fan-out, no queue group) — used for registry and artifact announcements. */
+  subscribe<T>(subject: string, codec: Codec<T>, handler: (msg: T) => void | Promise<void>): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+/** A value stored with a version for optimistic concurrency. */
+export interface Versioned<T> {
+  value: T;
+  version: number;
+}
+
+/**
+ * Key/value store for shared state (sessions, agent registry). Redis (`RedisStore`) or memory (`MemoryStore`).
+ * Values are JSON. `update` is an optimistic read-modify-write: it retries when another writer changed the key
+ * (WATCH/MULTI or a Lua compare-and-set on the version), so concurrent turns never lose an update.
+ */
+export interface Store {
+  get<T>(key: string): Promise<Versioned<T> | undefined>;
+  /** Unconditional write; returns the new version. */
+  put<T>(key: string, value: T, ttlSeconds?: number): Promise<number>;
+  /** Compare-and-set: writes only if the current version equals `expectedVersion` (0 = must not exist). */
+  compareAndSet<T>(key: string, value: T, expectedVersion: number, ttlSeconds?: number): Promise<boolean>;
+  /** Read-modify-write with retries on conflict; `fn` receives undefined when the key is absent. */
+  update<T>(key: string, fn: (current: T | undefined) => T, ttlSeconds?: number): Promise<Versioned<T>>;
+  delete(key: string): Promise<boolean>;
+  /** Keys under a prefix (registry listing; not for hot paths). */
+  list<T>(prefix: string): Promise<Array<{ key: string; value: T }>>;
+  close(): Promise<void>;
+}
+
+/** Stable NATS subjects between stages. */
+export const Subjects = {
+  intentClassify: 'moma.intent.classify',
+  orchestratorDecide: 'moma.orchestrator.decide',
+  orchestratorRecord: 'moma.orchestrator.record',
+  registryRegister: 'moma.orchestrator.registry.register',
+  registryUpdate: 'moma.orchestrator.registry.update',
+  registryRemove: 'moma.orchestrator.registry.remove',
+  registryList: 'moma.orchestrator.registry.list',
+  scoringScore: 'moma.scoring.score',
+  scoringModels: 'moma.scoring.models',
+  eventsUsage: 'moma.events.usage',
+  eventsRegistry: 'moma.events.registry',
+  eventsArtifact: 'moma.events.artifact',
+} as const;
