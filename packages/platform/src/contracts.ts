@@ -83,3 +83,30 @@ export const Subjects = {
   eventsRegistry: 'moma.events.registry',
   eventsArtifact: 'moma.events.artifact',
 } as const;
+
+/** Minimal logger surface (pino's); services log `logger.info({ sessionId }, 'msg')`. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/**
+ * What every service's `app.ts` receives: adapters already connected (NATS + Redis when NATS_URL/REDIS_URL are set,
+ * memory otherwise). `main.ts` builds it from the environment; the embedded launcher builds one shared in-memory
+ * context and passes it to all five services in one process.
+ */
+export interface ServiceContext {
+  /** Service name, e.g. "scoring" — also the NATS queue group and OTel service.name. */
+  name: string;
+  bus: Bus;
+  store: Store;
+  logger: Logger;
+}
+
+/** A running service; `stop()` stops taking work, finishes what is in flight, and releases its servers. */
+export interface ServiceHandle {
+  stop(): Promise<void>;
+}
