@@ -151,7 +151,7 @@ function classify(err: unknown, fallback: Code): MomaError {
   // ioredis: offline queue disabled / retries exhausted / closed connection.
   if (
     name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|enableOfflineQueue|Connection is closed|connect ETIMEDOUT/i.test(message)
+    /Stream isn't writeable|enableOfflineQueue|Connection is closed|connect ETIMEDOUT|Command timed out/i.test(message)
   ) {
     return new MomaError(Code.UNAVAILABLE, `store unavailable: ${message}`, { cause: err });
   }

@@ -1,1 +1,24 @@
-export {};
+// LLM routing: question extraction, score heads, cost, Pareto choice, artifacts. Pure (no I/O).
+export type {
+  RoutingModeName,
+  ChoiceOptions,
+  RankedModel,
+  LlmChoice,
+  RouteInput,
+  ModelPrice,
+  LlmRouter,
+  RouterArtifact,
+  ArtifactModel,
+  HeadSpec,
+  HeadKind,
+  Objective,
+  Tensor,
+} from './types.ts';
+export { decodeArtifact, encodeArtifact, ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, type ArtifactManifest } from './artifact.ts';
+export { createLlmRouter, predictCostUsd } from './router.ts';
+export { choose, paretoFront, validateOptions, type Candidate, type Choice } from './choose.ts';
+export { extractQuestion, routingText, promptText } from './extract.ts';
+export { countTokens, warmTokenizer } from './tokens.ts';
+export { predictHead, predictEnsemble, sparsify, sigmoid, type SparseVec } from './heads/infer.ts';
+export { trainHead, rng, type TrainSet, type TrainOptions, type TrainResult } from './train/index.ts';
+export { pairLabel, modelPairs, PAIR_CLASSES, DEFAULT_GAPS, type GapThresholds } from './pairwise.ts';

@@ -1,0 +1,23 @@
+// The slice of autocannon 9's API the gateway benchmark uses (the package ships no types).
+declare module 'autocannon' {
+  interface Options {
+    url: string;
+    method?: string;
+    connections?: number;
+    duration?: number;
+    headers?: Record<string, string>;
+    body?: string;
+  }
+  interface Result {
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+    requests: { average: number; total: number };
+    latency: { p50: number; p99: number };
+  }
+  interface Instance extends PromiseLike<Result> {
+    on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): this;
+  }
+  function autocannon(opts: Options): Instance;
+  export default autocannon;
+}

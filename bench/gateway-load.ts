@@ -1,0 +1,171 @@
+// Load benchmark (prints figures; not a test): the distributed system — every service its own process on NATS and
+// Redis — driven through `POST /v1/chat/completions` (non-stream) by autocannon at 1 and 16 connections, and the same
+// load straight at the trivial local upstream for comparison; plus each service's resident memory idle and after.
+//
+//   node bench/gateway-load.ts [--duration 10] [--warmup 3] [--json] [--cpu-prof]
+// Targets: 1 connection p50 ≤ 2 ms, p99 ≤ 8 ms; 16 connections ≥ 1,000 req/s; each service idle ≤ 150 MB.
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { Redis } from 'ioredis';
+import autocannon from 'autocannon';
+import { testInfra, uniqueId } from '@moma/testkit';
+import { rssMb, startSystem, SERVICES, type System } from '../test/support/system.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+const duration = Number(args.duration);
+const warmup = Number(args.warmup);
+
+interface Figures {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+}
+
+const BODY = JSON.stringify({ model: 'moma/auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+
+/** One autocannon run; latencies are taken from every response (fractional ms) rather than autocannon's 1 ms buckets. */
+async function drive(url: string, connections: number, seconds: number, body = BODY): Promise<Figures> {
+  const times: number[] = [];
+  const instance = autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    if (status === 200) times.push(ms);
+  });
+  const result = await instance;
+  times.sort((a, b) => a - b);
+  const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? NaN;
+  return {
+    reqPerSec: Math.round(times.length / seconds),
+    p50: round(pct(50)),
+    p99: round(pct(99)),
+    requests: times.length,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** The trivial upstream runs on its own thread so it does not share the event loop with autocannon. */
+function startUpstream(): Promise<{ url: string; worker: Worker }> {
+  const testkit = new URL('../packages/testkit/src/fake-openai.ts', import.meta.url).href;
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     import(${JSON.stringify(testkit)}).then(async (m) => {
+       const fake = await m.startFakeOpenAI({ host: '127.0.0.1', record: false });
+       parentPort.postMessage(fake.url);
+     });`,
+    { eval: true },
+  );
+  return new Promise((resolve, reject) => {
+    worker.once('message', (url: string) => resolve({ url, worker }));
+    worker.once('error', reject);
+  });
+}
+
+async function memory(sys: System): Promise<Record<string, number | undefined>> {
+  const out: Record<string, number | undefined> = {};
+  for (const s of SERVICES) out[s] = await rssMb(sys.pids[s]);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const infra = await testInfra();
+  if (!infra.ok) {
+    console.error(`gateway-load: cannot run (${infra.reason})`);
+    process.exitCode = 1;
+    return;
+  }
+  const upstream = await startUpstream();
+  const keyPrefix = `bench-${uniqueId()}:`;
+  const sys = await startSystem({
+    natsUrl: infra.natsUrl,
+    redisUrl: infra.redisUrl,
+    keyPrefix,
+    providers: [{ name: 'bench', baseUrl: upstream.url, models: ['*'] }],
+    // Every request mints a session; keep them short-lived so a run leaves nothing behind for long.
+    env: { SESSION_TTL_SECONDS: '600', OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED ?? 'false' },
+    ...(args['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] } : {}),
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = await memory(sys);
+    const url = `${sys.httpUrl}/v1/chat/completions`;
+    const upstreamUrl = `${upstream.url}/chat/completions`;
+
+    if (warmup > 0) await drive(url, 16, warmup);
+    const routed1 = await drive(url, 1, duration);
+    const routed16 = await drive(url, 16, duration);
+    const after = await memory(sys);
+    await drive(upstreamUrl, 4, 1);
+    const direct1 = await drive(upstreamUrl, 1, duration);
+    const direct16 = await drive(upstreamUrl, 16, duration);
+
+    const report = {
+      duration,
+      routed: { c1: routed1, c16: routed16 },
+      upstream: { c1: direct1, c16: direct16 },
+      rssMb: { idle, afterLoad: after },
+      targets: {
+        c1p50: routed1.p50 <= 2,
+        c1p99: routed1.p99 <= 8,
+        c16rps: routed16.reqPerSec >= 1000,
+        idleRss: Object.values(idle).every((v) => v !== undefined && v <= 150),
+      },
+    };
+    if (args.json) {
+      console.log(JSON.stringify(report));
+    } else {
+      const line = (name: string, f: Figures) =>
+        `${name.padEnd(34)} ${String(f.reqPerSec).padStart(8)} ${f.p50.toFixed(2).padStart(8)} ${f.p99.toFixed(2).padStart(8)} ${String(f.errors).padStart(7)}`;
+      console.log(`\ngateway-load (${duration} s per run, non-stream POST /v1/chat/completions)`);
+      console.log(`${''.padEnd(34)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
+      console.log(line('routed, 1 connection', routed1));
+      console.log(line('routed, 16 connections', routed16));
+      console.log(line('upstream direct, 1 connection', direct1));
+      console.log(line('upstream direct, 16 connections', direct16));
+      console.log(`\nresident memory (MB)   ${SERVICES.map((s) => s.padStart(13)).join('')}`);
+      console.log(`idle                   ${SERVICES.map((s) => String(idle[s]).padStart(13)).join('')}`);
+      console.log(`after load             ${SERVICES.map((s) => String(after[s]).padStart(13)).join('')}`);
+      const ok = (b: boolean) => (b ? 'met' : 'MISSED');
+      console.log(
+        `\ntargets: 1-conn p50 ≤ 2 ms ${ok(report.targets.c1p50)}; p99 ≤ 8 ms ${ok(report.targets.c1p99)}; ` +
+          `16-conn ≥ 1000 req/s ${ok(report.targets.c16rps)}; idle RSS ≤ 150 MB ${ok(report.targets.idleRss)}`,
+      );
+    }
+  } finally {
+    await sys.stop();
+    await upstream.worker.terminate();
+    await cleanRedis(infra.redisUrl, keyPrefix);
+  }
+}
+
+async function cleanRedis(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+await main();

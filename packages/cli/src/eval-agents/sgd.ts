@@ -1,0 +1,166 @@
+import { join } from 'node:path';
+import {
+  applyAgentOutcome,
+  buildAgentIndex,
+  decideAgentTurn,
+  type AgentAvailability,
+  type AgentIndexOptions,
+  type AgentSpec,
+  type ClassifyResult,
+  type FsmPolicy,
+  type FsmState,
+} from '@moma/core';
+import { domainOf, loadSgdDialogues, sgdAgents, type SgdDialogue } from './sgd-data.ts';
+
+export interface ReplayMetrics {
+  turns: number;
+  switchTurns: number;
+  /** Same-domain service counts as right (Hotels_1 vs Hotels_4 cannot be told apart from descriptions). */
+  turnAccuracy: number;
+  switchTurnAccuracy: number;
+  /** Exact service. */
+  turnAccuracyStrict: number;
+}
+
+export interface SgdMetrics extends ReplayMetrics {
+  dialogues: number;
+  services: number;
+  statelessTurnAccuracy: number;
+  statelessTurnAccuracyStrict: number;
+  stickyTurnAccuracy: number;
+  policy: FsmPolicy;
+  contextWeight: number;
+  threshold: number;
+  sgdx: Record<string, ReplayMetrics & { statelessTurnAccuracy: number }>;
+}
+
+type Ctx = Array<{ role: string; content: string }>;
+
+/** What the intent stage sees on each turn: the user turn with the previous user turn and the system reply as context. */
+function classifyAll(agents: readonly AgentSpec[], dialogues: readonly SgdDialogue[], options: AgentIndexOptions): ClassifyResult[][] {
+  const index = buildAgentIndex(agents, undefined, options);
+  const all = 1 << 20;
+  return dialogues.map((d) =>
+    d.turns.map((t, i) => {
+      const ctx: Ctx = [];
+      const prev = d.turns[i - 1];
+      if (prev) ctx.push({ role: 'user', content: prev.user });
+      if (t.system) ctx.push({ role: 'assistant', content: t.system });
+      return index.classify(t.user, ctx, all);
+    }),
+  );
+}
+
+function statelessAll(agents: readonly AgentSpec[], dialogues: readonly SgdDialogue[], options: AgentIndexOptions): string[][] {
+  const index = buildAgentIndex(agents, undefined, { ...options, contextWeight: 0 });
+  return dialogues.map((d) => d.turns.map((t) => index.classify(t.user, undefined, 1 << 20).candidates[0]?.agentId ?? ''));
+}
+
+function score(dialogues: readonly SgdDialogue[], preds: ReadonlyArray<ReadonlyArray<string | null>>): ReplayMetrics {
+  let n = 0;
+  let ok = 0;
+  let strict = 0;
+  let sw = 0;
+  let swOk = 0;
+  dialogues.forEach((d, di) =>
+    d.turns.forEach((t, i) => {
+      const p = preds[di]![i] ?? null;
+      const right = p !== null && domainOf(p) === domainOf(t.service);
+      n++;
+      if (right) ok++;
+      if (p === t.service) strict++;
+      if (i > 0 && d.turns[i - 1]!.service !== t.service) {
+        sw++;
+        if (right) swOk++;
+      }
+    }),
+  );
+  return { turns: n, switchTurns: sw, turnAccuracy: ok / n, switchTurnAccuracy: sw ? swOk / sw : 0, turnAccuracyStrict: strict / n };
+}
+
+/** Replays every dialogue through the state machine, feeding back the task state the real system reply implies. */
+export function replayFsm(dialogues: readonly SgdDialogue[], cls: ClassifyResult[][], agentIds: readonly string[], policy: Partial<FsmPolicy>): Array<Array<string | null>> {
+  const agents = new Map<string, AgentAvailability>(agentIds.map((id) => [id, { healthy: true, tenants: [] }]));
+  return dialogues.map((d, di) => {
+    let state: FsmState = { kind: 'idle' };
+    return d.turns.map((t, i) => {
+      const dec = decideAgentTurn({ state, classify: cls[di]![i]!, tenant: 'eval', agents }, policy);
+      state = dec.agentId
+        ? applyAgentOutcome(dec.next, { agentId: dec.agentId, taskState: t.taskState, taskId: `${d.id}:${i}`, contextId: d.id })
+        : dec.next;
+      return dec.agentId;
+    });
+  });
+}
+
+function withThreshold(cls: ClassifyResult[][], threshold: number): ClassifyResult[][] {
+  return cls.map((d) => d.map((c) => ({ ...c, threshold, inScope: (c.candidates[0]?.score ?? 0) >= threshold })));
+}
+
+interface Fitted {
+  policy: FsmPolicy;
+  contextWeight: number;
+  threshold: number;
+  train: ReplayMetrics;
+}
+
+/** Fits the generic knobs (context weight, threshold, margins) on SGD train, whose services differ from dev's. */
+export function fitSgdPolicy(dir: string, log: (m: string) => void): Fitted {
+  const agents = sgdAgents(join(dir, 'raw/train/schema.json'));
+  const dialogues = loadSgdDialogues(dir, 'train');
+  const ids = agents.map((a) => a.id);
+  let best: Fitted | null = null;
+  for (const contextWeight of [0.2, 0.4, 0.7, 1.0]) {
+    log(`sgd: fitting policy on train (context weight ${contextWeight})`);
+    const cls = classifyAll(agents, dialogues, { contextWeight });
+    for (const threshold of [0, 0.1, 0.2]) {
+      const c = withThreshold(cls, threshold);
+      for (const switchMargin of [0, 0.03, 0.06, 0.1, 0.15, 0.2]) {
+        for (const awaitingMargin of [0.03, 0.1, 0.2, 0.3, 1]) {
+          for (const stayThreshold of [0, 0.1]) {
+            const policy: FsmPolicy = { switchMargin, awaitingMargin, stayThreshold };
+            const m = score(dialogues, replayFsm(dialogues, c, ids, policy));
+            if (!best || m.turnAccuracy > best.train.turnAccuracy) best = { policy, contextWeight, threshold, train: m };
+          }
+        }
+      }
+    }
+  }
+  return best!;
+}
+
+export function evalSgd(dir: string, log: (m: string) => void = () => {}): SgdMetrics & { train: ReplayMetrics } {
+  const fitted = fitSgdPolicy(dir, log);
+  log(`sgd: policy ${JSON.stringify(fitted.policy)} context ${fitted.contextWeight} threshold ${fitted.threshold}`);
+  const dialogues = loadSgdDialogues(dir, 'dev');
+  const run = (schema: string, variant: boolean) => {
+    const agents = sgdAgents(join(dir, schema), variant);
+    const cls = withThreshold(classifyAll(agents, dialogues, { contextWeight: fitted.contextWeight }), fitted.threshold);
+    const fsm = score(dialogues, replayFsm(dialogues, cls, agents.map((a) => a.id), fitted.policy));
+    const stateless = statelessAll(agents, dialogues, {});
+    return { agents, fsm, stateless: score(dialogues, stateless), stateless1: stateless };
+  };
+  log('sgd: replaying dev dialogues');
+  const main = run('raw/dev/schema.json', false);
+  // naive sticky: the first turn's stateless guess keeps the whole dialogue
+  const sticky = score(dialogues, main.stateless1.map((d) => d.map(() => d[0] ?? null)));
+  const sgdx: SgdMetrics['sgdx'] = {};
+  for (const v of ['v1', 'v2', 'v3', 'v4', 'v5']) {
+    log(`sgd: SGD-X ${v}`);
+    const r = run(`raw/sgd_x/${v}/dev/schema.json`, true);
+    sgdx[v] = { ...r.fsm, statelessTurnAccuracy: r.stateless.turnAccuracy };
+  }
+  return {
+    dialogues: dialogues.length,
+    services: main.agents.length,
+    ...main.fsm,
+    statelessTurnAccuracy: main.stateless.turnAccuracy,
+    statelessTurnAccuracyStrict: main.stateless.turnAccuracyStrict,
+    stickyTurnAccuracy: sticky.turnAccuracy,
+    policy: fitted.policy,
+    contextWeight: fitted.contextWeight,
+    threshold: fitted.threshold,
+    sgdx,
+    train: fitted.train,
+  };
+}

@@ -1,0 +1,160 @@
+import {
+  countTokens,
+  extractQuestion,
+  HashingEncoder,
+  type HeadSpec,
+  predictCostUsd,
+  predictEnsemble,
+  type RouterArtifact,
+  type RoutingModeName,
+  type RoutingTable,
+  rng,
+  sweepWtp,
+  trainHead,
+  type TrainOptions,
+  type TrainSet,
+  wtpGrid,
+} from '@moma/core';
+import type { RoutingDataset, RoutingRow } from '../data/load.ts';
+
+export interface HeadPlan {
+  name: string;
+  train: Omit<TrainOptions, 'validation' | 'onEpoch'>;
+  weight?: number;
+}
+
+export interface PipelineOptions {
+  dim: number;
+  valFraction: number;
+  seed: number;
+  heads: HeadPlan[];
+  onProgress?: (step: string, done: number, total: number) => void;
+}
+
+export const DEFAULT_HEADS: HeadPlan[] = [
+  { name: 'linear', train: { kind: 'linear', objective: 'pointwise', epochs: 40, learningRate: 1e-2, l2: 1e-5 } },
+  { name: 'mlp', train: { kind: 'mlp', objective: 'pointwise', hidden: 64, epochs: 40, learningRate: 3e-3, l2: 1e-5 } },
+  { name: 'moe-pairwise', train: { kind: 'moe', objective: 'pairwise', hidden: 64, experts: 4, epochs: 40, learningRate: 3e-3, l2: 1e-5 } },
+];
+
+export function embed(encoder: HashingEncoder, rows: readonly RoutingRow[]): Float32Array {
+  const X = new Float32Array(rows.length * encoder.dim);
+  rows.forEach((r, i) => X.set(encoder.encode(extractQuestion(r.prompt)), i * encoder.dim));
+  return X;
+}
+
+export function toTrainSet(X: Float32Array, rows: readonly RoutingRow[], dim: number, models: number): TrainSet {
+  const Y = new Float32Array(rows.length * models);
+  rows.forEach((r, i) => Y.set(r.scores, i * models));
+  return { n: rows.length, dim, models, X, Y };
+}
+
+/** Predicted quality and cost, true score and cost for rows, given per-row predictions. */
+export function routingTable(ds: RoutingDataset, rows: readonly RoutingRow[], pred: Float32Array): RoutingTable {
+  const M = ds.models.length;
+  const predCost = new Float32Array(rows.length * M);
+  const trueScore = new Float32Array(rows.length * M);
+  const trueCost = new Float32Array(rows.length * M);
+  rows.forEach((r, i) => {
+    const tokens = countTokens(r.prompt);
+    ds.models.forEach((m, j) => {
+      predCost[i * M + j] = predictCostUsd(m, tokens);
+      trueScore[i * M + j] = Number.isNaN(r.scores[j]!) ? 0 : r.scores[j]!;
+      trueCost[i * M + j] = Number.isNaN(r.costUsd[j]!) ? predCost[i * M + j]! : r.costUsd[j]!;
+    });
+  });
+  return { n: rows.length, models: M, predQuality: pred, predCost, trueScore, trueCost };
+}
+
+export function predictRows(heads: readonly HeadSpec[], X: Float32Array, n: number, dim: number, models: number): Float32Array {
+  const out = new Float32Array(n * models);
+  for (let i = 0; i < n; i++) out.set(predictEnsemble(heads, X.subarray(i * dim, (i + 1) * dim), models), i * models);
+  return out;
+}
+
+export function meanCost(t: RoutingTable): number {
+  let s = 0;
+  for (let i = 0; i < t.trueCost.length; i++) s += t.trueCost[i]!;
+  return s / Math.max(t.trueCost.length, 1);
+}
+
+const FINITE_MAX_WTP = 1e6;
+
+/**
+ * Mode presets from the validation sweep: quality = cheapest point within 0.5 points of the best quality;
+ * balanced = cheapest reaching 85% of the way from the cheapest point to the best; cost = 50% of the way.
+ */
+export function calibrateModes(t: RoutingTable): Record<RoutingModeName, number> {
+  const pts = sweepWtp(t, wtpGrid(meanCost(t)));
+  const qmax = Math.max(...pts.map((p) => p.quality));
+  const cheapest = pts.reduce((a, b) => (b.cost < a.cost ? b : a));
+  const at = (q: number): number => {
+    const ok = pts.filter((p) => p.quality >= q - 1e-9).sort((a, b) => a.cost - b.cost || b.wtp - a.wtp);
+    const w = ok[0]?.wtp ?? Infinity;
+    return Number.isFinite(w) ? w : FINITE_MAX_WTP;
+  };
+  return {
+    quality: at(qmax - 0.005),
+    balanced: at(cheapest.quality + 0.85 * (qmax - cheapest.quality)),
+    cost: at(cheapest.quality + 0.5 * (qmax - cheapest.quality)),
+  };
+}
+
+export function splitTrainVal(rows: readonly RoutingRow[], fraction: number, seed: number): { fit: RoutingRow[]; val: RoutingRow[] } {
+  const rand = rng(seed);
+  const fit: RoutingRow[] = [];
+  const val: RoutingRow[] = [];
+  for (const r of rows) (rand() < fraction ? val : fit).push(r);
+  return { fit, val };
+}
+
+export interface TrainedRouter {
+  artifact: RouterArtifact;
+  encoder: HashingEncoder;
+  heads: Record<string, HeadSpec>;
+  losses: Record<string, { train: number[]; val: number[]; bestEpoch: number }>;
+}
+
+/** Fits the encoder, trains every planned head with early stopping on a validation split, calibrates the modes. */
+export function trainRouter(ds: RoutingDataset, trainRows: readonly RoutingRow[], opts: PipelineOptions, name: string): TrainedRouter {
+  const { fit, val } = splitTrainVal(trainRows, opts.valFraction, opts.seed);
+  const encoder = HashingEncoder.fit(fit.map((r) => extractQuestion(r.prompt)), { dim: opts.dim, wordNgrams: 2, charNgrams: [3, 5] });
+  const M = ds.models.length;
+  const fitSet = toTrainSet(embed(encoder, fit), fit, opts.dim, M);
+  const valX = embed(encoder, val);
+  const valSet = toTrainSet(valX, val, opts.dim, M);
+  const heads: Record<string, HeadSpec> = {};
+  const losses: TrainedRouter['losses'] = {};
+  opts.heads.forEach((plan, hi) => {
+    const epochs = plan.train.epochs ?? 30;
+    const res = trainHead(fitSet, {
+      ...plan.train,
+      seed: opts.seed + hi,
+      validation: valSet,
+      onEpoch: (e) => opts.onProgress?.(`${plan.name}`, hi * epochs + e + 1, opts.heads.length * epochs),
+    });
+    heads[plan.name] = { ...res.head, weight: plan.weight ?? 1 };
+    losses[plan.name] = { train: res.losses, val: res.valLosses, bestEpoch: res.bestEpoch };
+  });
+  const ensemble = Object.values(heads);
+  const valTable = routingTable(ds, val, predictRows(ensemble, valX, val.length, opts.dim, M));
+  const modes = calibrateModes(valTable);
+  const artifact: RouterArtifact = {
+    name,
+    version: `${name}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
+    encoder: encoder.state,
+    models: ds.models.map((m) => ({ ...m })),
+    heads: ensemble,
+    modes,
+    training: {
+      dataset: ds.name,
+      format: ds.format,
+      rows: { fit: fit.length, validation: val.length },
+      heads: Object.fromEntries(
+        Object.entries(losses).map(([k, v]) => [k, { bestEpoch: v.bestEpoch, trainLoss: v.train.at(-1), valLoss: v.val[v.bestEpoch] }]),
+      ),
+      notes: ds.notes,
+    },
+  };
+  return { artifact, encoder, heads, losses };
+}

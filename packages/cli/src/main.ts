@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The `moma` command: dispatches subcommands (each module loaded only when used).
+
+const USAGE = `usage: moma <command> [options]
+  train        train the LLM router and write an artifact
+  eval         evaluate LLM routing against baselines (AIQ, APGR, CPT)
+  eval-agents  evaluate agent routing
+  docs         regenerate docs/results from the evaluations
+  publish      publish a router artifact
+Run "moma <command> --help" for options.`;
+
+import { importOptional } from './optional-import.ts';
+
+type Runner = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Runner>> = {
+  train: async () => (await import('./train.ts')).runTrain,
+  eval: async () => (await import('./eval.ts')).runEval,
+  docs: async () => (await import('./docs.ts')).runDocs,
+  'eval-agents': async () => (await importOptional<{ runEvalAgents: Runner }>('./eval-agents/index.ts', 'eval-agents')).runEvalAgents,
+  publish: async () => (await importOptional<{ runPublish: Runner }>('./publish.ts', 'publish')).runPublish,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h') {
+    console.log(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const load = COMMANDS[cmd];
+  if (!load) {
+    console.error(`unknown command "${cmd}"\n${USAGE}`);
+    return 2;
+  }
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? `moma: ${err.message}` : err);
+    process.exitCode = 1;
+  },
+);

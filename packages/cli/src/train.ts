@@ -1,0 +1,43 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadDataset } from './data/load.ts';
+import { writeArtifactDir } from './llm/artifact-files.ts';
+import { DEFAULT_HEADS, trainRouter } from './llm/pipeline.ts';
+import { progressBar } from './progress.ts';
+import { initTf } from './tf.ts';
+
+const USAGE = `moma train --data PATH [--out DIR] [--name NAME] [--dim N] [--seed N] [--quiet]
+  Trains the LLM router (hashing encoder + linear, MLP and gated-experts heads) on a routing dataset's train split
+  and writes a versioned artifact (manifest.json + weights.bin). Default out: artifacts/<name>.`;
+
+export async function runTrain(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string' },
+      out: { type: 'string' },
+      name: { type: 'string', default: 'default' },
+      dim: { type: 'string', default: '4096' },
+      seed: { type: 'string', default: '7' },
+      backend: { type: 'string', default: 'wasm' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help || !values.data) {
+    (values.help ? console.log : console.error)(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const backend = await initTf(values.backend === 'cpu' ? 'cpu' : 'wasm');
+  const ds = loadDataset(values.data);
+  const train = ds.rows.filter((r) => r.split === 'train');
+  const bar = progressBar('train', values.quiet);
+  const started = Date.now();
+  const res = trainRouter(ds, train, { dim: Number(values.dim), valFraction: 0.15, seed: Number(values.seed), heads: DEFAULT_HEADS, onProgress: bar.update }, values.name);
+  bar.stop();
+  res.artifact.training = { ...res.artifact.training, backend, trainSeconds: (Date.now() - started) / 1000, trainedAt: new Date().toISOString() };
+  const out = values.out ?? path.join('artifacts', values.name);
+  const { manifestPath, bytes } = writeArtifactDir(out, res.artifact);
+  console.error(`wrote ${manifestPath} (+ weights.bin, ${(bytes / 1e6).toFixed(2)} MB), version ${res.artifact.version}, modes ${JSON.stringify(res.artifact.modes)}`);
+  return 0;
+}

@@ -1,0 +1,158 @@
+import type { ClassifyResult } from './types.ts';
+import { maskCandidates, type AgentAvailability } from './mask.ts';
+
+/** Where a session's conversation is: with nobody, with the LLM path, or with an agent (possibly mid-task). */
+export type FsmState =
+  | { kind: 'idle' }
+  | { kind: 'llm' }
+  | { kind: 'engaged'; agentId: string; contextId?: string }
+  | { kind: 'awaiting_input'; agentId: string; taskId: string; contextId: string }
+  | { kind: 'handed_off'; from: string; agentId: string };
+
+export interface AgentTurnInput {
+  state: FsmState;
+  classify: ClassifyResult;
+  /** Explicit user switch: 'agent:<id>' or 'llm'. */
+  switchTo?: string;
+  tenant: string;
+  agents: ReadonlyMap<string, AgentAvailability>;
+  disableAgents?: boolean;
+}
+
+export interface AgentTurnDecision {
+  /** The agent that takes this turn, or null for LLM routing. */
+  agentId: string | null;
+  next: FsmState;
+  masked: Array<{ agentId: string; reason: string }>;
+  reason: string;
+}
+
+export interface FsmPolicy {
+  /** Another agent takes over an engaged conversation only when its score beats the engaged agent's by this much. */
+  switchMargin: number;
+  /** The same while the engaged agent waits for input (input-required): harder to interrupt. */
+  awaitingMargin: number;
+  /**
+   * An engaged agent keeps an out-of-scope turn while its own score is at least this; below it the turn goes to
+   * the LLM (the user changed topic). 0 keeps every such turn with the agent.
+   */
+  stayThreshold: number;
+}
+
+export const DEFAULT_FSM_POLICY: FsmPolicy = { switchMargin: 0.1, awaitingMargin: 0.3, stayThreshold: 0.1 };
+
+/** The agent currently holding the conversation, if any. */
+export function heldBy(state: FsmState): string | null {
+  return state.kind === 'engaged' || state.kind === 'awaiting_input' || state.kind === 'handed_off' ? state.agentId : null;
+}
+
+export function fsmStateName(state: FsmState): string {
+  switch (state.kind) {
+    case 'idle':
+    case 'llm':
+      return state.kind;
+    case 'engaged':
+      return `engaged(${state.agentId})`;
+    case 'awaiting_input':
+      return `awaiting_input(${state.agentId})`;
+    case 'handed_off':
+      return `handed_off(${state.from}→${state.agentId})`;
+  }
+}
+
+const f = (x: number): string => x.toFixed(3);
+
+/** Moves the conversation to `to` from the current state. */
+function engage(state: FsmState, to: string): FsmState {
+  const from = heldBy(state);
+  if (from === to) return state.kind === 'handed_off' ? { kind: 'engaged', agentId: to } : state;
+  return from ? { kind: 'handed_off', from, agentId: to } : { kind: 'engaged', agentId: to };
+}
+
+/**
+ * One turn of the context-aware state machine (pure): masks the candidates, then keeps, hands over or releases
+ * the conversation. The mask and a one-line reason go into the decision (and onto the trace).
+ */
+export function decideAgentTurn(input: AgentTurnInput, policy: Partial<FsmPolicy> = {}): AgentTurnDecision {
+  const p = { ...DEFAULT_FSM_POLICY, ...policy };
+  const { state, classify } = input;
+  const { allowed, masked } = maskCandidates(classify.candidates, input);
+  const held = heldBy(state);
+  const heldWhy = held !== null ? (input.disableAgents ? 'disabled' : availabilityReason(held, input)) : null;
+  const heldOk = held !== null && heldWhy === null;
+
+  if (input.disableAgents) return { agentId: null, next: { kind: 'llm' }, masked, reason: 'agents disabled for this request' };
+
+  if (input.switchTo === 'llm') return { agentId: null, next: { kind: 'llm' }, masked, reason: 'user switched to LLM' };
+  if (input.switchTo?.startsWith('agent:')) {
+    const target = input.switchTo.slice('agent:'.length);
+    const why = masked.find((m) => m.agentId === target)?.reason ?? availabilityReason(target, input);
+    if (!why) return { agentId: target, next: engage(state, target), masked, reason: `user switched to agent ${target}` };
+    masked.push({ agentId: target, reason: `requested by user but ${why}` });
+  }
+
+  const best = allowed[0];
+  if (held === null || !heldOk) {
+    const lost = held !== null ? `agent ${held} ${heldWhy ?? 'unavailable'}; ` : '';
+    if (best && classify.inScope && best.score >= classify.threshold) {
+      return { agentId: best.agentId, next: engage(heldOk ? state : { kind: 'idle' }, best.agentId), masked, reason: `${lost}${best.agentId} in scope (${f(best.score)} ≥ ${f(classify.threshold)})` };
+    }
+    return { agentId: null, next: { kind: 'llm' }, masked, reason: `${lost}no agent in scope (best ${best ? `${best.agentId} ${f(best.score)}` : 'none'} < ${f(classify.threshold)})` };
+  }
+
+  const heldScore = classify.candidates.find((c) => c.agentId === held)?.score ?? 0;
+  const margin = state.kind === 'awaiting_input' ? p.awaitingMargin : p.switchMargin;
+  const challenger = allowed.find((c) => c.agentId !== held);
+  if (challenger && challenger.score >= classify.threshold && challenger.score >= heldScore + margin) {
+    return {
+      agentId: challenger.agentId,
+      next: engage(state, challenger.agentId),
+      masked,
+      reason: `${challenger.agentId} ${f(challenger.score)} clears ${held} ${f(heldScore)} by margin ${f(margin)}`,
+    };
+  }
+  // the holder keeps the turn: every other candidate is masked by the state
+  for (const c of allowed) if (c.agentId !== held) masked.push({ agentId: c.agentId, reason: `${held} holds the conversation (${f(c.score)} < ${f(heldScore)} + ${f(margin)})` });
+  if (state.kind !== 'awaiting_input' && !classify.inScope && heldScore < p.stayThreshold) {
+    return { agentId: null, next: { kind: 'llm' }, masked, reason: `topic left ${held} (${f(heldScore)} < stay ${f(p.stayThreshold)}) and no agent in scope` };
+  }
+  const next: FsmState = state.kind === 'handed_off' ? { kind: 'engaged', agentId: held } : state;
+  return { agentId: held, next, masked, reason: state.kind === 'awaiting_input' ? `${held} awaits input for task ${state.taskId}` : `${held} keeps the conversation` };
+}
+
+function availabilityReason(id: string, input: AgentTurnInput): string | null {
+  const a = input.agents.get(id);
+  if (!a) return 'not registered';
+  if (!a.healthy) return 'unhealthy';
+  if (a.tenants.length > 0 && !a.tenants.includes('*') && !a.tenants.includes(input.tenant)) return `not permitted for tenant ${input.tenant}`;
+  return null;
+}
+
+/**
+ * Applies the A2A task state an agent returned. input-required / auth-required keep the conversation with the agent
+ * (awaiting_input); submitted / working keep it engaged; completed releases the task but leaves the agent engaged
+ * (it must be re-earned against a margin, and an off-topic turn goes to the LLM); canceled releases it entirely;
+ * failed / rejected fall back to the LLM path.
+ */
+export function applyAgentOutcome(state: FsmState, outcome: { agentId: string; taskState: string; taskId?: string; contextId?: string }): FsmState {
+  const { agentId, taskState } = outcome;
+  const contextId = outcome.contextId ?? (state.kind === 'awaiting_input' || state.kind === 'engaged' ? state.contextId : undefined);
+  switch (taskState) {
+    case 'input-required':
+    case 'auth-required':
+      if (outcome.taskId) return { kind: 'awaiting_input', agentId, taskId: outcome.taskId, contextId: contextId ?? outcome.taskId };
+      return contextId ? { kind: 'engaged', agentId, contextId } : { kind: 'engaged', agentId };
+    case 'submitted':
+    case 'working':
+    case 'completed':
+    case 'unknown':
+      return contextId ? { kind: 'engaged', agentId, contextId } : { kind: 'engaged', agentId };
+    case 'canceled':
+      return { kind: 'idle' };
+    case 'failed':
+    case 'rejected':
+      return { kind: 'llm' };
+    default:
+      return state;
+  }
+}

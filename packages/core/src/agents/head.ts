@@ -1,0 +1,95 @@
+import type { SparseVec } from './sparse.ts';
+
+export interface SoftmaxHeadOptions {
+  epochs?: number;
+  learningRate?: number;
+  /** L2 penalty, applied lazily to the rows a sample touches. */
+  l2?: number;
+  seed?: number;
+}
+
+/** Deterministic PRNG (mulberry32) so fitting the same cards gives the same head. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Multinomial logistic regression over sparse hashed features, trained by SGD on the agents' card texts only.
+ * Weights are feature-major (dim × classes) so a query costs nnz × classes multiply-adds.
+ */
+export class SoftmaxHead {
+  readonly classes: number;
+  readonly dim: number;
+  private readonly w: Float32Array;
+  private readonly b: Float32Array;
+
+  constructor(dim: number, classes: number, w?: Float32Array, b?: Float32Array) {
+    this.dim = dim;
+    this.classes = classes;
+    this.w = w ?? new Float32Array(dim * classes);
+    this.b = b ?? new Float32Array(classes);
+  }
+
+  static fit(xs: readonly SparseVec[], ys: readonly number[], dim: number, classes: number, opts: SoftmaxHeadOptions = {}): SoftmaxHead {
+    const head = new SoftmaxHead(dim, classes);
+    const epochs = opts.epochs ?? 12;
+    const lr0 = opts.learningRate ?? 0.8;
+    const l2 = opts.l2 ?? 1e-6;
+    const rand = rng(opts.seed ?? 7);
+    const order = Array.from(xs, (_, i) => i);
+    const p = new Float32Array(classes);
+    const total = epochs * xs.length;
+    let step = 0;
+    for (let e = 0; e < epochs; e++) {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      for (const n of order) {
+        const lr = lr0 * (1 - step++ / total) + 0.01;
+        const x = xs[n]!;
+        const y = ys[n]!;
+        head.probsInto(x, p);
+        const decay = 1 - lr * l2;
+        for (let c = 0; c < classes; c++) {
+          const g = p[c]! - (c === y ? 1 : 0);
+          if (g > -1e-5 && g < 1e-5) continue;
+          head.b[c]! -= lr * g * 0.1;
+          for (let i = 0; i < x.idx.length; i++) {
+            const o = x.idx[i]! * classes + c;
+            head.w[o] = head.w[o]! * decay - lr * g * x.val[i]!;
+          }
+        }
+      }
+    }
+    return head;
+  }
+
+  /** Writes the class probabilities for x into out (length classes); returns out. */
+  probsInto(x: SparseVec, out: Float32Array): Float32Array {
+    const C = this.classes;
+    out.set(this.b);
+    for (let i = 0; i < x.idx.length; i++) {
+      const o = x.idx[i]! * C;
+      const v = x.val[i]!;
+      for (let c = 0; c < C; c++) out[c]! += v * this.w[o + c]!;
+    }
+    let max = -Infinity;
+    for (let c = 0; c < C; c++) if (out[c]! > max) max = out[c]!;
+    let sum = 0;
+    for (let c = 0; c < C; c++) {
+      const e = Math.exp(out[c]! - max);
+      out[c] = e;
+      sum += e;
+    }
+    for (let c = 0; c < C; c++) out[c]! /= sum;
+    return out;
+  }
+}

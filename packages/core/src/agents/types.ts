@@ -1,0 +1,75 @@
+import type { Encoder } from '../encoder/index.ts';
+import type { AgentCardData } from './card.ts';
+import type { SoftmaxHeadOptions } from './head.ts';
+
+/** A registered agent as routing sees it: its card plus who may use it and whether it is up. */
+export interface AgentSpec {
+  id: string;
+  card: AgentCardData;
+  /** Tenants allowed to use the agent; empty or containing '*' means every tenant. */
+  tenants: readonly string[];
+  healthy: boolean;
+  /** Taxonomy category the operator put the agent in (top-down); otherwise it joins a bottom-up cluster. */
+  category?: string;
+}
+
+/** One top-down category from config. */
+export interface TaxonomyCategory {
+  id: string;
+  description: string;
+  examples?: string[];
+  agentIds?: string[];
+}
+
+export interface Taxonomy {
+  categories: TaxonomyCategory[];
+}
+
+export interface ClassifyResult {
+  /** Top-k categories, best first. */
+  categories: Array<{ category: string; score: number }>;
+  /** Agents of those categories, best first; score in [0,1]. */
+  candidates: Array<{ agentId: string; score: number; category: string }>;
+  /** Whether the best candidate clears the threshold (otherwise the query is out of scope: LLM routing). */
+  inScope: boolean;
+  threshold: number;
+}
+
+export interface AgentIndex {
+  readonly size: number;
+  classify(text: string, context?: ReadonlyArray<{ role: string; content: string }>, topK?: number): ClassifyResult;
+}
+
+/** How the agent score mixes its three signals; weights are normalised to sum to 1. */
+export interface ScoreWeights {
+  /** Softmax head probability (discriminative, trained on the card texts). */
+  head: number;
+  /** Mean of the top `knnK` cosine similarities to the agent's example texts. */
+  knn: number;
+  /** Cosine similarity to the agent's centroid. */
+  centroid: number;
+}
+
+export interface AgentIndexOptions {
+  /** Encoder for cards and queries; default: a HashingEncoder fitted on the card and taxonomy texts. */
+  encoder?: Encoder;
+  /** Dimension of the default hashing encoder (default 2^15). */
+  dim?: number;
+  /** Categories retrieved per query when classify() gets no topK (default 3). */
+  topKCategories?: number;
+  /** In-scope threshold on the best candidate score (default 0.35; calibrate with calibrateThreshold). */
+  threshold?: number;
+  /** Number of bottom-up clusters for agents without a taxonomy category (default ~sqrt(n)). */
+  clusters?: number;
+  /** Weight of earlier turns in the query vector relative to the current turn (default 0.35). */
+  contextWeight?: number;
+  /** How many earlier turns are used (default 2); later turns weigh more. */
+  contextTurns?: number;
+  /** Options of the softmax head, or false for no head (similarity only). */
+  head?: SoftmaxHeadOptions | false;
+  weights?: Partial<ScoreWeights>;
+  /** k of the kNN signal (default 3). */
+  knnK?: number;
+  /** Softmax temperature applied to the head logits at query time (default 1). */
+  headTemperature?: number;
+}

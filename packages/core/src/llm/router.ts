@@ -1,0 +1,41 @@
+import { InvalidInputError } from '../errors.ts';
+import { CachedEncoder, HashingEncoder } from '../encoder/index.ts';
+import { choose, type Candidate, validateOptions } from './choose.ts';
+import { promptText, routingText } from './extract.ts';
+import { predictEnsemble } from './heads/infer.ts';
+import { countTokens } from './tokens.ts';
+import type { ArtifactModel, ChoiceOptions, LlmChoice, LlmRouter, RouteInput, RouterArtifact } from './types.ts';
+
+/** USD for one call: prompt tokens at the input price plus the model's typical answer length at the output price. */
+export function predictCostUsd(model: ArtifactModel, promptTokens: number): number {
+  return (promptTokens * model.inputPricePerMTok + model.outputTokens * model.outputPricePerMTok) / 1e6;
+}
+
+function validateInput(input: RouteInput): void {
+  if (!input || typeof input.text !== 'string' || input.text.trim().length === 0) {
+    throw new InvalidInputError('query text is empty: send the user message to route', 'text');
+  }
+  if (input.context !== undefined && !Array.isArray(input.context)) throw new InvalidInputError('context must be an array of turns', 'context');
+}
+
+/** A router over one artifact: encode the question, score every model, choose on the cost-quality front. */
+export function createLlmRouter(artifact: RouterArtifact): LlmRouter {
+  const encoder = new CachedEncoder(new HashingEncoder(artifact.encoder), 4096);
+  const models = artifact.models;
+  const ids = models.map((m) => m.id);
+  const prices = models.map(({ id, inputPricePerMTok, outputPricePerMTok }) => ({ id, inputPricePerMTok, outputPricePerMTok }));
+  return {
+    version: artifact.version,
+    models: prices,
+    route(input: RouteInput, options: ChoiceOptions): LlmChoice {
+      validateInput(input);
+      validateOptions(options, ids);
+      const q = predictEnsemble(artifact.heads, encoder.encode(routingText(input)), models.length);
+      const tokens = countTokens(promptText(input));
+      const cands: Candidate[] = models.map((m, i) => ({ model: m.id, quality: q[i]!, costUsd: predictCostUsd(m, tokens) }));
+      const wtp = options.willingnessToPay ?? artifact.modes[options.mode];
+      const { ranked, reason } = choose(cands, options, wtp);
+      return { ranked, mode: options.mode, reason, routerVersion: artifact.version };
+    },
+  };
+}

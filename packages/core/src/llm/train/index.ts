@@ -1,0 +1,1 @@
+export { trainHead, rng, type TrainSet, type TrainOptions, type TrainResult } from './train-head.ts';

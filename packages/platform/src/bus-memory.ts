@@ -1,0 +1,197 @@
+// In-process bus for the embedded single-process mode and unit tests. It behaves like NatsBus where callers can
+// tell: payloads go through the codecs, queue groups share load round-robin, errors arrive as a fresh MomaError
+// with only code + message (as over the wire), deadlines and "no responders" give the same codes, and the
+// handler runs in a child span of the caller's.
+import type { Bus, Codec, Logger, RequestOptions, ServeOptions, Subscription } from './contracts.ts';
+import { Code, MomaError } from './errors.ts';
+import { injectContext, withClientSpan, withServerSpan } from './bus-trace.ts';
+import { DEADLINE_HEADER, MapHeaders, deadlinePassed, decodeOrThrow, encodeOrThrow } from './bus-wire.ts';
+import { assertValidSubject, subjectMatches } from './subjects.ts';
+
+type RawHandler = (data: Uint8Array, headers: MapHeaders) => Promise<Uint8Array>;
+
+interface Server {
+  pattern: string;
+  queue: string;
+  handle: RawHandler;
+}
+
+interface Listener {
+  pattern: string;
+  deliver: (data: Uint8Array, subject: string, headers: MapHeaders) => void;
+}
+
+export interface MemoryBusOptions {
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+/** What connected MemoryBus instances share — the "server". */
+interface Hub {
+  servers: Set<Server>;
+  listeners: Set<Listener>;
+  roundRobin: Map<string, number>;
+}
+
+export class MemoryBus implements Bus {
+  private readonly timeoutMs: number;
+  private readonly logger: Logger | undefined;
+  private readonly hub: Hub;
+  /** What this instance registered, removed on close (other instances on the hub keep working). */
+  private readonly own = { servers: new Set<Server>(), listeners: new Set<Listener>() };
+  private closed = false;
+
+  constructor(opts: MemoryBusOptions = {}, hub?: Hub) {
+    this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.logger = opts.logger;
+    this.hub = hub ?? { servers: new Set(), listeners: new Set(), roundRobin: new Map() };
+  }
+
+  /**
+   * Another bus on the same in-process "server", like a second NATS connection: the embedded launcher gives
+   * each service its own, so one service closing its bus leaves the others running.
+   */
+  connect(opts: MemoryBusOptions = {}): MemoryBus {
+    return new MemoryBus({ timeoutMs: opts.timeoutMs ?? this.timeoutMs, logger: opts.logger ?? this.logger }, this.hub);
+  }
+
+  private checkOpen(subject: string): void {
+    if (this.closed) throw new MomaError(Code.UNAVAILABLE, `message bus closed (${subject})`);
+  }
+
+  /** One server per queue group (round-robin inside a group), as NATS delivers a request. */
+  private pick(subject: string): Server[] {
+    const groups = new Map<string, Server[]>();
+    for (const s of this.hub.servers) {
+      if (!subjectMatches(s.pattern, subject)) continue;
+      const g = groups.get(s.queue);
+      if (g) g.push(s);
+      else groups.set(s.queue, [s]);
+    }
+    const picked: Server[] = [];
+    for (const [queue, members] of groups) {
+      const key = `${subject}\u0000${queue}`;
+      const n = this.hub.roundRobin.get(key) ?? 0;
+      this.hub.roundRobin.set(key, n + 1);
+      picked.push(members[n % members.length]!);
+    }
+    return picked;
+  }
+
+  async request<Req, Res>(subject: string, req: Req, reqCodec: Codec<Req>, resCodec: Codec<Res>, opts?: RequestOptions): Promise<Res> {
+    this.checkOpen(subject);
+    const timeout = opts?.timeoutMs ?? this.timeoutMs;
+    const data = encodeOrThrow(reqCodec, req, `request to ${subject}`);
+    return withClientSpan(subject, 'send', async (ctx) => {
+      const servers = this.pick(subject);
+      if (servers.length === 0) {
+        throw new MomaError(Code.UNAVAILABLE, `${subject}: no service is listening`, { details: { subject } });
+      }
+      const headers = new MapHeaders();
+      injectContext(ctx, headers);
+      headers.set(DEADLINE_HEADER, String(Date.now() + timeout));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new MomaError(Code.DEADLINE_EXCEEDED, `no reply from ${subject} within ${timeout} ms`, { details: { subject } })),
+          timeout,
+        );
+      });
+      try {
+        const reply = await Promise.race([...servers.map((s) => s.handle(data, headers)), deadline]);
+        return decodeOrThrow(resCodec, reply, `reply from ${subject}`, Code.INTERNAL);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  }
+
+  async serve<Req, Res>(
+    subject: string,
+    reqCodec: Codec<Req>,
+    resCodec: Codec<Res>,
+    handler: (req: Req) => Promise<Res>,
+    opts?: ServeOptions,
+  ): Promise<Subscription> {
+    assertValidSubject(subject, true);
+    this.checkOpen(subject);
+    const server: Server = {
+      pattern: subject,
+      queue: opts?.queue ?? '',
+      handle: async (data, headers) => {
+        // Yield first, like a network hop: the caller's code after `request()` never runs inside the handler.
+        await Promise.resolve();
+        try {
+          return await withServerSpan(subject, 'process', headers, async () => {
+            if (deadlinePassed(headers)) throw new MomaError(Code.DEADLINE_EXCEEDED, `caller's deadline passed before ${subject} started`);
+            const req = decodeOrThrow(reqCodec, data, `request to ${subject}`, Code.INVALID_ARGUMENT);
+            return encodeOrThrow(resCodec, await handler(req), `reply from ${subject}`);
+          });
+        } catch (err) {
+          const e = MomaError.from(err);
+          this.logError(subject, e);
+          throw new MomaError(e.code, e.message, { details: { subject } });
+        }
+      },
+    };
+    this.hub.servers.add(server);
+    this.own.servers.add(server);
+    return {
+      unsubscribe: async () => {
+        this.hub.servers.delete(server);
+        this.own.servers.delete(server);
+      },
+    };
+  }
+
+  private logError(subject: string, e: MomaError): void {
+    if (!this.logger) return;
+    const fields = { subject, code: e.codeName, err: e.cause ?? e };
+    if (e.code === Code.INTERNAL || e.code === Code.UNKNOWN) this.logger.error(fields, 'handler failed');
+    else this.logger.debug(fields, 'handler rejected request');
+  }
+
+  async publish<T>(subject: string, msg: T, codec: Codec<T>): Promise<void> {
+    assertValidSubject(subject);
+    this.checkOpen(subject);
+    const data = encodeOrThrow(codec, msg, `event on ${subject}`);
+    await withClientSpan(subject, 'publish', async (ctx) => {
+      const headers = new MapHeaders();
+      injectContext(ctx, headers);
+      for (const l of this.hub.listeners) if (subjectMatches(l.pattern, subject)) l.deliver(data, subject, headers);
+    });
+  }
+
+  async subscribe<T>(subject: string, codec: Codec<T>, handler: (msg: T) => void | Promise<void>): Promise<Subscription> {
+    assertValidSubject(subject, true);
+    this.checkOpen(subject);
+    const listener: Listener = {
+      pattern: subject,
+      deliver: (data, actual, headers) => {
+        // Delivered after the publisher's turn, as over the network; a failing handler is logged, never thrown
+        // into the publisher.
+        setImmediate(() => {
+          void withServerSpan(actual, 'receive', headers, async () => {
+            await handler(decodeOrThrow(codec, data, `event on ${actual}`, Code.INVALID_ARGUMENT));
+          }).catch((err: unknown) => this.logger?.error({ err, subject: actual }, 'event handler failed'));
+        });
+      },
+    };
+    this.hub.listeners.add(listener);
+    this.own.listeners.add(listener);
+    return {
+      unsubscribe: async () => {
+        this.hub.listeners.delete(listener);
+        this.own.listeners.delete(listener);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.own.servers) this.hub.servers.delete(s);
+    for (const l of this.own.listeners) this.hub.listeners.delete(l);
+    this.own.servers.clear();
+    this.own.listeners.clear();
+  }
+}

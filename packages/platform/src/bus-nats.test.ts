@@ -1,0 +1,103 @@
+import { describe, expect, it, afterAll } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { testInfra } from '../../testkit/src/infra.ts';
+import { connectNatsBus, type NatsBus } from './bus-nats.ts';
+import { Code, MomaError } from './errors.ts';
+import { EVENTS_STREAM } from './jetstream-events.ts';
+import { busContract } from './test-support/bus-contract.ts';
+import { EchoCodec } from './test-support/codecs.ts';
+import { startTcpProxy } from './test-support/tcp-proxy.ts';
+
+const infra = await testInfra({ nats: true });
+const suffix = infra.ok ? '' : ` (skipped: ${infra.reason})`;
+
+function harness(useServices: boolean) {
+  return async () => {
+    const made: NatsBus[] = [];
+    return {
+      bus: async (name: string) => {
+        const b = await connectNatsBus({ url: infra.natsUrl, name, useServices });
+        made.push(b);
+        return b;
+      },
+      cleanup: async () => {
+        await Promise.all(made.map((b) => b.close()));
+      },
+    };
+  };
+}
+
+describe.skipIf(!infra.ok)(`NatsBus${suffix}`, () => {
+  busContract('NatsBus with @nats-io/services', harness(true));
+  busContract('NatsBus with plain queue subscriptions', harness(false));
+
+  describe('NatsBus specifics', () => {
+    const buses: NatsBus[] = [];
+    const bus = async (name: string, useServices = true) => {
+      const b = await connectNatsBus({ url: infra.natsUrl, name, useServices });
+      buses.push(b);
+      return b;
+    };
+    afterAll(async () => {
+      await Promise.all(buses.map((b) => b.close()));
+    });
+
+    it('nats bus - events on moma.events.> are persisted in JetStream', async () => {
+      const b = await bus('publisher');
+      const subject = `moma.events.test.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+      await b.publish(subject, { text: 'usage', n: 3 }, EchoCodec);
+      const nc = await connect({ servers: infra.natsUrl });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const stored = await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subject });
+        expect(stored).not.toBeNull();
+        expect(EchoCodec.decode(stored!.data)).toEqual({ text: 'usage', n: 3 });
+        expect(stored!.header.get('traceparent') ?? '').toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+      } finally {
+        await nc.close();
+      }
+    });
+
+    it('nats bus - a served endpoint is discoverable with $SRV.PING', async () => {
+      const name = `disc${Date.now().toString(36)}`;
+      const b = await bus(name);
+      await b.serve(`moma.test.${name}.x`, EchoCodec, EchoCodec, async (r) => r);
+      const reply = await b.nc.request(`$SRV.PING.${name}`, undefined, { timeout: 1000 });
+      expect(JSON.parse(new TextDecoder().decode(reply.data))).toMatchObject({ name, type: 'io.nats.micro.v1.ping_response' });
+    });
+
+    it('nats bus - connecting to a NATS that is not there fails fast with UNAVAILABLE', async () => {
+      const t0 = performance.now();
+      const err = await connectNatsBus({ url: 'nats://127.0.0.1:1', name: 'nobody', connectTimeoutMs: 1000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MomaError);
+      expect(err).toMatchObject({ code: Code.UNAVAILABLE });
+      expect((err as Error).message).toContain('NATS_URL');
+      expect(performance.now() - t0).toBeLessThan(2000);
+    });
+
+    it('nats bus - when the connection drops, requests fail fast with UNAVAILABLE instead of hanging', async () => {
+      const url = new URL(infra.natsUrl);
+      const proxy = await startTcpProxy(url.hostname, Number(url.port) || 4222);
+      const client = await connectNatsBus({ url: `nats://127.0.0.1:${proxy.port}`, name: 'cut' });
+      buses.push(client);
+      const server = await bus('cut-server');
+      const subject = `moma.test.cut.${Date.now().toString(36)}`;
+      await server.serve(subject, EchoCodec, EchoCodec, async (r) => r);
+      await expect(client.request(subject, { text: 'a', n: 1 }, EchoCodec, EchoCodec)).resolves.toEqual({ text: 'a', n: 1 });
+      await proxy.cut();
+      await new Promise((r) => setTimeout(r, 50));
+      const t0 = performance.now();
+      const err = await client.request(subject, { text: 'a', n: 1 }, EchoCodec, EchoCodec, { timeoutMs: 5000 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: Code.UNAVAILABLE });
+      expect(performance.now() - t0).toBeLessThan(500);
+    });
+  });
+});
+
+describe.skipIf(infra.ok)('NatsBus (infrastructure missing)', () => {
+  it('nats bus - skipped because NATS is missing', () => {
+    expect(infra.reason).not.toBe('');
+  });
+});
+

@@ -1,0 +1,279 @@
+// Bus over NATS: request/reply in queue groups (optionally as a named, versioned @nats-io/services service, so
+// `$SRV.PING/INFO/STATS` discovery works), events on JetStream, trace context and errors in headers.
+import { connect, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSub } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
+import type { Bus, Codec, Logger, RequestOptions, ServeOptions, Subscription } from './contracts.ts';
+import { Code, MomaError } from './errors.ts';
+import { withClientSpan, withServerSpan, injectContext, type HeaderCarrier } from './bus-trace.ts';
+import {
+  DEADLINE_HEADER,
+  ERROR_CODE_HEADER,
+  ERROR_HEADER,
+  deadlinePassed,
+  decodeOrThrow,
+  encodeOrThrow,
+  errorFromHeaders,
+  headerSafe,
+} from './bus-wire.ts';
+import { assertValidSubject, subjectMatches } from './subjects.ts';
+import { ensureEventStream, EVENTS_SUBJECTS } from './jetstream-events.ts';
+
+export interface NatsBusOptions {
+  /** Service name: default queue group, NATS connection name, and @nats-io/services service name. */
+  name: string;
+  /** Default request deadline (NATS_REQUEST_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** Serve endpoints through @nats-io/services (discovery + stats) instead of plain queue subscriptions. */
+  useServices?: boolean;
+  /** Semver reported by the services framework. */
+  version?: string;
+  logger?: Logger;
+}
+
+export interface ConnectNatsBusOptions extends NatsBusOptions {
+  /** One URL or a comma-separated list. */
+  url: string;
+  /** Connect timeout; a NATS that is down fails boot quickly instead of hanging. */
+  connectTimeoutMs?: number;
+}
+
+/** Wraps NATS headers so the trace propagator and the wire helpers can read and write them. */
+function carrier(h: MsgHdrs | undefined): HeaderCarrier | undefined {
+  if (!h) return undefined;
+  return {
+    get: (k) => (h.has(k) ? h.get(k) : undefined),
+    set: (k, v) => h.set(k, v),
+    keys: () => h.keys(),
+  };
+}
+
+/** Connects to NATS and returns a bus; fails with UNAVAILABLE (naming the URL) when NATS cannot be reached. */
+export async function connectNatsBus(opts: ConnectNatsBusOptions): Promise<NatsBus> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: opts.url.split(',').map((s) => s.trim()).filter(Boolean),
+      name: opts.name,
+      timeout: opts.connectTimeoutMs ?? 2000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+  } catch (err) {
+    throw new MomaError(Code.UNAVAILABLE, `cannot connect to NATS at ${opts.url} (check NATS_URL): ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return new NatsBus(nc, opts);
+}
+
+export class NatsBus implements Bus {
+  readonly nc: NatsConnection;
+  private readonly name: string;
+  private readonly timeoutMs: number;
+  private readonly useServices: boolean;
+  private readonly version: string;
+  private readonly logger: Logger | undefined;
+  private connected = true;
+  private js: Promise<JetStreamClient | undefined> | undefined;
+  private readonly services = new Set<Service>();
+
+  constructor(nc: NatsConnection, opts: NatsBusOptions) {
+    this.nc = nc;
+    this.name = opts.name;
+    this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.useServices = opts.useServices ?? true;
+    this.version = opts.version ?? '0.1.0';
+    this.logger = opts.logger;
+    void this.watchStatus();
+  }
+
+  // Tracks disconnects so requests fail fast with UNAVAILABLE instead of waiting out their deadline.
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        this.logger?.warn({ server: s.server }, 'NATS disconnected');
+      } else if (s.type === 'reconnect') {
+        this.connected = true;
+        this.logger?.info({ server: s.server }, 'NATS reconnected');
+      }
+    }
+  }
+
+  private checkUsable(subject: string): void {
+    if (this.nc.isClosed()) throw new MomaError(Code.UNAVAILABLE, `message bus closed (${subject})`);
+    if (!this.connected) throw new MomaError(Code.UNAVAILABLE, `NATS disconnected; cannot reach ${subject}`);
+  }
+
+  async request<Req, Res>(subject: string, req: Req, reqCodec: Codec<Req>, resCodec: Codec<Res>, opts?: RequestOptions): Promise<Res> {
+    this.checkUsable(subject);
+    const timeout = opts?.timeoutMs ?? this.timeoutMs;
+    const data = encodeOrThrow(reqCodec, req, `request to ${subject}`);
+    return withClientSpan(subject, 'send', async (ctx) => {
+      const h = headers();
+      const c = carrier(h)!;
+      injectContext(ctx, c);
+      h.set(DEADLINE_HEADER, String(Date.now() + timeout));
+      let reply: Msg;
+      try {
+        reply = await this.nc.request(subject, data, { timeout, headers: h });
+      } catch (err) {
+        const e = MomaError.from(err, Code.UNAVAILABLE);
+        const detail = e.code === Code.DEADLINE_EXCEEDED ? `no reply from ${subject} within ${timeout} ms` : `${subject}: ${e.message}`;
+        throw new MomaError(e.code, detail, { cause: err, details: { subject } });
+      }
+      const remote = errorFromHeaders(carrier(reply.headers), subject);
+      if (remote) throw remote;
+      return decodeOrThrow(resCodec, reply.data, `reply from ${subject}`, Code.INTERNAL);
+    });
+  }
+
+  async serve<Req, Res>(
+    subject: string,
+    reqCodec: Codec<Req>,
+    resCodec: Codec<Res>,
+    handler: (req: Req) => Promise<Res>,
+    opts?: ServeOptions,
+  ): Promise<Subscription> {
+    assertValidSubject(subject, true);
+    const queue = opts?.queue ?? this.name;
+    // ServiceMsg is typed against the services package's own nats-core copy; at run time it wraps our Msg.
+    const handle = (msg: Msg | ServiceMsg): void => {
+      void this.handle(subject, msg as unknown as Msg, reqCodec, resCodec, handler);
+    };
+    if (this.useServices) {
+      // One service instance per endpoint: stopping an endpoint in @nats-io/services stops its whole service.
+      const svc = await new Svcm(this.nc as never).add({
+        name: this.name.replace(/[^A-Za-z0-9_-]/g, '_'),
+        version: this.version,
+        queue,
+      });
+      svc.addEndpoint(subject.replace(/[^A-Za-z0-9_-]/g, '_'), {
+        subject,
+        queue,
+        handler: (err, msg) => (err ? this.logger?.error({ err, subject }, 'endpoint failed') : handle(msg)),
+      });
+      this.services.add(svc);
+      await this.nc.flush();
+      return {
+        unsubscribe: async () => {
+          this.services.delete(svc);
+          if (!svc.isStopped) await svc.stop();
+        },
+      };
+    }
+    const sub = this.nc.subscribe(subject, {
+      queue,
+      callback: (err, msg) => (err ? this.logger?.error({ err, subject }, 'subscription failed') : handle(msg)),
+    });
+    await this.nc.flush();
+    return { unsubscribe: () => drainQuietly(sub) };
+  }
+
+  private async handle<Req, Res>(
+    subject: string,
+    msg: Msg,
+    reqCodec: Codec<Req>,
+    resCodec: Codec<Res>,
+    handler: (req: Req) => Promise<Res>,
+  ): Promise<void> {
+    const h = carrier(msg.headers);
+    let out: Uint8Array;
+    try {
+      out = await withServerSpan(subject, 'process', h, async () => {
+        if (deadlinePassed(h)) throw new MomaError(Code.DEADLINE_EXCEEDED, `caller's deadline passed before ${subject} started`);
+        const req = decodeOrThrow(reqCodec, msg.data, `request to ${subject}`, Code.INVALID_ARGUMENT);
+        const res = await handler(req);
+        return encodeOrThrow(resCodec, res, `reply from ${subject}`);
+      });
+    } catch (err) {
+      const e = MomaError.from(err);
+      this.logError(subject, e);
+      const eh = headers();
+      eh.set(ERROR_CODE_HEADER, String(e.code));
+      eh.set(ERROR_HEADER, headerSafe(e.message));
+      if (msg.reply) msg.respond(undefined, { headers: eh });
+      return;
+    }
+    if (msg.reply) msg.respond(out);
+  }
+
+  private logError(subject: string, e: MomaError): void {
+    if (!this.logger) return;
+    const fields = { subject, code: e.codeName, err: e.cause ?? e };
+    if (e.code === Code.INTERNAL || e.code === Code.UNKNOWN) this.logger.error(fields, 'handler failed');
+    else this.logger.debug(fields, 'handler rejected request');
+  }
+
+  async publish<T>(subject: string, msg: T, codec: Codec<T>): Promise<void> {
+    assertValidSubject(subject);
+    this.checkUsable(subject);
+    const data = encodeOrThrow(codec, msg, `event on ${subject}`);
+    await withClientSpan(subject, 'publish', async (ctx) => {
+      const h = headers();
+      injectContext(ctx, carrier(h)!);
+      const js = EVENTS_SUBJECTS.some((p) => subjectMatches(p, subject)) ? await this.jetStream() : undefined;
+      try {
+        if (js) await js.publish(subject, data, { headers: h, timeout: this.timeoutMs });
+        else this.nc.publish(subject, data, { headers: h });
+      } catch (err) {
+        throw MomaError.from(err, Code.UNAVAILABLE);
+      }
+    });
+  }
+
+  /** JetStream client once the events stream exists; undefined when the server has no JetStream (core publish). */
+  private jetStream(): Promise<JetStreamClient | undefined> {
+    this.js ??= (async () => {
+      try {
+        const jsm = await jetstreamManager(this.nc, { timeout: this.timeoutMs });
+        await ensureEventStream(jsm);
+        return jetstream(this.nc, { timeout: this.timeoutMs });
+      } catch (err) {
+        this.logger?.warn({ err }, 'JetStream unavailable; events use core NATS publish (not persisted)');
+        return undefined;
+      }
+    })();
+    return this.js;
+  }
+
+  async subscribe<T>(subject: string, codec: Codec<T>, handler: (msg: T) => void | Promise<void>): Promise<Subscription> {
+    assertValidSubject(subject, true);
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) {
+          this.logger?.error({ err, subject }, 'event subscription failed');
+          return;
+        }
+        void withServerSpan(msg.subject, 'receive', carrier(msg.headers), async () => {
+          await handler(decodeOrThrow(codec, msg.data, `event on ${msg.subject}`, Code.INVALID_ARGUMENT));
+        }).catch((err: unknown) => this.logger?.error({ err, subject: msg.subject }, 'event handler failed'));
+      },
+    });
+    // Make sure the server has registered the interest before the caller relies on receiving events.
+    await this.nc.flush();
+    return { unsubscribe: () => drainQuietly(sub) };
+  }
+
+  /** Stops the services, lets in-flight handlers reply, then closes the connection. */
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await Promise.allSettled([...this.services].map((s) => s.stop()));
+    this.services.clear();
+    try {
+      await this.nc.drain();
+    } catch {
+      await this.nc.close();
+    }
+  }
+}
+
+async function drainQuietly(sub: NatsSub): Promise<void> {
+  if (sub.isClosed()) return;
+  try {
+    await sub.drain();
+  } catch {
+    sub.unsubscribe();
+  }
+}

@@ -1,0 +1,109 @@
+// The only reader of process.env: parse once with zod, freeze, and fail at boot with the variable to set.
+import { z } from 'zod';
+
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly variables: string[];
+  constructor(message: string, variables: string[]) {
+    super(message);
+    this.variables = variables;
+  }
+}
+
+/** Empty strings count as unset, so `FOO= node ...` falls back to the default instead of failing. */
+function normalise(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+/**
+ * Parses the environment with `schema` (an object schema keyed by variable name) and returns a frozen result.
+ * Throws ConfigError naming every variable that is missing or malformed.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Env = process.env): Readonly<z.output<S>> {
+  const result = schema.safeParse(normalise(env));
+  if (!result.success) {
+    const variables = [...new Set(result.error.issues.map((i) => String(i.path[0] ?? '(env)')))];
+    const lines = result.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '(env)');
+      const got = env[name];
+      const shown = got === undefined || got === '' ? 'unset' : `got ${JSON.stringify(got.length > 60 ? `${got.slice(0, 60)}…` : got)}`;
+      return `  ${name}: ${i.message} (${shown}) — set ${name} to fix`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`, variables);
+  }
+  return deepFreeze(result.data) as Readonly<z.output<S>>;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+// --- reusable field parsers ------------------------------------------------------------------------------
+
+/** Positive integer from a string, e.g. a timeout in ms. */
+export const envInt = (def: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
+  z.coerce.number().int(`must be an integer`).min(min).max(max).default(def);
+
+/** Boolean from "true"/"false"/"1"/"0"/"yes"/"no". */
+export const envBool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Optional URL with one of the given schemes. */
+export const envUrl = (schemes: string[]) =>
+  z
+    .string()
+    .refine((v) => {
+      try {
+        return schemes.includes(new URL(v).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    }, `must be a URL with scheme ${schemes.join(' or ')}`)
+    .optional();
+
+/** Port number. */
+export const envPort = (def: number) => envInt(def, { min: 0, max: 65535 });
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/**
+ * Variables every service reads. Services extend it: `commonConfigSchema.extend({ GATEWAY_HTTP_PORT: envPort(8080) })`.
+ * NATS_URL / REDIS_URL unset → in-memory bus/store (embedded single-process mode).
+ */
+export const commonConfigSchema = z.object({
+  NATS_URL: z.string().optional(),
+  REDIS_URL: envUrl(['redis', 'rediss']),
+  /** Key prefix in Redis, so several deployments (or test runs) can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().default('moma:'),
+  NATS_REQUEST_TIMEOUT_MS: envInt(2000, { min: 1 }),
+  SESSION_TTL_SECONDS: envInt(86_400, { min: 1 }),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** Health/metrics HTTP port for services without their own HTTP server; 0 = disabled. */
+  HEALTH_PORT: envPort(0),
+  OTEL_SERVICE_NAME: z.string().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: envUrl(['http', 'https']),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: envUrl(['http', 'https']),
+  /** Standard `key=value,key2=value2` resource attributes. */
+  OTEL_RESOURCE_ATTRIBUTES: z.string().optional(),
+  OTEL_SDK_DISABLED: envBool(false),
+  /** Batch span processor flush interval (ms); the OTel default of 5000 makes traces slow to appear. */
+  OTEL_BSP_SCHEDULE_DELAY: envInt(1000, { min: 1 }),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+});
+
+export type CommonConfig = z.output<typeof commonConfigSchema>;
+
+export function loadCommonConfig(env: Env = process.env): Readonly<CommonConfig> {
+  return loadConfig(commonConfigSchema, env);
+}

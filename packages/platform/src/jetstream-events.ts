@@ -1,0 +1,32 @@
+// The events stream: usage, registry and artifact events are kept (bounded) so a consumer that was down can
+// catch up. Created on first publish if missing; another instance creating it at the same time is fine.
+import { StorageType, DiscardPolicy, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+
+export const EVENTS_STREAM = 'MOMA_EVENTS';
+export const EVENTS_SUBJECTS = ['moma.events.>'];
+
+export async function ensureEventStream(jsm: JetStreamManager): Promise<void> {
+  try {
+    await jsm.streams.info(EVENTS_STREAM);
+    return;
+  } catch (err) {
+    if ((err as Error).name !== 'StreamNotFoundError') throw err;
+  }
+  try {
+    await jsm.streams.add({
+      name: EVENTS_STREAM,
+      subjects: EVENTS_SUBJECTS,
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(7 * 24 * 3600 * 1000),
+      max_bytes: 1024 * 1024 * 1024,
+    });
+  } catch (err) {
+    // Lost a creation race with another instance: the stream exists now, which is all we need.
+    await jsm.streams.info(EVENTS_STREAM).catch(() => {
+      throw err;
+    });
+  }
+}

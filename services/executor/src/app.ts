@@ -1,0 +1,66 @@
+// Builds the executor from a context and config and serves it over gRPC (moma.v1.Executor + grpc.health.v1).
+// Called in-process by the embedded launcher and by main.ts.
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { ServiceContext, ServiceHandle } from '@moma/platform';
+import { ExecutorService } from '@moma/proto';
+import { AgentClients } from './agent-call.ts';
+import type { ExecutorConfig } from './config.ts';
+import { Executor } from './execute.ts';
+import { ProviderRegistry } from './providers.ts';
+import { executeHandler, UsagePublisher } from './server.ts';
+
+export async function startExecutor(ctx: ServiceContext, config: ExecutorConfig): Promise<ServiceHandle & { port: number }> {
+  const logger = ctx.logger;
+  const drainMs = config.drainMs ?? 25_000;
+  const timeouts = { firstTokenMs: config.firstTokenTimeoutMs, idleMs: config.idleTimeoutMs };
+  const executor = new Executor({
+    // The client-level timeout only bounds reaching the response headers; StreamDeadline covers the stream.
+    providers: new ProviderRegistry(config.providers, { timeoutMs: config.firstTokenTimeoutMs }),
+    agents: new AgentClients(config.agentCardTtlMs),
+    agentUrls: config.agents,
+    timeouts,
+    logger,
+  });
+  const usage = new UsagePublisher(ctx.bus, logger);
+
+  const server = new Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  server.addService(ExecutorService, { execute: executeHandler(executor, usage, logger) });
+  const health = new HealthImplementation({ '': 'SERVING', 'moma.v1.Executor': 'SERVING' });
+  health.addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${config.host}:${config.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+  logger.info(
+    { port, providers: config.providers.map((p) => ({ name: p.name, baseUrl: p.baseUrl, models: p.models })), agents: Object.keys(config.agents) },
+    'executor listening',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    stop() {
+      stopping ??= (async () => {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus('moma.v1.Executor', 'NOT_SERVING');
+        // tryShutdown refuses new calls and waits for running streams; only a stuck stream is cut after drainMs.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            logger.warn({ afterMs: drainMs }, 'streams still open at shutdown; forcing');
+            server.forceShutdown();
+            resolve();
+          }, drainMs);
+          timer.unref();
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await usage.settle();
+        logger.info({}, 'executor stopped');
+      })();
+      return stopping;
+    },
+  };
+}

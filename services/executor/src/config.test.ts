@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@moma/platform';
+import { loadExecutorConfig } from './config.ts';
+import { ProviderRegistry } from './providers.ts';
+import { costUsd, estimatePromptTokens } from './accounting.ts';
+
+const providers = [
+  { name: 'a', baseUrl: 'http://127.0.0.1:1/v1/', apiKeyEnv: 'A_KEY', models: ['m1', 'm2'], modelMap: { m2: 'vendor-m2' }, prices: { m1: { input: 1, output: 4 } } },
+  { name: 'b', baseUrl: 'http://127.0.0.1:2/v1', apiKey: 'inline', models: ['*', 'm1'] },
+];
+
+describe('executor config', () => {
+  it('executor config - reads providers from MOMA_PROVIDERS and resolves keys named by apiKeyEnv', () => {
+    const c = loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify(providers), A_KEY: 'secret' });
+    expect(c.port).toBe(50052);
+    expect(c.providers.map((p) => [p.name, p.apiKey, p.baseUrl])).toEqual([
+      ['a', 'secret', 'http://127.0.0.1:1/v1'],
+      ['b', 'inline', 'http://127.0.0.1:2/v1'],
+    ]);
+  });
+
+  it('executor config - reads MOMA_PROVIDERS_FILE and EXECUTOR_GRPC_PORT', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moma-exec-'));
+    const file = join(dir, 'providers.json');
+    writeFileSync(file, JSON.stringify(providers));
+    const c = loadExecutorConfig({ MOMA_PROVIDERS_FILE: file, EXECUTOR_GRPC_PORT: '0' });
+    expect(c.port).toBe(0);
+    expect(c.providers).toHaveLength(2);
+  });
+
+  it('executor config - defaults to one catch-all provider at OPENAI_BASE_URL with OPENAI_API_KEY', () => {
+    const c = loadExecutorConfig({ OPENAI_BASE_URL: 'http://localhost:11434/v1', OPENAI_API_KEY: 'k' });
+    expect(c.providers).toEqual([expect.objectContaining({ baseUrl: 'http://localhost:11434/v1', apiKey: 'k', models: ['*'] })]);
+  });
+
+  it.each([
+    [{ MOMA_PROVIDERS: '{oops' }, /MOMA_PROVIDERS: not valid JSON/],
+    [{ MOMA_PROVIDERS: '[]' }, /at least one provider/],
+    [{ MOMA_PROVIDERS: JSON.stringify([{ name: 'x', baseUrl: 'nope', models: ['*'] }]) }, /0\.baseUrl: must be an absolute URL/],
+    [{ MOMA_PROVIDERS: JSON.stringify([{ name: 'x', baseUrl: 'http://h/v1', models: [] }]) }, /0\.models/],
+    [{ MOMA_PROVIDERS: JSON.stringify([providers[1], providers[1]]) }, /duplicate provider name "b"/],
+    [{ MOMA_PROVIDERS_FILE: '/nonexistent/providers.json' }, /cannot read/],
+    [{ MOMA_AGENTS: '{"weather": 3}' }, /MOMA_AGENTS/],
+    [{ EXECUTOR_GRPC_PORT: 'abc' }, /EXECUTOR_GRPC_PORT/],
+  ])('executor config - refuses bad input %j with a message naming the variable', (env, message) => {
+    expect(() => loadExecutorConfig(env)).toThrow(ConfigError);
+    expect(() => loadExecutorConfig(env)).toThrow(message);
+  });
+});
+
+describe('executor providers', () => {
+  const registry = new ProviderRegistry(loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify(providers) }).providers, { timeoutMs: 1000 });
+
+  it('executor providers - an explicit listing wins over the catch-all, which takes everything else', () => {
+    expect(registry.resolve('m1')?.provider).toBe('a');
+    expect(registry.resolve('m2')).toMatchObject({ provider: 'a', upstreamModel: 'vendor-m2' });
+    expect(registry.resolve('other')).toMatchObject({ provider: 'b', upstreamModel: 'other', price: { input: 0, output: 0 } });
+    expect(registry.resolve('m1')?.client).toBe(registry.resolve('m2')?.client);
+  });
+
+  it('executor providers - no provider for a model without a catch-all', () => {
+    const only = new ProviderRegistry(loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify([providers[0]]) }).providers, { timeoutMs: 1000 });
+    expect(only.resolve('unknown')).toBeUndefined();
+  });
+
+  it('executor accounting - prices per 1M tokens and estimates prompts at ~4 chars per token', () => {
+    expect(costUsd(1_000_000, 500_000, { input: 1, output: 4 })).toBeCloseTo(3, 12);
+    expect(estimatePromptTokens([{ content: 'abcdefgh' }, { content: 'a' }])).toBe(2 + 4 + 1 + 4);
+  });
+});

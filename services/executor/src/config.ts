@@ -1,0 +1,131 @@
+// The executor's only reader of process.env. Providers come from MOMA_PROVIDERS (JSON) or MOMA_PROVIDERS_FILE;
+// API keys may be given inline or named by `apiKeyEnv`, which is resolved here so nothing else reads the env.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { commonConfigSchema, ConfigError, envInt, envPort, loadConfig, type Env } from '@moma/platform';
+
+const priceSchema = z.object({
+  /** USD per 1M prompt tokens. */
+  input: z.number().min(0),
+  /** USD per 1M completion tokens. */
+  output: z.number().min(0),
+});
+
+export const providerSchema = z.object({
+  name: z.string().min(1),
+  baseUrl: z.url({ message: 'must be an absolute URL (an OpenAI-compatible base ending in /v1)' }),
+  apiKey: z.string().optional(),
+  /** Environment variable holding the key (used when apiKey is absent). */
+  apiKeyEnv: z.string().optional(),
+  /** Models served here, matched exactly; "*" takes any model no other provider lists. */
+  models: z.array(z.string().min(1)).min(1, 'list at least one model or "*"'),
+  /** Our model id → the provider's model name, when they differ. */
+  modelMap: z.record(z.string(), z.string()).default({}),
+  /** Prices per model id, USD per 1M tokens; a missing model costs 0. */
+  prices: z.record(z.string(), priceSchema).default({}),
+  /** Extra HTTP headers sent to this provider. */
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+export type ProviderConfigInput = z.input<typeof providerSchema>;
+
+export interface ProviderConfig {
+  name: string;
+  baseUrl: string;
+  apiKey: string;
+  models: string[];
+  modelMap: Record<string, string>;
+  prices: Record<string, { input: number; output: number }>;
+  headers: Record<string, string>;
+}
+
+const schema = commonConfigSchema.extend({
+  EXECUTOR_GRPC_PORT: envPort(50052),
+  EXECUTOR_GRPC_HOST: z.string().default('0.0.0.0'),
+  MOMA_PROVIDERS: z.string().optional(),
+  MOMA_PROVIDERS_FILE: z.string().optional(),
+  /** Fallback when no providers are configured: one catch-all provider at this URL. */
+  OPENAI_BASE_URL: z.string().default('https://api.openai.com/v1'),
+  /** Static agent directory, JSON {"<agent id>": "<base url>"}, for agents ranked without an agent_url. */
+  MOMA_AGENTS: z.string().optional(),
+  /** Time allowed until the first token (or the agent's first event); past it the call fails over. */
+  EXECUTOR_FIRST_TOKEN_TIMEOUT_MS: envInt(15_000, { min: 1 }),
+  /** Longest silence allowed between two chunks of a stream once it has started. */
+  EXECUTOR_IDLE_TIMEOUT_MS: envInt(30_000, { min: 1 }),
+  /** How long a fetched agent card (and its client) is reused. */
+  EXECUTOR_AGENT_CARD_TTL_MS: envInt(60_000, { min: 0 }),
+  /** On SIGTERM, how long running streams may take to finish before they are cut. */
+  EXECUTOR_DRAIN_MS: envInt(25_000, { min: 0 }),
+});
+
+export interface ExecutorConfig {
+  host: string;
+  /** 0 = a free port (the handle reports the bound one). */
+  port: number;
+  providers: ProviderConfig[];
+  agents: Record<string, string>;
+  firstTokenTimeoutMs: number;
+  idleTimeoutMs: number;
+  agentCardTtlMs: number;
+  /** stop(): how long running streams may finish (default 25 s). */
+  drainMs?: number;
+}
+
+export type ExecutorEnvConfig = ExecutorConfig & { common: Readonly<z.output<typeof commonConfigSchema>> };
+
+function parseJson(text: string, variable: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${variable}: not valid JSON (${(err as Error).message}) — set ${variable} to fix`, [variable]);
+  }
+}
+
+/** Validates provider entries and resolves their keys from `env`; exported for the launcher and tests. */
+export function parseProviders(raw: unknown, env: Env, variable = 'MOMA_PROVIDERS'): ProviderConfig[] {
+  const parsed = z.array(providerSchema).min(1, 'configure at least one provider').safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`${variable}: ${issues} — set ${variable} to fix`, [variable]);
+  }
+  const names = new Set<string>();
+  return parsed.data.map((p) => {
+    if (names.has(p.name)) throw new ConfigError(`${variable}: duplicate provider name "${p.name}"`, [variable]);
+    names.add(p.name);
+    // Local OpenAI-compatible servers ignore the key, but the client insists on one.
+    const apiKey = p.apiKey ?? (p.apiKeyEnv ? env[p.apiKeyEnv] : undefined) ?? 'unused';
+    return { name: p.name, baseUrl: p.baseUrl.replace(/\/+$/, ''), apiKey, models: p.models, modelMap: p.modelMap, prices: p.prices, headers: p.headers };
+  });
+}
+
+export function loadExecutorConfig(env: Env = process.env): ExecutorEnvConfig {
+  const c = loadConfig(schema, env);
+  let providers: ProviderConfig[];
+  if (c.MOMA_PROVIDERS) {
+    providers = parseProviders(parseJson(c.MOMA_PROVIDERS, 'MOMA_PROVIDERS'), env);
+  } else if (c.MOMA_PROVIDERS_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(c.MOMA_PROVIDERS_FILE, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`MOMA_PROVIDERS_FILE: cannot read ${c.MOMA_PROVIDERS_FILE} (${(err as Error).message})`, ['MOMA_PROVIDERS_FILE']);
+    }
+    providers = parseProviders(parseJson(text, 'MOMA_PROVIDERS_FILE'), env, 'MOMA_PROVIDERS_FILE');
+  } else {
+    providers = parseProviders([{ name: 'default', baseUrl: c.OPENAI_BASE_URL, apiKeyEnv: 'OPENAI_API_KEY', models: ['*'] }], env, 'OPENAI_BASE_URL');
+  }
+  const agentsRaw = c.MOMA_AGENTS ? parseJson(c.MOMA_AGENTS, 'MOMA_AGENTS') : {};
+  const agents = z.record(z.string(), z.url()).safeParse(agentsRaw);
+  if (!agents.success) throw new ConfigError('MOMA_AGENTS: expected {"<agent id>": "<base url>"} — set MOMA_AGENTS to fix', ['MOMA_AGENTS']);
+  return Object.freeze({
+    common: c,
+    host: c.EXECUTOR_GRPC_HOST,
+    port: c.EXECUTOR_GRPC_PORT,
+    providers,
+    agents: agents.data,
+    firstTokenTimeoutMs: c.EXECUTOR_FIRST_TOKEN_TIMEOUT_MS,
+    idleTimeoutMs: c.EXECUTOR_IDLE_TIMEOUT_MS,
+    agentCardTtlMs: c.EXECUTOR_AGENT_CARD_TTL_MS,
+    drainMs: c.EXECUTOR_DRAIN_MS,
+  });
+}

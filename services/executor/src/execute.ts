@@ -1,0 +1,168 @@
+// Runs a decision: validate, try each ranked target in order until one answers, relay its output, account for it.
+// A target that fails before producing output is skipped (a `fallback` event names it); one that fails after
+// output began ends the call with an error, so the client never sees a second answer spliced onto the first.
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { Code, MomaError, type Logger } from '@moma/platform';
+import type { ExecuteRequest, ExecuteResponse, Usage } from '@moma/proto';
+import { costUsd } from './accounting.ts';
+import { callAgent, type AgentClients } from './agent-call.ts';
+import { TargetFailure } from './failure.ts';
+import { callLlm, type ChatInput, type Timeouts } from './llm-call.ts';
+import type { ProviderRegistry } from './providers.ts';
+
+const tracer = trace.getTracer('@moma/executor');
+const ROLES = new Set(['system', 'developer', 'user', 'assistant']);
+
+export interface Candidate {
+  target: string;
+  kind: 'llm' | 'agent';
+  id: string;
+}
+
+export interface ExecuteOutcome {
+  usage: Usage;
+  ok: boolean;
+  error?: MomaError;
+}
+
+export interface ExecutorDeps {
+  providers: ProviderRegistry;
+  agents: AgentClients;
+  /** Static agent id → URL directory (MOMA_AGENTS), for agents ranked without an agent_url. */
+  agentUrls: Readonly<Record<string, string>>;
+  timeouts: Timeouts;
+  logger: Logger;
+}
+
+/** Parses the ranked targets (decision.target first if it is missing from the ranking); bad input throws. */
+export function candidatesOf(req: ExecuteRequest): Candidate[] {
+  const d = req.decision;
+  const targets = (d?.ranked ?? []).map((c) => c.target);
+  if (d?.target && !targets.includes(d.target)) targets.unshift(d.target);
+  if (targets.length === 0) throw MomaError.invalidArgument('decision has no ranked targets to execute', { field: 'decision.ranked' });
+  const seen = new Set<string>();
+  const out: Candidate[] = [];
+  for (const target of targets) {
+    if (seen.has(target)) continue;
+    seen.add(target);
+    const m = /^(llm|agent):(.+)$/.exec(target);
+    if (!m) {
+      throw MomaError.invalidArgument(`unknown target "${target}": expected "llm:<model>" or "agent:<id>"`, { field: 'decision.ranked' });
+    }
+    out.push({ target, kind: m[1] as 'llm' | 'agent', id: m[2] as string });
+  }
+  return out;
+}
+
+export function validateInput(req: ExecuteRequest): void {
+  if (req.messages.length === 0) throw MomaError.invalidArgument('messages is empty: send at least one user message', { field: 'messages' });
+  req.messages.forEach((m, i) => {
+    if (!ROLES.has(m.role)) {
+      throw MomaError.invalidArgument(`messages[${i}].role "${m.role}" is not one of ${[...ROLES].join(', ')}`, { field: `messages[${i}].role` });
+    }
+  });
+  if (!req.messages.some((m) => m.role === 'user' && m.content.trim() !== '')) {
+    throw MomaError.invalidArgument('messages has no non-empty user message', { field: 'messages' });
+  }
+  if (req.maxTokens < 0) throw MomaError.invalidArgument('max_tokens must be ≥ 0', { field: 'max_tokens' });
+  if (req.temperature !== undefined && !(req.temperature >= 0 && req.temperature <= 2)) {
+    throw MomaError.invalidArgument('temperature must be between 0 and 2', { field: 'temperature' });
+  }
+}
+
+export class Executor {
+  readonly #deps: ExecutorDeps;
+
+  constructor(deps: ExecutorDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Streams events through `emit` and resolves with the outcome; never throws for upstream failures (they are in
+   * `outcome.error`), only for bad input, so the caller can account for failed calls too.
+   */
+  async execute(req: ExecuteRequest, emit: (ev: ExecuteResponse) => void, signal: AbortSignal): Promise<ExecuteOutcome> {
+    validateInput(req);
+    const candidates = candidatesOf(req);
+    const started = performance.now();
+    const failed: string[] = [];
+    const failures: string[] = [];
+    // The agent the conversation is with gets the request's URL and A2A ids; other agents start fresh.
+    const primaryAgent = candidates.find((c) => c.target === req.decision?.target && c.kind === 'agent') ?? candidates.find((c) => c.kind === 'agent');
+    const usage = (p: number, c: number, cost: number, servedBy: string): Usage => ({
+      promptTokens: p,
+      completionTokens: c,
+      costUsd: cost,
+      latencyMs: performance.now() - started,
+      servedBy,
+      failed: [...failed],
+    });
+
+    for (const [i, cand] of candidates.entries()) {
+      let streamed = false;
+      const span = tracer.startSpan(`executor.call ${cand.target}`, { kind: SpanKind.CLIENT, attributes: { 'app.executor.target': cand.target } });
+      try {
+        const result = await context.with(trace.setSpan(context.active(), span), () =>
+          cand.kind === 'llm'
+            ? this.#llm(cand, req, span, signal, (delta) => {
+                streamed = true;
+                emit({ delta, agentState: '', agentContextId: '', agentTaskId: '' });
+              })
+            : this.#agent(cand, req, cand === primaryAgent, span, signal, (delta, ids) => {
+                streamed = true;
+                emit({ delta, agentState: ids.state, agentContextId: ids.contextId, agentTaskId: ids.taskId });
+              }),
+        );
+        const u = usage(result.promptTokens, result.completionTokens, result.cost, cand.target);
+        span.setAttributes({ 'gen_ai.usage.input_tokens': u.promptTokens, 'gen_ai.usage.output_tokens': u.completionTokens });
+        emit({ usage: u, agentState: result.state, agentContextId: result.contextId, agentTaskId: result.taskId });
+        return { usage: u, ok: true };
+      } catch (err) {
+        const f = err instanceof TargetFailure ? err : new TargetFailure(`${cand.target}: ${(err as Error)?.message ?? err}`, { cause: err });
+        span.recordException(f);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
+        failed.push(cand.target);
+        if (f.cancelled) return { usage: usage(0, 0, 0, ''), ok: false, error: new MomaError(Code.CANCELLED, 'call cancelled by the client') };
+        if (streamed) {
+          const msg = `${cand.target} failed after output began (no fallback, to avoid mixing answers): ${f.message}`;
+          return { usage: usage(0, 0, 0, ''), ok: false, error: MomaError.unavailable(msg, f) };
+        }
+        failures.push(`${cand.target}: ${f.message}`);
+        this.#deps.logger.warn({ target: cand.target, err: f.message, next: candidates[i + 1]?.target }, 'target failed');
+        if (i + 1 < candidates.length) emit({ fallback: cand.target, agentState: '', agentContextId: '', agentTaskId: '' });
+      } finally {
+        span.end();
+      }
+    }
+    const error = MomaError.unavailable(`all ${candidates.length} target(s) failed: ${failures.join('; ')}`);
+    return { usage: usage(0, 0, 0, ''), ok: false, error };
+  }
+
+  async #llm(cand: Candidate, req: ExecuteRequest, span: Span, signal: AbortSignal, onDelta: (t: string) => void) {
+    const model = this.#deps.providers.resolve(cand.id);
+    if (!model) throw new TargetFailure(`no provider configured for model "${cand.id}" (add it to MOMA_PROVIDERS or add a "*" provider)`);
+    span.setAttributes({ 'gen_ai.request.model': model.upstreamModel, 'app.executor.provider': model.provider, 'server.address': model.baseUrl });
+    const input: ChatInput = { messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature };
+    const r = await callLlm(model, input, onDelta, signal, this.#deps.timeouts);
+    span.setAttribute('app.executor.usage_estimated', r.estimated);
+    return { ...r, cost: costUsd(r.promptTokens, r.completionTokens, model.price), state: '', contextId: '', taskId: '' };
+  }
+
+  async #agent(
+    cand: Candidate,
+    req: ExecuteRequest,
+    primary: boolean,
+    span: Span,
+    signal: AbortSignal,
+    onDelta: (t: string, ids: { state: string; contextId: string; taskId: string }) => void,
+  ) {
+    const url = (primary && req.agentUrl) || this.#deps.agentUrls[cand.id];
+    if (!url) throw new TargetFailure(`no URL for agent "${cand.id}" (pass agent_url or list it in MOMA_AGENTS)`);
+    const lastUser = [...req.messages].reverse().find((m) => m.role === 'user');
+    const turn = { text: lastUser?.content ?? '', contextId: primary ? req.agentContextId : '', taskId: primary ? req.agentTaskId : '' };
+    span.setAttribute('server.address', url);
+    const r = await callAgent(this.#deps.agents, url, turn, onDelta, signal, this.#deps.timeouts);
+    span.setAttributes({ 'app.executor.agent_state': r.state, 'app.executor.agent_task_id': r.taskId });
+    return { ...r, cost: 0 };
+  }
+}

@@ -1,0 +1,102 @@
+// The gRPC face of the executor: one SERVER span per Execute (child of the caller's span via W3C trace context in
+// the metadata), events written to the stream, errors as gRPC status, and a UsageEvent published after each call.
+import type { handleServerStreamingCall, ServerWritableStream } from '@grpc/grpc-js';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { Code, extractGrpcContext, MomaError, Subjects, type Bus, type Logger } from '@moma/platform';
+import { UsageEvent, type ExecuteRequest, type ExecuteResponse } from '@moma/proto';
+import type { ExecuteOutcome, Executor } from './execute.ts';
+
+const tracer = trace.getTracer('@moma/executor');
+
+/** Publishes off the hot path; `settle()` waits for what is still in flight (used on shutdown). */
+export class UsagePublisher {
+  readonly #bus: Bus;
+  readonly #logger: Logger;
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(bus: Bus, logger: Logger) {
+    this.#bus = bus;
+    this.#logger = logger;
+  }
+
+  publish(event: UsageEvent): void {
+    const p = this.#bus
+      .publish(Subjects.eventsUsage, event, UsageEvent)
+      .catch((err: unknown) => this.#logger.warn({ err: MomaError.from(err).message, target: event.target }, 'usage event not published'))
+      .finally(() => this.#pending.delete(p));
+    this.#pending.add(p);
+  }
+
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+  }
+}
+
+export function executeHandler(executor: Executor, usage: UsagePublisher, logger: Logger): handleServerStreamingCall<ExecuteRequest, ExecuteResponse> {
+  return (call: ServerWritableStream<ExecuteRequest, ExecuteResponse>) => {
+    const parent = extractGrpcContext(call.metadata, ROOT_CONTEXT);
+    const req = call.request;
+    const span = tracer.startSpan(
+      'moma.v1.Executor/Execute',
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'rpc.system': 'grpc',
+          'rpc.service': 'moma.v1.Executor',
+          'rpc.method': 'Execute',
+          'app.executor.target': req.decision?.target ?? '',
+          'app.executor.candidates': req.decision?.ranked.length ?? 0,
+          'app.session.id': req.decision?.sessionId ?? '',
+        },
+      },
+      parent,
+    );
+    const abort = new AbortController();
+    call.on('cancelled', () => abort.abort(new Error('cancelled by the client')));
+    let fallbacks = 0;
+    const emit = (ev: ExecuteResponse) => {
+      if (ev.fallback !== undefined) fallbacks++;
+      if (!call.cancelled) call.write(ev);
+    };
+
+    const finish = (outcome: ExecuteOutcome | undefined, err: MomaError | undefined) => {
+      if (outcome) {
+        const u = outcome.usage;
+        span.setAttributes({
+          'app.executor.served_by': u.servedBy,
+          'app.executor.failed': u.failed,
+          'app.executor.fallbacks': fallbacks,
+          'app.executor.prompt_tokens': u.promptTokens,
+          'app.executor.completion_tokens': u.completionTokens,
+          'app.executor.cost_usd': u.costUsd,
+          'app.executor.latency_ms': u.latencyMs,
+        });
+        usage.publish({
+          requestId: span.spanContext().traceId,
+          sessionId: req.decision?.sessionId ?? '',
+          target: req.decision?.target ?? '',
+          usage: u,
+          ok: outcome.ok,
+          atMs: Date.now(),
+        });
+      }
+      if (err) {
+        span.recordException(err);
+        span.setAttribute('moma.error.code', err.codeName);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+        if (err.code !== Code.CANCELLED) logger.warn({ code: err.codeName, err: err.message, target: req.decision?.target }, 'execute failed');
+        if (!call.cancelled) call.emit('error', { code: err.code, details: err.message });
+      } else {
+        call.end();
+      }
+      span.end();
+    };
+
+    context
+      .with(trace.setSpan(parent, span), () => executor.execute(req, emit, abort.signal))
+      .then(
+        (outcome) => finish(outcome, outcome.error),
+        (err: unknown) => finish(undefined, MomaError.from(err)),
+      );
+  };
+}

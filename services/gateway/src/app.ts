@@ -1,0 +1,68 @@
+// Wires the gateway: one router (bus + shared executor channel) behind the gRPC and HTTP doors.
+import type { ServiceContext, ServiceHandle } from '@moma/platform';
+import type { GatewayConfig } from './config.ts';
+import { bindGrpc, buildGrpcServer, SERVICE_NAMES } from './grpc.ts';
+import { buildHttpServer } from './http.ts';
+import { GatewayRouter } from './router.ts';
+
+export type GatewaySettings = Pick<
+  GatewayConfig,
+  | 'GATEWAY_HTTP_PORT'
+  | 'GATEWAY_GRPC_PORT'
+  | 'GATEWAY_HOST'
+  | 'EXECUTOR_ADDR'
+  | 'GATEWAY_BODY_LIMIT_BYTES'
+  | 'GATEWAY_MODELS_TTL_MS'
+  | 'GATEWAY_EXECUTE_TIMEOUT_MS'
+>;
+
+export interface GatewayHandle extends ServiceHandle {
+  httpPort: number;
+  grpcPort: number;
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:8080. */
+  httpUrl: string;
+  /** host:port of the gRPC API. */
+  grpcAddr: string;
+}
+
+export async function startGateway(ctx: ServiceContext, config: GatewaySettings): Promise<GatewayHandle> {
+  const router = new GatewayRouter(ctx.bus, ctx.logger, {
+    executorAddr: config.EXECUTOR_ADDR,
+    executeTimeoutMs: config.GATEWAY_EXECUTE_TIMEOUT_MS,
+    modelsTtlMs: config.GATEWAY_MODELS_TTL_MS,
+  });
+  const http = buildHttpServer(router, ctx.logger, { bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES });
+  const { server: grpcServer, health } = buildGrpcServer(router, ctx.logger);
+
+  await http.listen({ host: config.GATEWAY_HOST, port: config.GATEWAY_HTTP_PORT });
+  const httpPort = (http.server.address() as { port: number }).port;
+  let grpcPort: number;
+  try {
+    grpcPort = await bindGrpc(grpcServer, config.GATEWAY_HOST, config.GATEWAY_GRPC_PORT);
+  } catch (err) {
+    await http.close();
+    throw err;
+  }
+  health.setStatus('', 'SERVING');
+  for (const s of SERVICE_NAMES) health.setStatus(s, 'SERVING');
+
+  const shownHost = config.GATEWAY_HOST === '0.0.0.0' || config.GATEWAY_HOST === '::' ? '127.0.0.1' : config.GATEWAY_HOST;
+  const handle: GatewayHandle = {
+    httpPort,
+    grpcPort,
+    httpUrl: `http://${shownHost}:${httpPort}`,
+    grpcAddr: `${shownHost}:${grpcPort}`,
+    async stop() {
+      health.setStatus('', 'NOT_SERVING');
+      for (const s of SERVICE_NAMES) health.setStatus(s, 'NOT_SERVING');
+      // Stop accepting, let requests in flight finish (fastify close waits; tryShutdown waits for open calls).
+      await Promise.all([
+        http.close(),
+        new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
+      ]);
+      router.close();
+    },
+  };
+  ctx.logger.info({ http: handle.httpUrl, grpc: handle.grpcAddr, executor: config.EXECUTOR_ADDR }, 'gateway listening');
+  return handle;
+}

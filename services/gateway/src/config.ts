@@ -1,0 +1,32 @@
+// The gateway's only reader of process.env: parsed once at boot, frozen, with a message naming the variable to fix.
+import { commonConfigSchema, envInt, envPort, loadConfig, type Env } from '@moma/platform';
+import { z } from 'zod';
+
+export const gatewayConfigSchema = commonConfigSchema.extend({
+  GATEWAY_HTTP_PORT: envPort(8080),
+  GATEWAY_GRPC_PORT: envPort(50051),
+  /** Address to bind both servers to. */
+  GATEWAY_HOST: z.string().default('0.0.0.0'),
+  /** host:port of the executor's gRPC server. */
+  EXECUTOR_ADDR: z.string().default('127.0.0.1:50052'),
+  /** HTTP request body limit in bytes (larger bodies get 413). */
+  GATEWAY_BODY_LIMIT_BYTES: envInt(1024 * 1024, { min: 1024 }),
+  /** How long the known-model list from scoring is cached before it is fetched again. */
+  GATEWAY_MODELS_TTL_MS: envInt(10_000, { min: 0 }),
+  /** Deadline of one whole execution (executor stream), in ms. */
+  GATEWAY_EXECUTE_TIMEOUT_MS: envInt(120_000, { min: 1 }),
+});
+
+export type GatewayConfig = Readonly<z.output<typeof gatewayConfigSchema>>;
+
+export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
+  return loadConfig(gatewayConfigSchema, env);
+}
+
+/**
+ * The environment the gateway's service context is built from: the gateway keeps no state of its own (sessions
+ * live behind the orchestrator), so it opens no Redis connection.
+ */
+export function gatewayContextEnv(env: Env = process.env): Env {
+  return { ...env, REDIS_URL: undefined };
+}

@@ -1,0 +1,106 @@
+// Steps 2-5 of the request path: session id, intent ‖ scoring, orchestrator, and the Decision built from them.
+// Scoring starts first and runs while intent and the orchestrator answer (speculative: if an agent is chosen, the
+// LLM ranking becomes its fallback list), so the decision costs max(intent + orchestrator, scoring) round trips.
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '@moma/platform';
+import { MomaError, Subjects } from '@moma/platform';
+import {
+  ClassifyRequest,
+  ClassifyResponse,
+  OrchestrateRequest,
+  OrchestrateResponse,
+  ScoreRequest,
+  ScoreResponse,
+  TargetKind,
+  type Candidate,
+  type ChatMessage,
+  type Decision,
+} from '@moma/proto';
+import type { Turn } from './turn.ts';
+
+export interface Decided {
+  decision: Decision;
+  /** Orchestrator answer: agent url, A2A ids and the session history before this turn. */
+  orchestration: OrchestrateResponse;
+  sessionId: string;
+}
+
+const NO_INTENT: ClassifyResponse = ClassifyResponse.fromPartial({});
+
+export async function decide(bus: Bus, turn: Turn): Promise<Decided> {
+  const started = performance.now();
+  const createSession = turn.sessionId === '';
+  const sessionId = createSession ? randomUUID() : turn.sessionId;
+  const { messages, options } = turn;
+  const last = messages[messages.length - 1]!;
+  const context: ChatMessage[] = messages.length > 1 ? messages.slice(0, -1) : [];
+
+  const scoring = bus.request(
+    Subjects.scoringScore,
+    { text: last.content, context, options },
+    ScoreRequest,
+    ScoreResponse,
+  );
+  // Observed below; without this an intent/orchestrator failure would leave the rejection unhandled.
+  scoring.catch(() => undefined);
+
+  const intent = options.disableAgents
+    ? NO_INTENT
+    : await bus.request(
+        Subjects.intentClassify,
+        { text: last.content, context, topK: 3, tenant: options.tenant },
+        ClassifyRequest,
+        ClassifyResponse,
+      );
+  const orchestration = await bus.request(
+    Subjects.orchestratorDecide,
+    {
+      sessionId,
+      intent,
+      switchTo: turn.switchTo,
+      tenant: options.tenant,
+      message: last,
+      disableAgents: options.disableAgents,
+      createSession,
+    },
+    OrchestrateRequest,
+    OrchestrateResponse,
+  );
+  const score = await scoring;
+
+  let target: string;
+  let kind: TargetKind;
+  let ranked: Candidate[];
+  if (orchestration.agentId !== '') {
+    target = `agent:${orchestration.agentId}`;
+    kind = TargetKind.TARGET_KIND_AGENT;
+    const confidence = intent.candidates.find((c) => c.agentId === orchestration.agentId)?.score ?? 0;
+    ranked = [{ target, predictedQuality: confidence, predictedCostUsd: 0, utility: confidence }, ...score.ranked];
+  } else {
+    const first = score.ranked[0];
+    if (!first) {
+      throw MomaError.invalidArgument(
+        `no model satisfies the request's limits${score.reason ? ` (${score.reason})` : ''}; relax allowed_models, max_cost_usd or min_quality`,
+      );
+    }
+    target = first.target;
+    kind = TargetKind.TARGET_KIND_LLM;
+    ranked = score.ranked;
+  }
+
+  const reason = orchestration.reason && score.reason ? `${orchestration.reason}; ${score.reason}` : orchestration.reason || score.reason;
+  const decision: Decision = {
+    target,
+    kind,
+    mode: score.mode,
+    ranked,
+    reason,
+    categories: intent.categories,
+    masked: orchestration.masked,
+    fsmState: orchestration.fsmState,
+    sessionId,
+    decisionMs: Math.round((performance.now() - started) * 1000) / 1000,
+    routerVersion: score.routerVersion,
+  };
+  return { decision, orchestration, sessionId };
+}

@@ -1,0 +1,134 @@
+// Steps 6-7: stream the decision through the executor (one shared gRPC channel) and record how the turn ended.
+import * as grpc from '@grpc/grpc-js';
+import type { Bus, Logger } from '@moma/platform';
+import { Code, MomaError, Subjects, fromGrpcStatus, injectGrpcMetadata } from '@moma/platform';
+import {
+  ExecutorClient,
+  RecordTurnRequest,
+  RecordTurnResponse,
+  type ChatMessage,
+  type ExecuteRequest,
+  type ExecuteResponse,
+  type Usage,
+} from '@moma/proto';
+import type { Decided } from './decide.ts';
+import { carriesOnlyNewTurn, type Turn } from './turn.ts';
+
+/** What one execution produced, accumulated while the events are relayed. */
+export interface Outcome {
+  text: string;
+  usage: Usage | undefined;
+  fallbacks: string[];
+  agentState: string;
+  agentContextId: string;
+  agentTaskId: string;
+}
+
+export class Executor {
+  private readonly client: ExecutorClient;
+  private readonly timeoutMs: number;
+
+  constructor(addr: string, timeoutMs: number) {
+    this.client = new ExecutorClient(addr, grpc.credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    });
+    this.timeoutMs = timeoutMs;
+  }
+
+  /**
+   * Runs the decision and calls `onEvent` for each streamed event; resolves with the outcome when the stream ends.
+   * `signal` cancels the call (client went away).
+   */
+  async run(decided: Decided, turn: Turn, onEvent: (ev: ExecuteResponse) => void, signal?: AbortSignal): Promise<Outcome> {
+    const { decision, orchestration } = decided;
+    const req: ExecuteRequest = {
+      decision,
+      messages: conversation(turn.messages, orchestration.history),
+      maxTokens: turn.maxTokens,
+      temperature: turn.temperature,
+      agentContextId: orchestration.agentContextId,
+      agentTaskId: orchestration.agentTaskId,
+      agentUrl: orchestration.agentUrl,
+    };
+    const call = this.client.execute(req, injectGrpcMetadata(new grpc.Metadata()), { deadline: Date.now() + this.timeoutMs });
+    const abort = () => call.cancel();
+    signal?.addEventListener('abort', abort, { once: true });
+
+    const out: Outcome = { text: '', usage: undefined, fallbacks: [], agentState: '', agentContextId: '', agentTaskId: '' };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        call.on('data', (ev: ExecuteResponse) => {
+          if (ev.delta !== undefined) out.text += ev.delta;
+          else if (ev.usage !== undefined) out.usage = ev.usage;
+          else if (ev.fallback !== undefined) out.fallbacks.push(ev.fallback);
+          if (ev.agentState) out.agentState = ev.agentState;
+          if (ev.agentContextId) out.agentContextId = ev.agentContextId;
+          if (ev.agentTaskId) out.agentTaskId = ev.agentTaskId;
+          onEvent(ev);
+        });
+        call.on('error', (err: grpc.ServiceError) => reject(executorError(err)));
+        call.on('end', () => resolve());
+      });
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+    return out;
+  }
+
+  /** Resolves once the executor's channel is connected (health checks); rejects with UNAVAILABLE after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.client.waitForReady(Date.now() + timeoutMs, (err) =>
+        err ? reject(MomaError.unavailable(`executor not reachable: ${err.message}`, err)) : resolve(),
+      ),
+    );
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** Session history + the new turn when the request carries only that turn; otherwise the client's own conversation. */
+export function conversation(messages: ChatMessage[], history: ChatMessage[]): ChatMessage[] {
+  if (history.length === 0 || !carriesOnlyNewTurn(messages)) return messages;
+  const system: ChatMessage[] = [];
+  const rest: ChatMessage[] = [];
+  for (const m of messages) (m.role === 'system' ? system : rest).push(m);
+  // The session's own history may already start with a system prompt; keep the request's only when it does not.
+  const head = history[0]?.role === 'system' ? [] : system;
+  return [...head, ...history, ...rest];
+}
+
+function executorError(err: grpc.ServiceError): MomaError {
+  if (err.code === grpc.status.UNAVAILABLE && /ECONNREFUSED|No connection established|connect/i.test(err.details)) {
+    return MomaError.unavailable(`executor unreachable: ${err.details}`, err);
+  }
+  return new MomaError(fromGrpcStatus(err.code ?? Code.UNKNOWN), err.details || err.message, { cause: err });
+}
+
+/** Step 7: append the reply to the session and advance its state machine. Failures are logged, not surfaced. */
+export async function recordTurn(bus: Bus, logger: Logger, decided: Decided, out: Outcome | undefined, failed: boolean): Promise<string> {
+  try {
+    const res = await bus.request(
+      Subjects.orchestratorRecord,
+      {
+        sessionId: decided.sessionId,
+        decision: decided.decision,
+        servedBy: out?.usage?.servedBy ?? '',
+        reply: { role: 'assistant', content: out?.text ?? '' },
+        agentState: out?.agentState ?? '',
+        agentContextId: out?.agentContextId ?? '',
+        agentTaskId: out?.agentTaskId ?? '',
+        failed,
+      },
+      RecordTurnRequest,
+      RecordTurnResponse,
+    );
+    return res.fsmState;
+  } catch (err) {
+    logger.warn({ err: MomaError.from(err), sessionId: decided.sessionId }, 'recording the turn failed');
+    return '';
+  }
+}

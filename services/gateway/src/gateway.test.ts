@@ -1,0 +1,272 @@
+// The gateway against stand-in stages on a MemoryBus and a real gRPC executor stand-in: both doors, the decision in
+// body and headers, sessions across turns, and the error mapping. (The real services are exercised in test/e2e.)
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { Code, MemoryBus, MemoryStore, MomaError, Subjects, type Logger } from '@moma/platform';
+import {
+  ClassifyRequest,
+  ClassifyResponse,
+  ExecutorService,
+  ListAgentsRequest,
+  ListAgentsResponse,
+  ListModelsRequest,
+  ListModelsResponse,
+  OrchestrateRequest,
+  OrchestrateResponse,
+  RecordTurnRequest,
+  RecordTurnResponse,
+  RouterClient,
+  ScoreRequest,
+  ScoreResponse,
+  type ChatMessage,
+  type ChatResponse,
+  type ExecuteRequest,
+} from '@moma/proto';
+import { startGateway, type GatewayHandle } from './app.ts';
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+let gw: GatewayHandle;
+let bus: MemoryBus;
+let executor: grpc.Server;
+let grpcClient: RouterClient;
+const executed: ExecuteRequest[] = [];
+const sessions = new Map<string, ChatMessage[]>();
+
+async function startStages(b: MemoryBus): Promise<void> {
+  await b.serve(Subjects.intentClassify, ClassifyRequest, ClassifyResponse, async (req) => ({
+    categories: [{ category: req.text.includes('weather') ? 'weather' : 'general', score: 0.8 }],
+    candidates: [],
+    inScope: false,
+    threshold: 0.5,
+  }));
+  await b.serve(Subjects.scoringScore, ScoreRequest, ScoreResponse, async (req) => {
+    const all = [
+      { target: 'llm:m-large', predictedQuality: 0.9, predictedCostUsd: 0.002, utility: 1 },
+      { target: 'llm:m-small', predictedQuality: 0.7, predictedCostUsd: 0.0001, utility: 0.8 },
+    ];
+    const allowed = req.options?.allowedModels ?? [];
+    const ranked = allowed.length ? all.filter((c) => allowed.includes(c.target.slice(4))) : all;
+    return { ranked, mode: req.options?.mode || 2, reason: `ranked ${ranked.length} models`, routerVersion: 'test-v1' };
+  });
+  await b.serve(Subjects.scoringModels, ListModelsRequest, ListModelsResponse, async () => ({
+    models: [
+      { id: 'm-large', inputPricePerMtok: 5, outputPricePerMtok: 15, provider: 'p' },
+      { id: 'm-small', inputPricePerMtok: 0.1, outputPricePerMtok: 0.4, provider: 'p' },
+    ],
+    routerVersion: 'test-v1',
+  }));
+  await b.serve(Subjects.orchestratorDecide, OrchestrateRequest, OrchestrateResponse, async (req) => {
+    const history = sessions.get(req.sessionId);
+    if (!history && !req.createSession) throw MomaError.notFound(`unknown session ${req.sessionId}`);
+    const before = [...(history ?? [])];
+    sessions.set(req.sessionId, [...before, req.message!]);
+    return OrchestrateResponse.fromPartial({ fsmState: 'llm', reason: 'no agent fits', history: before });
+  });
+  await b.serve(Subjects.orchestratorRecord, RecordTurnRequest, RecordTurnResponse, async (req) => {
+    sessions.get(req.sessionId)?.push(req.reply!);
+    return { fsmState: 'llm', version: 2 };
+  });
+  await b.serve(Subjects.registryList, ListAgentsRequest, ListAgentsResponse, async () => ({ agents: [] }));
+}
+
+function startExecutor(): Promise<number> {
+  executor = new grpc.Server();
+  executor.addService(ExecutorService, {
+    execute: (call: grpc.ServerWritableStream<ExecuteRequest, unknown>) => {
+      executed.push(call.request);
+      const target = call.request.decision!.target;
+      call.write({ delta: 'hello ', agentState: '', agentContextId: '', agentTaskId: '' });
+      call.write({ delta: 'world', agentState: '', agentContextId: '', agentTaskId: '' });
+      call.write({
+        usage: { promptTokens: 3, completionTokens: 2, costUsd: 0.001, latencyMs: 1, servedBy: target, failed: [] },
+        agentState: '',
+        agentContextId: '',
+        agentTaskId: '',
+      });
+      call.end();
+    },
+  });
+  return new Promise((resolve, reject) =>
+    executor.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+}
+
+beforeAll(async () => {
+  bus = new MemoryBus({ timeoutMs: 1000 });
+  await startStages(bus);
+  const executorPort = await startExecutor();
+  gw = await startGateway(
+    { name: 'gateway', bus: bus.connect(), store: new MemoryStore(), logger: quiet },
+    {
+      GATEWAY_HTTP_PORT: 0,
+      GATEWAY_GRPC_PORT: 0,
+      GATEWAY_HOST: '127.0.0.1',
+      EXECUTOR_ADDR: `127.0.0.1:${executorPort}`,
+      GATEWAY_BODY_LIMIT_BYTES: 64 * 1024,
+      GATEWAY_MODELS_TTL_MS: 1000,
+      GATEWAY_EXECUTE_TIMEOUT_MS: 5000,
+    },
+  );
+  grpcClient = new RouterClient(gw.grpcAddr, grpc.credentials.createInsecure());
+});
+
+afterAll(async () => {
+  grpcClient?.close();
+  await gw?.stop();
+  executor?.forceShutdown();
+  await bus?.close();
+});
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${gw.httpUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+const user = (content: string) => ({ role: 'user', content });
+
+describe('gateway http - chat completions', () => {
+  it('gateway http - answers with the decision in body and headers', async () => {
+    const res = await post('/v1/chat/completions', { model: 'moma/auto', messages: [user('hi there')] });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-moma-target')).toBe('llm:m-large');
+    expect(res.headers.get('x-moma-mode')).toBe('balanced');
+    expect(decodeURIComponent(res.headers.get('x-moma-reason')!)).toContain('no agent fits');
+    expect(res.headers.get('x-moma-router-version')).toBe('test-v1');
+    const body = (await res.json()) as any;
+    expect(body.object).toBe('chat.completion');
+    expect(body.model).toBe('m-large');
+    expect(body.choices[0].message.content).toBe('hello world');
+    expect(body.usage.total_tokens).toBe(5);
+    expect(body.moma.decision.ranked.map((c: any) => c.target)).toEqual(['llm:m-large', 'llm:m-small']);
+    expect(body.session_id).toBe(res.headers.get('x-moma-session-id'));
+  });
+
+  it('gateway http - streams OpenAI chunks with the decision first and [DONE] last', async () => {
+    const res = await post('/v1/chat/completions', { messages: [user('stream please')], stream: true, moma: { mode: 'cost' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    expect(res.headers.get('x-moma-mode')).toBe('cost');
+    const events = (await res.text()).split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as any);
+    expect(chunks[0].moma.decision.target).toBe('llm:m-large');
+    expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('hello world');
+    expect(chunks.at(-1).usage.completion_tokens).toBe(2);
+  });
+
+  it('gateway http - the next turn of a session carries the earlier turns to the executor', async () => {
+    const first = await post('/v1/chat/completions', { messages: [user('my name is Ada')] });
+    const sid = first.headers.get('x-moma-session-id')!;
+    const second = await post('/v1/chat/completions', { messages: [user('what is my name?')] }, { 'x-moma-session-id': sid });
+    expect(second.status).toBe(200);
+    const last = executed.at(-1)!;
+    expect(last.messages.map((m) => m.content)).toEqual(['my name is Ada', 'hello world', 'what is my name?']);
+  });
+
+  it('gateway http - a pinned model restricts the ranking to it', async () => {
+    const res = await post('/v1/chat/completions', { model: 'm-small', messages: [user('x')] });
+    expect(res.headers.get('x-moma-target')).toBe('llm:m-small');
+  });
+});
+
+describe('gateway http - errors', () => {
+  const cases: Array<[string, unknown, number, RegExp]> = [
+    ['empty messages', { messages: [] }, 400, /at least one message/],
+    ['last message not from the user', { messages: [{ role: 'assistant', content: 'x' }] }, 400, /last message/],
+    ['unknown role', { messages: [{ role: 'robot', content: 'x' }] }, 400, /role/],
+    ['unknown mode', { messages: [user('x')], moma: { mode: 'fastest' } }, 400, /unknown mode/],
+    ['unknown model', { model: 'gpt-9', messages: [user('x')] }, 404, /unknown model "gpt-9"/],
+    ['unknown session', { messages: [user('x')], session_id: 'nope-123' }, 404, /unknown session nope-123/],
+    ['messages not an array', { messages: 'hi' }, 400, /messages/],
+  ];
+  for (const [name, body, status, message] of cases) {
+    it(`gateway http - ${name} gets ${status} with an OpenAI-style error`, async () => {
+      const res = await post('/v1/chat/completions', body);
+      expect(res.status).toBe(status);
+      const json = (await res.json()) as any;
+      expect(json.error.message).toMatch(message);
+      expect(typeof json.error.type).toBe('string');
+      expect(typeof json.error.code).toBe('string');
+    });
+  }
+
+  it('gateway http - malformed JSON gets 400', async () => {
+    const res = await post('/v1/chat/completions', '{"messages": [');
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.code).toBe('invalid_json');
+  });
+
+  it('gateway http - an oversized body gets 413', async () => {
+    const res = await post('/v1/chat/completions', { messages: [user('x'.repeat(70 * 1024))] });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as any).error.code).toBe('payload_too_large');
+  });
+
+  it('gateway http - an unknown route gets 404', async () => {
+    const res = await fetch(`${gw.httpUrl}/v1/nothing`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as any).error.message).toContain('/v1/nothing');
+  });
+});
+
+describe('gateway http - route, models, health', () => {
+  it('gateway http - /v1/route returns the decision only', async () => {
+    const res = await post('/v1/route', { messages: [user('what is the weather')], moma: { mode: 'quality' } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as any;
+    expect(body.decision.mode).toBe('quality');
+    expect(body.decision.categories[0].category).toBe('weather');
+    expect(res.headers.get('x-moma-target')).toBe(body.decision.target);
+  });
+
+  it('gateway http - /v1/models lists moma/auto and the models', async () => {
+    const body = (await (await fetch(`${gw.httpUrl}/v1/models`)).json()) as any;
+    expect(body.data.map((m: any) => m.id)).toEqual(['moma/auto', 'm-large', 'm-small']);
+  });
+
+  it('gateway http - /healthz is 200 when the stages answer', async () => {
+    const res = await fetch(`${gw.httpUrl}/healthz`);
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('gateway grpc - router', () => {
+  it('gateway grpc - Route returns the decision', async () => {
+    const res = await new Promise<any>((resolve, reject) =>
+      grpcClient.route({ sessionId: '', messages: [user('hi')], switchTo: '' }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    expect(res.decision.target).toBe('llm:m-large');
+    expect(res.decision.sessionId).not.toBe('');
+  });
+
+  it('gateway grpc - Chat streams decision, deltas, usage', async () => {
+    const events: ChatResponse[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const call = grpcClient.chat({ sessionId: '', messages: [user('hi')], switchTo: '', maxTokens: 0 });
+      call.on('data', (e: ChatResponse) => events.push(e));
+      call.on('error', reject);
+      call.on('end', resolve);
+    });
+    expect(events[0]!.decision?.target).toBe('llm:m-large');
+    expect(events.filter((e) => e.delta !== undefined).map((e) => e.delta).join('')).toBe('hello world');
+    expect(events.at(-1)!.usage?.servedBy).toBe('llm:m-large');
+  });
+
+  it('gateway grpc - bad input gets INVALID_ARGUMENT with a message', async () => {
+    const err = await new Promise<grpc.ServiceError>((resolve) =>
+      grpcClient.route({ sessionId: '', messages: [], switchTo: '' }, (e) => resolve(e!)),
+    );
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/at least one message/);
+  });
+
+  it('gateway grpc - an unknown mode gets INVALID_ARGUMENT', async () => {
+    const err = await new Promise<grpc.ServiceError>((resolve) =>
+      grpcClient.route({ sessionId: '', messages: [user('x')], switchTo: '', options: { mode: 9 as never, allowedModels: [], deniedModels: [], disableAgents: false, tenant: '' } }, (e) => resolve(e!)),
+    );
+    expect(err.code).toBe(Code.INVALID_ARGUMENT);
+  });
+});

@@ -1,0 +1,108 @@
+// OpenAI-style request bodies → Turn. Routing controls may sit under `moma: {...}` or at the top level; the
+// session id may also come in the `x-moma-session-id` header.
+import { MomaError } from '@moma/platform';
+import { RouteOptions, type ChatMessage } from '@moma/proto';
+import { z } from 'zod';
+import { MODE_NAMES, type Turn } from './turn.ts';
+
+const textPart = z.object({ type: z.string(), text: z.string().optional() }).loose();
+
+const message = z
+  .object({
+    role: z.string({ message: 'must be a string' }),
+    content: z.union([z.string(), z.array(textPart), z.null()], { message: 'must be a string or an array of text parts' }).optional(),
+  })
+  .loose();
+
+const modelList = z.array(z.string().min(1)).max(256);
+
+const momaFields = {
+  mode: z.string().optional(),
+  willingness_to_pay: z.number().nonnegative().optional(),
+  allowed_models: modelList.optional(),
+  denied_models: modelList.optional(),
+  max_cost_usd: z.number().nonnegative().optional(),
+  min_quality: z.number().min(0).max(1).optional(),
+  disable_agents: z.boolean().optional(),
+  tenant: z.string().max(128).optional(),
+  session_id: z.string().optional(),
+  switch_to: z.string().optional(),
+};
+
+const momaOptions = z.object(momaFields).loose();
+
+export const chatBodySchema = z
+  .object({
+    model: z.string().optional(),
+    messages: z.array(message, { message: 'must be an array of messages' }),
+    stream: z.boolean().optional(),
+    max_tokens: z.number().int().nonnegative().optional(),
+    max_completion_tokens: z.number().int().nonnegative().optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    moma: momaOptions.optional(),
+    ...momaFields,
+  })
+  .loose();
+
+export type ChatBody = z.output<typeof chatBodySchema>;
+
+export interface ParsedChat {
+  turn: Turn;
+  stream: boolean;
+}
+
+/** Validates the body's shape (zod → INVALID_ARGUMENT with the field path) and maps it onto a Turn. */
+export function parseChatBody(body: unknown, headerSessionId: string | undefined): ParsedChat {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw MomaError.invalidArgument('request body must be a JSON object');
+  }
+  const b = chatBodySchema.parse(body);
+  const o = b.moma ?? {};
+  const pick = <K extends keyof typeof momaFields>(k: K) => (o[k] !== undefined ? o[k] : b[k]);
+
+  const modeName = pick('mode');
+  let mode: number = 0;
+  if (modeName !== undefined) {
+    const m = MODE_NAMES[modeName as keyof typeof MODE_NAMES];
+    if (m === undefined) {
+      throw MomaError.invalidArgument(`mode: unknown mode "${modeName}"; use quality, balanced or cost`, { field: 'mode' });
+    }
+    mode = m;
+  }
+
+  const model = b.model ?? 'moma/auto';
+  const pinnedModel = model === 'moma/auto' || model === 'auto' ? '' : model.startsWith('llm:') ? model.slice(4) : model;
+  const allowed = pick('allowed_models') ?? [];
+  const options = RouteOptions.fromPartial({
+    mode: mode as RouteOptions['mode'],
+    willingnessToPay: pick('willingness_to_pay'),
+    allowedModels: pinnedModel ? [pinnedModel] : allowed,
+    deniedModels: pick('denied_models') ?? [],
+    maxCostUsd: pick('max_cost_usd'),
+    minQuality: pick('min_quality'),
+    disableAgents: pick('disable_agents') ?? false,
+    tenant: pick('tenant') ?? '',
+  });
+
+  const messages: ChatMessage[] = b.messages.map((m) => ({ role: m.role, content: contentText(m.content) }));
+  return {
+    stream: b.stream ?? false,
+    turn: {
+      sessionId: pick('session_id') ?? headerSessionId ?? '',
+      messages,
+      options,
+      switchTo: pick('switch_to') ?? '',
+      maxTokens: b.max_completion_tokens ?? b.max_tokens ?? 0,
+      temperature: b.temperature,
+      pinnedModel,
+    },
+  };
+}
+
+function contentText(content: string | Array<{ type: string; text?: string | undefined }> | null | undefined): string {
+  if (typeof content === 'string') return content;
+  if (!content) return '';
+  let out = '';
+  for (const part of content) if (part.type === 'text' && part.text) out += out ? `\n${part.text}` : part.text;
+  return out;
+}

@@ -1,0 +1,165 @@
+// The OpenAI-compatible HTTP door (fastify): chat completions (stream and not), route, models, health.
+// Every answer carries the decision in its body and in `x-moma-*` headers; every error is OpenAI-shaped JSON.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from '@moma/platform';
+import type { ExecuteResponse } from '@moma/proto';
+import { parseChatBody } from './http-body.ts';
+import { registerAgentRoutes } from './http-agents.ts';
+import { decisionHeaders, decisionJson, httpError, modelsJson, servedModel, usageJson } from './present.ts';
+import type { GatewayRouter } from './router.ts';
+import { annotate, failSpan, inSpan, parentFrom } from './tracing.ts';
+
+export interface HttpOptions {
+  bodyLimit: number;
+}
+
+export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: HttpOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit, return503OnClosing: true });
+
+  app.setErrorHandler((err, _req, reply) => {
+    const { status, body } = httpError(err);
+    if (status >= 500) logger.error({ err, status }, 'request failed');
+    void reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({
+      error: { message: `no route for ${req.method} ${req.url}`, type: 'invalid_request_error', code: 'not_found' },
+    });
+  });
+
+  app.post('/v1/chat/completions', (req, reply) =>
+    inSpan('POST /v1/chat/completions', parentFrom(req.headers), async (span) => {
+      const { turn, stream } = parseChatBody(req.body, sessionHeader(req));
+      if (stream) return streamChat(router, turn, reply, span);
+      const { decided, outcome } = await router.chat(
+        turn,
+        () => undefined,
+        () => undefined,
+      );
+      const d = decided.decision;
+      annotate(span, d);
+      const servedBy = outcome.usage?.servedBy || d.target;
+      span.setAttribute('app.gateway.served_by', servedBy);
+      const usage = usageJson(outcome.usage, outcome.fallbacks);
+      void reply.headers(decisionHeaders(d)).header('x-moma-served-by', servedBy);
+      return {
+        id: `chatcmpl-${randomUUID()}`,
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model: servedModel(servedBy),
+        choices: [{ index: 0, message: { role: 'assistant', content: outcome.text }, finish_reason: 'stop' }],
+        usage: {
+          prompt_tokens: usage.prompt_tokens,
+          completion_tokens: usage.completion_tokens,
+          total_tokens: usage.prompt_tokens + usage.completion_tokens,
+        },
+        session_id: decided.sessionId,
+        moma: { decision: decisionJson(d), usage, agent_state: outcome.agentState, fallbacks: outcome.fallbacks },
+      };
+    }),
+  );
+
+  app.post('/v1/route', (req, reply) =>
+    inSpan('POST /v1/route', parentFrom(req.headers), async (span) => {
+      const { turn } = parseChatBody(req.body, sessionHeader(req));
+      const { decision } = await router.route(turn);
+      annotate(span, decision);
+      void reply.headers(decisionHeaders(decision));
+      return { session_id: decision.sessionId, decision: decisionJson(decision) };
+    }),
+  );
+
+  app.get('/v1/models', async () => {
+    const res = await router.listModels();
+    return modelsJson(res.models, res.routerVersion);
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const report = await router.health();
+    void reply.code(report.ok ? 200 : 503);
+    return { status: report.ok ? 'ok' : 'unavailable', checks: report.checks };
+  });
+
+  registerAgentRoutes(app, router.bus);
+  return app;
+}
+
+function sessionHeader(req: FastifyRequest): string | undefined {
+  const v = req.headers['x-moma-session-id'];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+type Span = Parameters<Parameters<typeof inSpan>[2]>[0];
+
+// SSE: headers (with the decision) go out before the first byte; the first chunk carries the decision in `moma`,
+// then one chunk per delta (fallbacks as `moma.fallback`), a final chunk with usage, and `data: [DONE]`.
+async function streamChat(
+  router: GatewayRouter,
+  turn: ReturnType<typeof parseChatBody>['turn'],
+  reply: FastifyReply,
+  span: Span,
+): Promise<void> {
+  const id = `chatcmpl-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const raw = reply.raw;
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!raw.writableFinished) abort.abort();
+  };
+  let model = '';
+  let started = false;
+  const chunk = (choices: unknown[], extra?: Record<string, unknown>) =>
+    raw.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`);
+
+  try {
+    const { decided, outcome } = await router.chat(
+      turn,
+      ({ decision }) => {
+        annotate(span, decision);
+        model = servedModel(decision.target);
+        reply.hijack();
+        started = true;
+        raw.on('close', onClose);
+        raw.writeHead(200, {
+          ...decisionHeaders(decision),
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+        });
+        chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], {
+          session_id: decision.sessionId,
+          moma: { decision: decisionJson(decision) },
+        });
+      },
+      (ev: ExecuteResponse) => {
+        if (ev.delta !== undefined) chunk([{ index: 0, delta: { content: ev.delta }, finish_reason: null }]);
+        else if (ev.fallback !== undefined) chunk([], { moma: { fallback: ev.fallback, agent_state: ev.agentState } });
+      },
+      abort.signal,
+    );
+    const servedBy = outcome.usage?.servedBy || decided.decision.target;
+    span.setAttribute('app.gateway.served_by', servedBy);
+    model = servedModel(servedBy);
+    const usage = usageJson(outcome.usage, outcome.fallbacks);
+    chunk([{ index: 0, delta: {}, finish_reason: 'stop' }], {
+      usage: {
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        total_tokens: usage.prompt_tokens + usage.completion_tokens,
+      },
+      moma: { usage, agent_state: outcome.agentState },
+    });
+    raw.end('data: [DONE]\n\n');
+  } catch (err) {
+    // Before the stream started the error handler answers with a status; afterwards only an SSE error event can.
+    if (!started) throw err;
+    failSpan(span, err);
+    if (!raw.writableEnded && !raw.destroyed) {
+      raw.write(`data: ${JSON.stringify(httpError(err).body)}\n\n`);
+      raw.end('data: [DONE]\n\n');
+    }
+  } finally {
+    raw.off('close', onClose);
+  }
+}

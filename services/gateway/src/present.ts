@@ -1,0 +1,154 @@
+// How the gateway shows things over HTTP: the decision as snake_case JSON and as `x-moma-*` headers, usage, agents,
+// and errors in OpenAI's shape. One place, so the body and the headers can never disagree.
+import { Code, MomaError, httpStatusFor } from '@moma/platform';
+import { TargetKind, type Agent, type Decision, type ModelInfo, type Usage } from '@moma/proto';
+import { modeLabel } from './turn.ts';
+
+export function decisionJson(d: Decision) {
+  return {
+    target: d.target,
+    kind: d.kind === TargetKind.TARGET_KIND_AGENT ? 'agent' : 'llm',
+    mode: modeLabel(d.mode),
+    reason: d.reason,
+    ranked: d.ranked.map((c) => ({
+      target: c.target,
+      predicted_quality: c.predictedQuality,
+      predicted_cost_usd: c.predictedCostUsd,
+      utility: c.utility,
+    })),
+    categories: d.categories.map((c) => ({ category: c.category, score: c.score })),
+    masked: d.masked.map((m) => ({ agent_id: m.agentId, reason: m.reason })),
+    fsm_state: d.fsmState,
+    session_id: d.sessionId,
+    decision_ms: d.decisionMs,
+    router_version: d.routerVersion,
+  };
+}
+
+/** The decision as response headers; the reason is URI-encoded because it is free text. */
+export function decisionHeaders(d: Decision): Record<string, string> {
+  const first = d.ranked[0];
+  return {
+    'x-moma-target': d.target,
+    'x-moma-mode': modeLabel(d.mode),
+    'x-moma-reason': encodeURIComponent(d.reason),
+    'x-moma-predicted-quality': String(first?.predictedQuality ?? 0),
+    'x-moma-predicted-cost-usd': String(first?.predictedCostUsd ?? 0),
+    'x-moma-session-id': d.sessionId,
+    'x-moma-fsm-state': d.fsmState,
+    'x-moma-router-version': d.routerVersion,
+    'x-moma-decision-ms': String(d.decisionMs),
+  };
+}
+
+export function usageJson(u: Usage | undefined, fallbacks: string[]) {
+  return {
+    prompt_tokens: u?.promptTokens ?? 0,
+    completion_tokens: u?.completionTokens ?? 0,
+    cost_usd: u?.costUsd ?? 0,
+    latency_ms: u?.latencyMs ?? 0,
+    served_by: u?.servedBy ?? '',
+    failed: u?.failed.length ? u.failed : fallbacks,
+  };
+}
+
+/** OpenAI's `model` field: the model that answered ("llm:gpt-4o" → "gpt-4o"; agents keep their "agent:" prefix). */
+export function servedModel(target: string): string {
+  return target.startsWith('llm:') ? target.slice(4) : target;
+}
+
+export function modelsJson(models: ModelInfo[], routerVersion: string) {
+  return {
+    object: 'list',
+    router_version: routerVersion,
+    data: [
+      { id: 'moma/auto', object: 'model', created: 0, owned_by: 'moma' },
+      ...models.map((m) => ({
+        id: m.id,
+        object: 'model',
+        created: 0,
+        owned_by: m.provider || 'moma',
+        pricing: { input_per_mtok: m.inputPricePerMtok, output_per_mtok: m.outputPricePerMtok },
+      })),
+    ],
+  };
+}
+
+export function agentJson(a: Agent) {
+  return {
+    id: a.id,
+    name: a.card?.name ?? '',
+    description: a.card?.description ?? '',
+    url: a.card?.url ?? '',
+    version: a.card?.version ?? '',
+    skills: (a.card?.skills ?? []).map((s) => ({ id: s.id, name: s.name, description: s.description, tags: s.tags, examples: s.examples })),
+    tenants: a.tenants,
+    healthy: a.healthy,
+    category: a.category,
+    updated_at_ms: a.updatedAtMs,
+  };
+}
+
+const ERROR_TYPES: Partial<Record<number, string>> = {
+  400: 'invalid_request_error',
+  404: 'invalid_request_error',
+  409: 'invalid_request_error',
+  413: 'invalid_request_error',
+  415: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  429: 'rate_limit_error',
+  503: 'service_unavailable_error',
+  504: 'timeout_error',
+};
+
+export interface HttpError {
+  status: number;
+  body: { error: { message: string; type: string; code: string; param?: string } };
+}
+
+/** The one mapping from anything thrown to an HTTP status and OpenAI-style error JSON. */
+export function httpError(err: unknown): HttpError {
+  const fastify = fastifyError(err);
+  if (fastify) return fastify;
+  const e = MomaError.from(err);
+  const status = httpStatusFor(e.code);
+  const field = typeof e.details?.field === 'string' ? e.details.field : undefined;
+  return {
+    status,
+    body: {
+      error: {
+        message: e.code === Code.INTERNAL ? `internal error: ${e.message}` : e.message,
+        type: ERROR_TYPES[status] ?? 'server_error',
+        code: e.codeName.toLowerCase(),
+        ...(field ? { param: field } : {}),
+      },
+    },
+  };
+}
+
+// Fastify's own client errors (malformed JSON, body too large, wrong content type) carry an HTTP statusCode.
+function fastifyError(err: unknown): HttpError | undefined {
+  if (!(err instanceof Error) || err instanceof MomaError) return undefined;
+  const { statusCode, code } = err as Error & { statusCode?: number; code?: string };
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode >= 500 || typeof code !== 'string' || !code.startsWith('FST_')) {
+    return undefined;
+  }
+  const known: Record<string, [string, string]> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 'request body is larger than the limit'],
+    FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 'request body is not valid JSON'],
+    FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 'request body is empty; send a JSON object'],
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 'send the body as application/json'],
+  };
+  const [c, prefix] = known[code] ?? ['invalid_request', ''];
+  return {
+    status: statusCode,
+    body: {
+      error: {
+        message: prefix ? `${prefix} (${err.message})` : err.message,
+        type: ERROR_TYPES[statusCode] ?? 'invalid_request_error',
+        code: c,
+      },
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// The gateway's use cases, shared by the gRPC and HTTP doors: route (decision only), chat (decide, execute, record),
+// list models (cached, it also backs the `model` check), health.
+import type { Bus, Logger } from '@moma/platform';
+import { Code, MomaError, Subjects } from '@moma/platform';
+import { ListAgentsRequest, ListAgentsResponse, ListModelsRequest, ListModelsResponse, type ExecuteResponse } from '@moma/proto';
+import { decide, type Decided } from './decide.ts';
+import { Executor, recordTurn, type Outcome } from './execute.ts';
+import { checkTurn, type Turn } from './turn.ts';
+
+export interface RouterOptions {
+  executorAddr: string;
+  executeTimeoutMs: number;
+  modelsTtlMs: number;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  checks: Record<string, string>;
+}
+
+export class GatewayRouter {
+  readonly bus: Bus;
+  private readonly logger: Logger;
+  private readonly executor: Executor;
+  private readonly modelsTtlMs: number;
+  private models: { at: number; value: Promise<ListModelsResponse> } | undefined;
+
+  constructor(bus: Bus, logger: Logger, opts: RouterOptions) {
+    this.bus = bus;
+    this.logger = logger;
+    this.executor = new Executor(opts.executorAddr, opts.executeTimeoutMs);
+    this.modelsTtlMs = opts.modelsTtlMs;
+  }
+
+  /** Validates the turn (and a pinned model) and returns the decision; the session's user turn is recorded. */
+  async route(turn: Turn): Promise<Decided> {
+    checkTurn(turn);
+    if (turn.pinnedModel !== '') await this.checkModel(turn.pinnedModel);
+    return decide(this.bus, turn);
+  }
+
+  /**
+   * Decides, then streams the execution: `onDecision` runs before the first executor event (so HTTP can send
+   * headers), `onEvent` for each event. The turn is recorded in the session before this resolves, so the client's
+   * next turn sees it.
+   */
+  async chat(
+    turn: Turn,
+    onDecision: (d: Decided) => void,
+    onEvent: (ev: ExecuteResponse) => void,
+    signal?: AbortSignal,
+  ): Promise<{ decided: Decided; outcome: Outcome }> {
+    const decided = await this.route(turn);
+    onDecision(decided);
+    let outcome: Outcome;
+    try {
+      outcome = await this.executor.run(decided, turn, onEvent, signal);
+    } catch (err) {
+      await recordTurn(this.bus, this.logger, decided, undefined, true);
+      throw err;
+    }
+    await recordTurn(this.bus, this.logger, decided, outcome, false);
+    return { decided, outcome };
+  }
+
+  /** The routable models from the scoring stage, cached for `modelsTtlMs` (a failed fetch is not cached). */
+  listModels(): Promise<ListModelsResponse> {
+    const now = Date.now();
+    if (this.models && now - this.models.at < this.modelsTtlMs) return this.models.value;
+    const value = this.bus.request(Subjects.scoringModels, {}, ListModelsRequest, ListModelsResponse);
+    const entry = { at: now, value };
+    this.models = entry;
+    value.catch(() => {
+      if (this.models === entry) this.models = undefined;
+    });
+    return value;
+  }
+
+  private async checkModel(id: string): Promise<void> {
+    const { models } = await this.listModels();
+    if (models.some((m) => m.id === id)) return;
+    const known = models.map((m) => m.id).join(', ');
+    throw new MomaError(Code.NOT_FOUND, `unknown model "${id}"; use "moma/auto" or one of: ${known}`, { details: { field: 'model' } });
+  }
+
+  /** NATS + scoring (model list), orchestrator + its store (registry list) and the executor's channel, 1 s each. */
+  async health(): Promise<HealthReport> {
+    const checks: Record<string, string> = {};
+    const probe = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+        checks[name] = 'ok';
+      } catch (err) {
+        checks[name] = MomaError.from(err).message;
+      }
+    };
+    await Promise.all([
+      probe('scoring', () => this.bus.request(Subjects.scoringModels, {}, ListModelsRequest, ListModelsResponse, { timeoutMs: 1000 })),
+      probe('orchestrator', () =>
+        this.bus.request(Subjects.registryList, { tenant: '' }, ListAgentsRequest, ListAgentsResponse, { timeoutMs: 1000 }),
+      ),
+      probe('executor', () => this.executor.ready(1000)),
+    ]);
+    return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
+  }
+
+  close(): void {
+    this.executor.close();
+  }
+}

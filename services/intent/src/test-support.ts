@@ -1,0 +1,44 @@
+// Test helpers (imported by *.test.ts only): namespaced subjects so test files sharing one NATS never answer each
+// other's requests, and a way to put agents in the registry the way the orchestrator stores them.
+import type { Bus, Store } from '@moma/platform';
+import { Agent, RegistryChanged } from '@moma/proto';
+import { AGENT_KEY_PREFIX } from './agents.ts';
+
+export function prefixedBus(bus: Bus, prefix: string): Bus {
+  const p = (s: string) => `${prefix}.${s}`;
+  return {
+    request: (subject, req, reqCodec, resCodec, opts) => bus.request(p(subject), req, reqCodec, resCodec, opts),
+    serve: (subject, reqCodec, resCodec, handler, opts) => bus.serve(p(subject), reqCodec, resCodec, handler, opts),
+    publish: (subject, msg, codec) => bus.publish(p(subject), msg, codec),
+    subscribe: (subject, codec, handler) => bus.subscribe(p(subject), codec, handler),
+    close: () => bus.close(),
+  };
+}
+
+export function testAgent(id: string, description: string, examples: string[], category = ''): Agent {
+  return Agent.fromPartial({
+    id,
+    card: { name: id, description, url: `http://127.0.0.1:9/${id}`, version: '1', skills: [{ id: 'main', name: id, description, tags: [], examples }] },
+    healthy: true,
+    category,
+  });
+}
+
+/** Stores agents as the orchestrator does and announces the change. */
+export async function putAgents(store: Store, bus: Bus, agents: Agent[]): Promise<void> {
+  for (const a of agents) await store.put(AGENT_KEY_PREFIX + a.id, Agent.toJSON(a));
+  await bus.publish('moma.events.registry', { op: 'upsert', agentId: agents[0]?.id ?? '', version: Date.now() }, RegistryChanged);
+}
+
+export const WEATHER = testAgent('weather-bot', 'Weather forecasts, temperature and rain for any city', [
+  'will it rain in Paris tomorrow',
+  'what is the temperature in Oslo right now',
+  'weather forecast for the weekend in Rome',
+  'is it going to snow tonight',
+]);
+export const BANK = testAgent('bank-helper', 'Bank accounts: balances, money transfers and card payments', [
+  'what is my checking account balance',
+  'transfer 50 euros to my savings account',
+  'my debit card was declined',
+  'show my last transactions',
+]);

@@ -1,0 +1,35 @@
+// The launcher's only reader of process.env: which mode to run in and whether a demo provider is needed.
+import { z } from 'zod';
+import { loadConfig, type Env } from '@moma/platform';
+
+const schema = z.object({
+  NATS_URL: z.string().optional(),
+  REDIS_URL: z.string().optional(),
+  MOMA_PROVIDERS: z.string().optional(),
+  MOMA_PROVIDERS_FILE: z.string().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: z.string().optional(),
+  GATEWAY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  GATEWAY_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
+  /** How long the distributed mode waits for the gateway's /healthz before giving up. */
+  MOMA_BOOT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+});
+
+export type LauncherConfig = Readonly<z.output<typeof schema>> & {
+  mode: 'distributed' | 'embedded';
+  /** No provider configured at all: embedded mode starts the demo upstream. */
+  needsDemoProvider: boolean;
+  /** A copy of the environment to derive each service's config from (and to hand to child processes). */
+  env: Env;
+};
+
+export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
+  const c = loadConfig(schema, env);
+  const distributed = Boolean(c.NATS_URL && c.REDIS_URL);
+  return {
+    ...c,
+    mode: distributed ? 'distributed' : 'embedded',
+    needsDemoProvider: !c.MOMA_PROVIDERS && !c.MOMA_PROVIDERS_FILE && !c.OPENAI_API_KEY && !c.OPENAI_BASE_URL,
+    env: { ...env },
+  };
+}

@@ -1,0 +1,90 @@
+// Distributed mode: each service its own process (`node services/<name>/src/main.ts`) on the configured NATS and
+// Redis, logs prefixed with the service name, SIGTERM forwarded, nothing restarted. If a service dies the others are
+// stopped and the launcher exits non-zero, so a broken boot never looks like a running system.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Env } from '@moma/platform';
+
+export const SERVICES = ['executor', 'scoring', 'intent', 'orchestrator', 'gateway'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const COLORS = [36, 33, 35, 32, 34];
+
+export interface Fleet {
+  children: Map<ServiceName, ChildProcess>;
+  /** Resolves with the exit code once every child has exited. */
+  exited: Promise<number>;
+  stop(signal?: NodeJS.Signals): void;
+}
+
+export interface FleetOptions {
+  /** Per-service environment overrides (ports, OTEL_SERVICE_NAME...). */
+  envFor?: (name: ServiceName) => Env;
+  /** Where each output line goes; default: stdout with a "<service> |" prefix. */
+  onLine?: (name: ServiceName, line: string) => void;
+  /** Which services to start; default all five. */
+  services?: readonly ServiceName[];
+  /** Extra node flags, e.g. ["--cpu-prof"]. */
+  nodeArgs?: string[];
+}
+
+/** Spawns the services with `env`; `onDeath` is told when one exits on its own. */
+export function spawnFleet(
+  env: Env,
+  onDeath: (name: ServiceName, code: number | null, signal: string | null) => void,
+  opts: FleetOptions = {},
+): Fleet {
+  const children = new Map<ServiceName, ChildProcess>();
+  let stopping = false;
+  const exits: Array<Promise<number>> = [];
+  const color = process.stdout.isTTY;
+
+  (opts.services ?? SERVICES).forEach((name, i) => {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), `services/${name}/src/main.ts`], {
+      cwd: ROOT,
+      env: { ...env, OTEL_SERVICE_NAME: name, ...opts.envFor?.(name) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const prefix = color ? `\x1b[${COLORS[i % COLORS.length]}m${name.padEnd(12)}\x1b[0m| ` : `${name.padEnd(12)}| `;
+    const onLine = opts.onLine ?? ((_: ServiceName, line: string) => process.stdout.write(`${prefix}${line}\n`));
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream! }).on('line', (line) => onLine(name, line));
+    }
+    exits.push(
+      new Promise((resolve) => {
+        child.once('exit', (code, signal) => {
+          children.delete(name);
+          if (!stopping) onDeath(name, code, signal);
+          resolve(code ?? (signal ? 1 : 0));
+        });
+      }),
+    );
+    children.set(name, child);
+  });
+
+  return {
+    children,
+    exited: Promise.all(exits).then((codes) => codes.reduce((a, c) => a || c, 0)),
+    stop(signal = 'SIGTERM') {
+      stopping = true;
+      for (const child of children.values()) child.kill(signal);
+    },
+  };
+}
+
+/** Polls the gateway's /healthz until it answers 200 or `timeoutMs` passes. */
+export async function waitHealthy(url: string, timeoutMs: number, gaveUp: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !gaveUp()) {
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return true;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}

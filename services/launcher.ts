@@ -1,0 +1,71 @@
+// `pnpm start`: the whole system on one machine. NATS_URL and REDIS_URL set → each service its own process on them;
+// otherwise one process with in-memory bus and store (and a demo provider when none is configured).
+import { createLogger } from '@moma/platform';
+import { loadLauncherConfig } from './launcher-config.ts';
+import { startEmbedded } from './launcher-embedded.ts';
+import { spawnFleet, waitHealthy } from './launcher-processes.ts';
+
+const log = createLogger('launcher');
+
+function printUrls(httpUrl: string, grpcAddr: string, mode: string): void {
+  const lines = [
+    '',
+    `MoMA is running (${mode} mode)`,
+    `  HTTP (OpenAI-compatible): ${httpUrl}/v1/chat/completions   models: ${httpUrl}/v1/models   health: ${httpUrl}/healthz`,
+    `  gRPC (moma.v1.Router, moma.v1.AgentRegistry, reflection + health): ${grpcAddr}`,
+    '  try:',
+    `    curl -s ${httpUrl}/v1/chat/completions -H 'content-type: application/json' \\`,
+    `      -d '{"model":"moma/auto","messages":[{"role":"user","content":"What is 2+2?"}]}'`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function distributed(config: ReturnType<typeof loadLauncherConfig>): Promise<void> {
+  let died = false;
+  const fleet = spawnFleet(config.env, (name, code, signal) => {
+    died = true;
+    log.error({ service: name, code, signal }, 'service exited; stopping the others (nothing is restarted)');
+    fleet.stop();
+  });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => fleet.stop('SIGTERM'));
+
+  const httpUrl = `http://127.0.0.1:${config.GATEWAY_HTTP_PORT}`;
+  const healthy = await waitHealthy(httpUrl, config.MOMA_BOOT_TIMEOUT_MS, () => died);
+  if (healthy) printUrls(httpUrl, `127.0.0.1:${config.GATEWAY_GRPC_PORT}`, 'distributed: NATS + Redis');
+  else if (!died) {
+    log.error({ timeoutMs: config.MOMA_BOOT_TIMEOUT_MS }, 'gateway did not become healthy in time; stopping');
+    died = true;
+    fleet.stop();
+  }
+  const code = await fleet.exited;
+  process.exit(died ? code || 1 : code);
+}
+
+async function embedded(config: ReturnType<typeof loadLauncherConfig>): Promise<void> {
+  if (config.NATS_URL || config.REDIS_URL) {
+    log.warn({}, 'only one of NATS_URL / REDIS_URL is set; set both for distributed mode. Running embedded.');
+  }
+  const system = await startEmbedded(config.env, config.needsDemoProvider);
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    system.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  printUrls(system.gateway.httpUrl, system.gateway.grpcAddr, system.demo ? `embedded, DEMO provider at ${system.demo.url}` : 'embedded');
+}
+
+const config = loadLauncherConfig();
+(config.mode === 'distributed' ? distributed(config) : embedded(config)).catch((err: unknown) => {
+  log.error({ err }, 'launcher failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,123 @@
+// The orchestrator stage: the agent registry (moma.orchestrator.registry.*) and the per-session state machine
+// (moma.orchestrator.decide / record). Every instance keeps an in-memory copy of the registry, refreshed on
+// each moma.events.registry announcement, so a turn costs one session read and one compare-and-set.
+import { withSpan } from './span.ts';
+import { MomaError, Subjects, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import {
+  ListAgentsRequest,
+  ListAgentsResponse,
+  OrchestrateRequest,
+  OrchestrateResponse,
+  RecordTurnRequest,
+  RecordTurnResponse,
+  RegisterAgentRequest,
+  RegisterAgentResponse,
+  RegistryChanged,
+  RemoveAgentRequest,
+  RemoveAgentResponse,
+  UpdateAgentRequest,
+  UpdateAgentResponse,
+} from '@moma/proto';
+import type { FetchLike } from './card-fetch.ts';
+import type { OrchestratorConfig } from './config.ts';
+import { AgentRegistry } from './registry.ts';
+import { decideTurn, recordTurn, type TurnDeps } from './turns.ts';
+
+export interface OrchestratorHandle extends ServiceHandle {
+  registry: AgentRegistry;
+}
+
+export interface OrchestratorOptions {
+  /** Card fetcher (tests); default global fetch. */
+  fetchImpl?: FetchLike;
+}
+
+const recordAttributes = (req: RecordTurnRequest) => ({
+  'app.orchestrator.session_id': req.sessionId,
+  'app.orchestrator.served_by': req.servedBy,
+  'app.orchestrator.agent_state': req.agentState,
+  'app.orchestrator.failed': req.failed,
+});
+
+type Config = Pick<OrchestratorConfig, 'SESSION_TTL_SECONDS' | 'AGENT_CARD_TIMEOUT_MS' | 'SESSION_MAX_MESSAGES'>;
+
+export async function startOrchestrator(ctx: ServiceContext, config: Config, options: OrchestratorOptions = {}): Promise<OrchestratorHandle> {
+  const log = ctx.logger;
+  const registry = new AgentRegistry({
+    store: ctx.store,
+    bus: ctx.bus,
+    logger: log,
+    cardTimeoutMs: config.AGENT_CARD_TIMEOUT_MS,
+    ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
+  });
+  const deps: TurnDeps = { store: ctx.store, registry, sessionTtlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES };
+
+  const subs: Subscription[] = [];
+  // Subscribe before loading, so a change made while we load is applied after it rather than lost.
+  subs.push(
+    await ctx.bus.subscribe(Subjects.eventsRegistry, RegistryChanged, async (evt) => {
+      try {
+        await registry.applyChange(evt);
+      } catch (err) {
+        log.error({ err: MomaError.from(err), agentId: evt.agentId }, 'registry refresh failed');
+      }
+    }),
+  );
+  await registry.load();
+  log.info({ agents: registry.size }, 'agent registry loaded');
+
+  subs.push(
+    await ctx.bus.serve(Subjects.orchestratorDecide, OrchestrateRequest, OrchestrateResponse, (req) =>
+      withSpan('orchestrator.decide', { 'app.orchestrator.session_id': req.sessionId, 'app.orchestrator.tenant': req.tenant }, async (span) => {
+        const res = await decideTurn(deps, req);
+        span.setAttributes({
+          'app.orchestrator.agent_id': res.agentId,
+          'app.orchestrator.fsm_state': res.fsmState,
+          'app.orchestrator.masked': res.masked.map((m) => `${m.agentId}: ${m.reason}`),
+          'app.orchestrator.reason': res.reason,
+        });
+        return res;
+      }),
+    ),
+  );
+  subs.push(
+    await ctx.bus.serve(Subjects.orchestratorRecord, RecordTurnRequest, RecordTurnResponse, (req) =>
+      withSpan('orchestrator.record', recordAttributes(req), async (span) => {
+        const res = await recordTurn(deps, req);
+        span.setAttributes({ 'app.orchestrator.fsm_state': res.fsmState, 'app.orchestrator.session_version': res.version });
+        return res;
+      }),
+    ),
+  );
+  subs.push(
+    await ctx.bus.serve(Subjects.registryRegister, RegisterAgentRequest, RegisterAgentResponse, (req) =>
+      withSpan('orchestrator.registry.register', { 'app.orchestrator.card_source': req.cardUrl ? 'url' : 'json' }, async (span) => {
+        const agent = await registry.register(req);
+        span.setAttribute('app.orchestrator.agent_id', agent.id);
+        return { agent };
+      }),
+    ),
+  );
+  subs.push(
+    await ctx.bus.serve(Subjects.registryUpdate, UpdateAgentRequest, UpdateAgentResponse, (req) =>
+      withSpan('orchestrator.registry.update', { 'app.orchestrator.agent_id': req.id }, async () => ({ agent: await registry.update(req) })),
+    ),
+  );
+  subs.push(
+    await ctx.bus.serve(Subjects.registryRemove, RemoveAgentRequest, RemoveAgentResponse, (req) =>
+      withSpan('orchestrator.registry.remove', { 'app.orchestrator.agent_id': req.id }, async () => ({ removed: await registry.remove(req) })),
+    ),
+  );
+  subs.push(
+    await ctx.bus.serve(Subjects.registryList, ListAgentsRequest, ListAgentsResponse, async (req) => ({
+      agents: await registry.list(req.tenant),
+    })),
+  );
+
+  return {
+    registry,
+    async stop() {
+      for (const s of subs.splice(0)) await s.unsubscribe();
+    },
+  };
+}

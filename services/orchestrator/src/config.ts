@@ -1,0 +1,17 @@
+// The orchestrator's settings; the only reader of process.env in this service.
+import { commonConfigSchema, envInt, envPort, loadConfig, type Env } from '@moma/platform';
+import { z } from 'zod';
+
+export const orchestratorConfigSchema = commonConfigSchema.extend({
+  HEALTH_PORT: envPort(9102),
+  /** Deadline for fetching an agent card at registration (<url>/.well-known/agent-card.json). */
+  AGENT_CARD_TIMEOUT_MS: envInt(3000, { min: 1 }),
+  /** Turns kept per session; older ones are dropped so a session's Redis value stays bounded. */
+  SESSION_MAX_MESSAGES: envInt(200, { min: 2 }),
+});
+
+export type OrchestratorConfig = z.output<typeof orchestratorConfigSchema>;
+
+export function loadOrchestratorConfig(env: Env = process.env): Readonly<OrchestratorConfig> {
+  return loadConfig(orchestratorConfigSchema, env);
+}

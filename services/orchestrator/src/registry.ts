@@ -1,0 +1,192 @@
+// The agent registry: A2A agents stored under `agent:<id>` (the Store adds its `moma:` prefix) as proto-JSON
+// `Agent`, every change announced on moma.events.registry so each intent and orchestrator instance reloads.
+import { agentIdFromName, parseAgentCard, type AgentCardData } from '@moma/core';
+import { MomaError, Subjects, type Bus, type Logger, type Store } from '@moma/platform';
+import {
+  Agent,
+  RegistryChanged,
+  type AgentCard,
+  type RegisterAgentRequest,
+  type RemoveAgentRequest,
+  type UpdateAgentRequest,
+} from '@moma/proto';
+import { casUpdate } from './cas.ts';
+import { fetchAgentCard, type FetchLike } from './card-fetch.ts';
+
+export const AGENT_KEY_PREFIX = 'agent:';
+export const REGISTRY_VERSION_KEY = 'registry:version';
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface AgentAvailability {
+  healthy: boolean;
+  tenants: readonly string[];
+}
+
+export interface RegistryOptions {
+  store: Store;
+  bus: Bus;
+  logger: Logger;
+  cardTimeoutMs: number;
+  fetchImpl?: FetchLike;
+}
+
+function parseCardJson(text: string): AgentCardData {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw MomaError.invalidArgument(`card_json is not valid JSON: ${(err as Error).message}`, { field: 'card_json' });
+  }
+  return parseCard(json);
+}
+
+function parseCard(json: unknown): AgentCardData {
+  try {
+    return parseAgentCard(json);
+  } catch (err) {
+    throw MomaError.from(err); // InvalidInputError → INVALID_ARGUMENT naming the field
+  }
+}
+
+const toProtoCard = (c: AgentCardData): AgentCard => ({
+  name: c.name,
+  description: c.description,
+  url: c.url,
+  version: c.version,
+  skills: c.skills.map((s) => ({ ...s, tags: [...s.tags], examples: [...s.examples] })),
+});
+
+const cleanTenants = (ts: readonly string[]): string[] => [...new Set(ts.map((t) => t.trim()).filter(Boolean))];
+
+/**
+ * Writes go to the Store and are announced; reads for the hot path (decide) come from an in-memory copy that
+ * every instance refreshes on each announcement, so a turn never reads the registry from Redis.
+ */
+export class AgentRegistry {
+  readonly #o: RegistryOptions;
+  #agents = new Map<string, Agent>();
+  #availability = new Map<string, AgentAvailability>();
+
+  constructor(options: RegistryOptions) {
+    this.#o = options;
+  }
+
+  get size(): number {
+    return this.#agents.size;
+  }
+
+  get(id: string): Agent | undefined {
+    return this.#agents.get(id);
+  }
+
+  /** healthy + tenants per agent, for masking (rebuilt on change, shared by every turn). */
+  availability(): ReadonlyMap<string, AgentAvailability> {
+    return this.#availability;
+  }
+
+  /** Loads every agent from the Store (at start). */
+  async load(): Promise<void> {
+    const rows = await this.#o.store.list<unknown>(AGENT_KEY_PREFIX);
+    const next = new Map<string, Agent>();
+    for (const { key, value } of rows) {
+      const agent = Agent.fromJSON(value);
+      if (!agent.id || !agent.card) {
+        this.#o.logger.warn({ key }, 'skipping malformed registry entry');
+        continue;
+      }
+      next.set(agent.id, agent);
+    }
+    this.#agents = next;
+    this.#reindex();
+  }
+
+  /** Applies an announcement from any instance: re-reads the one agent that changed. */
+  async applyChange(evt: RegistryChanged): Promise<void> {
+    const row = evt.op === 'remove' ? undefined : await this.#o.store.get<unknown>(AGENT_KEY_PREFIX + evt.agentId);
+    if (row) this.#agents.set(evt.agentId, Agent.fromJSON(row.value));
+    else this.#agents.delete(evt.agentId);
+    this.#reindex();
+  }
+
+  async register(req: RegisterAgentRequest): Promise<Agent> {
+    let card: AgentCardData;
+    let cardJson: string;
+    if (req.cardUrl) {
+      const fetched = await fetchAgentCard(req.cardUrl, this.#o.cardTimeoutMs, this.#o.fetchImpl);
+      card = parseCard(fetched.json);
+      cardJson = fetched.text;
+    } else if (req.cardJson) {
+      card = parseCardJson(req.cardJson);
+      cardJson = req.cardJson;
+    } else {
+      throw MomaError.invalidArgument('register needs card_url or card_json', { field: 'source' });
+    }
+    const id = req.id ? req.id.trim() : agentIdFromName(card.name);
+    if (!ID_PATTERN.test(id)) {
+      throw MomaError.invalidArgument(`agent id "${id}" must be 1-64 letters, digits, '.', '_' or '-'`, { field: 'id' });
+    }
+    const agent: Agent = {
+      id,
+      card: toProtoCard(card),
+      cardJson,
+      tenants: cleanTenants(req.tenants),
+      healthy: true,
+      updatedAtMs: Date.now(),
+      category: req.category.trim(),
+    };
+    await this.#o.store.put(AGENT_KEY_PREFIX + id, Agent.toJSON(agent));
+    await this.#announce('upsert', agent);
+    return agent;
+  }
+
+  async update(req: UpdateAgentRequest): Promise<Agent> {
+    if (!req.id) throw MomaError.invalidArgument('update needs the agent id', { field: 'id' });
+    const card = req.cardJson ? parseCardJson(req.cardJson) : undefined;
+    const { value } = await casUpdate<unknown, null>(this.#o.store, AGENT_KEY_PREFIX + req.id, (current) => {
+      if (current === undefined) throw MomaError.notFound(`unknown agent ${req.id}`);
+      const agent = Agent.fromJSON(current);
+      if (card) {
+        agent.card = toProtoCard(card);
+        agent.cardJson = req.cardJson;
+      }
+      if (req.setTenants) agent.tenants = cleanTenants(req.tenants);
+      if (req.healthy !== undefined) agent.healthy = req.healthy;
+      agent.updatedAtMs = Date.now();
+      return { value: Agent.toJSON(agent), result: null };
+    });
+    const agent = Agent.fromJSON(value);
+    await this.#announce('upsert', agent);
+    return agent;
+  }
+
+  async remove(req: RemoveAgentRequest): Promise<boolean> {
+    if (!req.id) throw MomaError.invalidArgument('remove needs the agent id', { field: 'id' });
+    const removed = await this.#o.store.delete(AGENT_KEY_PREFIX + req.id);
+    if (removed) await this.#announce('remove', undefined, req.id);
+    return removed;
+  }
+
+  /** Reads the Store (not the cache), so a listing right after a change on another instance is current. */
+  async list(tenant: string): Promise<Agent[]> {
+    const rows = await this.#o.store.list<unknown>(AGENT_KEY_PREFIX);
+    const agents = rows.map((r) => Agent.fromJSON(r.value)).filter((a) => a.id && a.card);
+    const visible = tenant ? agents.filter((a) => a.tenants.length === 0 || a.tenants.includes(tenant) || a.tenants.includes('*')) : agents;
+    return visible.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async #announce(op: 'upsert' | 'remove', agent: Agent | undefined, removedId?: string): Promise<void> {
+    const agentId = agent?.id ?? removedId ?? '';
+    if (agent) this.#agents.set(agent.id, agent);
+    else this.#agents.delete(agentId);
+    this.#reindex();
+    const version = (await this.#o.store.update<number>(REGISTRY_VERSION_KEY, (n) => (n ?? 0) + 1)).value;
+    await this.#o.bus.publish(Subjects.eventsRegistry, { op, agentId, version }, RegistryChanged);
+    this.#o.logger.info({ op, agentId, version }, 'agent registry changed');
+  }
+
+  #reindex(): void {
+    const next = new Map<string, AgentAvailability>();
+    for (const a of this.#agents.values()) next.set(a.id, { healthy: a.healthy, tenants: a.tenants });
+    this.#availability = next;
+  }
+}

@@ -1,0 +1,40 @@
+// A conversation's state as stored under `session:<id>` (Redis key moma:session:<id>), and the pure steps that
+// advance it. Handlers read it once and write it back with one compare-and-set (see cas.ts).
+import type { FsmState } from '@moma/core';
+import type { ChatMessage } from '@moma/proto';
+
+export interface SessionRecord {
+  id: string;
+  history: ChatMessage[];
+  fsm: FsmState;
+  /** The last executed decision, as proto JSON (Decision.toJSON). */
+  lastDecision?: unknown;
+  agentContextId?: string;
+  agentTaskId?: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const SESSION_KEY_PREFIX = 'session:';
+export const sessionKey = (id: string): string => SESSION_KEY_PREFIX + id;
+
+const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const isValidSessionId = (id: string): boolean => SESSION_ID.test(id);
+
+export function newSession(id: string, now: number): SessionRecord {
+  return { id, history: [], fsm: { kind: 'idle' }, createdAt: now, updatedAt: now };
+}
+
+/** Appends turns, keeping the newest `max` so a long conversation cannot grow the Redis value without bound. */
+export function appendHistory(history: readonly ChatMessage[], turns: readonly ChatMessage[], max: number): ChatMessage[] {
+  const next = [...history, ...turns.map((t) => ({ role: t.role, content: t.content }))];
+  return next.length > max ? next.slice(next.length - max) : next;
+}
+
+/** The A2A ids to continue with `agentId`, taken from the state the conversation is in with that agent. */
+export function agentIdsFor(state: FsmState, agentId: string): { contextId: string; taskId: string } {
+  if (state.kind === 'awaiting_input' && state.agentId === agentId) return { contextId: state.contextId, taskId: state.taskId };
+  if (state.kind === 'engaged' && state.agentId === agentId) return { contextId: state.contextId ?? '', taskId: '' };
+  return { contextId: '', taskId: '' };
+}

@@ -1,0 +1,32 @@
+// Reading an artifact directory from disk. The core decodes and validates; this file only does the I/O.
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createLlmRouter, decodeArtifact, type LlmRouter } from '@moma/core';
+import { MomaError } from '@moma/platform';
+
+/** Loads `<dir>/manifest.json` + `<dir>/weights.bin` into a ready router; throws a MomaError naming what is wrong. */
+export async function loadRouter(dir: string): Promise<LlmRouter> {
+  const abs = resolve(dir);
+  let manifestText: string;
+  let weights: Uint8Array;
+  try {
+    [manifestText, weights] = await Promise.all([
+      readFile(join(abs, 'manifest.json'), 'utf8'),
+      readFile(join(abs, 'weights.bin')),
+    ]);
+  } catch (err) {
+    throw MomaError.notFound(`cannot read router artifact in ${abs}: ${(err as Error).message} (set MOMA_ARTIFACT_DIR to a directory with manifest.json and weights.bin)`);
+  }
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(manifestText);
+  } catch (err) {
+    throw MomaError.invalidArgument(`router artifact ${abs}/manifest.json is not JSON: ${(err as Error).message}`);
+  }
+  try {
+    return createLlmRouter(decodeArtifact(manifest, weights));
+  } catch (err) {
+    const e = MomaError.from(err);
+    throw new MomaError(e.code, `router artifact ${abs}: ${e.message}`, { cause: err });
+  }
+}

@@ -1,0 +1,3 @@
+export { startScoring, type ScoringHandle } from './app.ts';
+export { loadScoringConfig, scoringConfigSchema, DEFAULT_ARTIFACT_DIR, type ScoringConfig } from './config.ts';
+export { loadRouter } from './artifact.ts';

@@ -1,0 +1,121 @@
+// End to end, the agent path (issue 4): a real A2A agent registered by URL through the gateway serves a multi-turn
+// conversation — it asks for missing input, keeps the conversation while waiting for it, and lets go when the user
+// changes topic, which sends the conversation back to LLM routing. Every service is its own process.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { AgentRegistryClient, type ListAgentsResponse } from '@moma/proto';
+import { startA2AAgent, startFakeOpenAI, testInfra, uniqueId, type A2AAgent, type FakeOpenAI } from '@moma/testkit';
+import { startSystem, type System } from './support/system.ts';
+
+const infra = await testInfra();
+const user = (content: string) => ({ role: 'user', content });
+
+describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : ` (skipped: ${infra.reason})`}`, () => {
+  let fake: FakeOpenAI;
+  let agent: A2AAgent;
+  let sys: System;
+  let agentId = '';
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    agent = await startA2AAgent();
+    sys = await startSystem({
+      natsUrl: infra.natsUrl,
+      redisUrl: infra.redisUrl,
+      keyPrefix: `e2e-agents-${uniqueId()}:`,
+      providers: [{ name: 'fake', baseUrl: fake.url, models: ['*'] }],
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await sys?.stop();
+    await agent?.close();
+    await fake?.close();
+  });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${sys.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  it('e2e agents - an agent registered by URL through the gateway is listed over HTTP and gRPC', async () => {
+    const res = await post('/v1/agents', { card_url: agent.url });
+    const body = (await res.json()) as any;
+    expect(res.status, JSON.stringify(body)).toBe(201);
+    agentId = body.agent.id;
+    expect(body.agent.name).toBe(agent.card.name);
+    expect(body.agent.skills.length).toBeGreaterThan(0);
+
+    const listed = (await (await fetch(`${sys.httpUrl}/v1/agents`)).json()) as any;
+    expect(listed.data.map((a: any) => a.id)).toContain(agentId);
+    const client = new AgentRegistryClient(sys.grpcAddr, grpc.credentials.createInsecure());
+    try {
+      const viaGrpc = await new Promise<ListAgentsResponse>((resolve, reject) =>
+        client.listAgents({ tenant: '' }, (err, r) => (err ? reject(err) : resolve(r))),
+      );
+      expect(viaGrpc.agents.map((a) => a.id)).toContain(agentId);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('e2e agents - a malformed card is refused with a message naming what is wrong', async () => {
+    const res = await post('/v1/agents', { card: { description: 'no name, no skills' } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.message).toMatch(/name|skills/);
+  });
+
+  it('e2e agents - the agent takes the topic, asks for input, keeps the turn, and topic change goes back to an LLM', async () => {
+    expect(agentId).not.toBe('');
+    // The registry change reaches every intent instance over NATS; wait until routing sees the agent.
+    const deadline = Date.now() + 10_000;
+    let routedTo = '';
+    while (Date.now() < deadline) {
+      const r = (await (await post('/v1/route', { messages: [user('What is the weather going to be like today?')] })).json()) as any;
+      routedTo = r.decision?.target ?? '';
+      if (routedTo === `agent:${agentId}`) break;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    expect(routedTo).toBe(`agent:${agentId}`);
+
+    // Turn 1: no city → the agent asks for it (input-required).
+    const t1 = await post('/v1/chat/completions', { messages: [user('What is the weather going to be like today?')] });
+    const b1 = (await t1.json()) as any;
+    expect(t1.status, JSON.stringify(b1)).toBe(200);
+    const sid = t1.headers.get('x-moma-session-id')!;
+    expect(t1.headers.get('x-moma-target')).toBe(`agent:${agentId}`);
+    expect(b1.moma.agent_state).toBe('input-required');
+    expect(b1.choices[0].message.content).toMatch(/which city/i);
+
+    // Turn 2: a bare answer would never route to a weather agent alone; the state machine keeps it there.
+    const t2 = await post('/v1/chat/completions', { messages: [user('Lisbon')] }, { 'x-moma-session-id': sid });
+    const b2 = (await t2.json()) as any;
+    expect(t2.status, JSON.stringify(b2)).toBe(200);
+    expect(t2.headers.get('x-moma-target')).toBe(`agent:${agentId}`);
+    expect(b2.moma.agent_state).toBe('completed');
+    expect(b2.choices[0].message.content).toMatch(/Weather in Lisbon/);
+    expect(agent.turns.at(-1)!.history.length).toBeGreaterThan(0);
+
+    // Turn 3: a different topic goes back to LLM routing, with the conversation so far as context.
+    const before = fake.requests.length;
+    const t3 = await post(
+      '/v1/chat/completions',
+      { messages: [user('Write a Python function that reverses a linked list.')] },
+      { 'x-moma-session-id': sid },
+    );
+    const b3 = (await t3.json()) as any;
+    expect(t3.status, JSON.stringify(b3)).toBe(200);
+    expect(t3.headers.get('x-moma-target')).toMatch(/^llm:/);
+    expect(fake.requests.length).toBe(before + 1);
+    expect(fake.requests.at(-1)!.messages.some((m) => /Lisbon/.test(m.content))).toBe(true);
+  });
+
+  it('e2e agents - an agent removed through the gateway is gone', async () => {
+    const res = await fetch(`${sys.httpUrl}/v1/agents/${agentId}`, { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    const listed = (await (await fetch(`${sys.httpUrl}/v1/agents`)).json()) as any;
+    expect(listed.data.map((a: any) => a.id)).not.toContain(agentId);
+  });
+
+  it('e2e agents - no service died during the run', () => {
+    expect(sys.deaths).toEqual([]);
+  });
+});

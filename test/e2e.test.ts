@@ -1,0 +1,217 @@
+// End to end: the five services as separate processes on real NATS and Redis, a local OpenAI-compatible upstream
+// standing in for the providers, and an OTLP receiver the services export to. Checked over gRPC and HTTP.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { Redis } from 'ioredis';
+import { RouterClient, type ChatResponse, type RouteResponse } from '@moma/proto';
+import { startFakeOpenAI, startOtlpReceiver, testInfra, uniqueId, type FakeOpenAI, type OtlpReceiver } from '@moma/testkit';
+import { startSystem, type System } from './support/system.ts';
+
+const infra = await testInfra();
+const user = (content: string) => ({ role: 'user', content });
+
+interface SessionValue {
+  history: Array<{ role: string; content: string }>;
+}
+
+describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok ? '' : ` (skipped: ${infra.reason})`}`, () => {
+  let otlp: OtlpReceiver;
+  let fake: FakeOpenAI;
+  let sys: System;
+  let redis: Redis;
+  let router: RouterClient;
+  const keyPrefix = `e2e-${uniqueId()}:`;
+
+  beforeAll(async () => {
+    otlp = await startOtlpReceiver();
+    fake = await startFakeOpenAI();
+    sys = await startSystem({
+      natsUrl: infra.natsUrl,
+      redisUrl: infra.redisUrl,
+      keyPrefix,
+      otlpUrl: otlp.url,
+      providers: [{ name: 'fake', baseUrl: fake.url, models: ['*'] }],
+    });
+    redis = new Redis(infra.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
+    router = new RouterClient(sys.grpcAddr, grpc.credentials.createInsecure());
+  }, 90_000);
+
+  afterAll(async () => {
+    router?.close();
+    await sys?.stop();
+    if (redis) {
+      const keys = await redis.keys(`${keyPrefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    }
+    await fake?.close();
+    await otlp?.close();
+  });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${sys.httpUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  async function session(id: string): Promise<SessionValue> {
+    const raw = await redis.hget(`${keyPrefix}session:${id}`, 'd');
+    expect(raw, `session ${id} in Redis`).toBeTruthy();
+    return JSON.parse(raw!) as SessionValue;
+  }
+
+  it('e2e - http chat returns the decision in body and headers and writes the session to Redis', async () => {
+    const res = await post('/v1/chat/completions', { model: 'moma/auto', messages: [user('What is the capital of France?')], moma: { mode: 'quality' } });
+    const body = (await res.json()) as any;
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    const target = res.headers.get('x-moma-target')!;
+    expect(target).toMatch(/^llm:/);
+    expect(res.headers.get('x-moma-mode')).toBe('quality');
+    expect(decodeURIComponent(res.headers.get('x-moma-reason')!)).not.toBe('');
+    expect(Number(res.headers.get('x-moma-predicted-quality'))).toBeGreaterThan(0);
+    expect(body.moma.decision.target).toBe(target);
+    expect(body.moma.decision.ranked.length).toBeGreaterThan(1);
+    // The fake upstream answers "[<model>] <question>", so the answer proves which model served.
+    expect(body.choices[0].message.content).toBe(`[${target.slice(4)}] What is the capital of France?`);
+    expect(body.model).toBe(target.slice(4));
+
+    const sid = res.headers.get('x-moma-session-id')!;
+    const stored = await session(sid);
+    expect(stored.history.map((m) => m.role)).toEqual(['user', 'assistant']);
+    expect(stored.history[1]!.content).toBe(body.choices[0].message.content);
+  });
+
+  it('e2e - the next turn reads the session back and sends the earlier turns to the provider', async () => {
+    const first = await post('/v1/chat/completions', { messages: [user('My favourite colour is teal.')] });
+    expect(first.status).toBe(200);
+    const sid = first.headers.get('x-moma-session-id')!;
+    const before = fake.requests.length;
+    const second = await post('/v1/chat/completions', { messages: [user('What is my favourite colour?')] }, { 'x-moma-session-id': sid });
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-moma-session-id')).toBe(sid);
+    const sent = fake.requests.slice(before).at(-1)!;
+    expect(sent.messages.map((m) => m.content)).toEqual([
+      'My favourite colour is teal.',
+      expect.stringContaining('My favourite colour is teal.'),
+      'What is my favourite colour?',
+    ]);
+    expect((await session(sid)).history).toHaveLength(4);
+  });
+
+  it('e2e - http streaming sends OpenAI chunks: decision first, answer, usage, [DONE]', async () => {
+    const res = await post('/v1/chat/completions', { messages: [user('Stream a short answer about tides.')], stream: true });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const target = res.headers.get('x-moma-target')!;
+    const events = (await res.text()).split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as any);
+    expect(chunks[0].moma.decision.target).toBe(target);
+    const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    expect(text).toBe(`[${target.slice(4)}] Stream a short answer about tides.`);
+    expect(chunks.at(-1).usage.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it('e2e - grpc Route and Chat stream the decision and the answer', async () => {
+    const routed = await new Promise<RouteResponse>((resolve, reject) =>
+      router.route({ sessionId: '', messages: [user('Summarise the plot of Hamlet.')], switchTo: '' }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    expect(routed.decision?.target).toMatch(/^llm:/);
+    const events: ChatResponse[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const call = router.chat({ sessionId: '', messages: [user('Summarise the plot of Hamlet.')], switchTo: '', maxTokens: 64 });
+      call.on('data', (e: ChatResponse) => events.push(e));
+      call.on('error', reject);
+      call.on('end', resolve);
+    });
+    const decision = events[0]!.decision!;
+    expect(decision.target).toBe(routed.decision!.target);
+    expect(events.filter((e) => e.delta !== undefined).map((e) => e.delta).join('')).toBe(
+      `[${decision.target.slice(4)}] Summarise the plot of Hamlet.`,
+    );
+    expect(events.at(-1)!.usage?.servedBy).toBe(decision.target);
+  });
+
+  it('e2e - when the first-ranked provider fails the executor falls back to the next model', async () => {
+    const question = { messages: [user('Translate "good morning" into German.')], moma: { disable_agents: true } };
+    const routed = (await (await post('/v1/route', question)).json()) as any;
+    const [first, second] = routed.decision.ranked.map((c: any) => c.target.slice(4)) as string[];
+    fake.setFailing([first!]);
+    try {
+      const res = await post('/v1/chat/completions', question);
+      const body = (await res.json()) as any;
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(res.headers.get('x-moma-target')).toBe(`llm:${first}`);
+      expect(res.headers.get('x-moma-served-by')).toBe(`llm:${second}`);
+      expect(body.model).toBe(second);
+      expect(body.moma.usage.failed).toContain(`llm:${first}`);
+      expect(body.choices[0].message.content).toBe(`[${second}] Translate "good morning" into German.`);
+    } finally {
+      fake.setFailing([]);
+    }
+  });
+
+  describe('e2e - bad input gets a clear error', () => {
+    const cases: Array<[string, unknown, number, RegExp]> = [
+      ['empty messages', { messages: [] }, 400, /at least one message/],
+      ['unknown mode', { messages: [user('hi')], moma: { mode: 'turbo' } }, 400, /unknown mode "turbo"/],
+      ['unknown model', { model: 'no-such-model', messages: [user('hi')] }, 404, /unknown model "no-such-model"/],
+      ['unknown session', { messages: [user('hi')], session_id: 'no-such-session-e2e' }, 404, /unknown session no-such-session-e2e/],
+    ];
+    for (const [name, body, status, message] of cases) {
+      it(`e2e - ${name} → ${status}`, async () => {
+        const res = await post('/v1/chat/completions', body);
+        expect(res.status).toBe(status);
+        expect(((await res.json()) as any).error.message).toMatch(message);
+      });
+    }
+
+    it('e2e - oversized body → 413', async () => {
+      const res = await post('/v1/chat/completions', { messages: [user('x'.repeat(1024 * 1024 + 10))] });
+      expect(res.status).toBe(413);
+    });
+
+    it('e2e - grpc empty messages → INVALID_ARGUMENT', async () => {
+      const err = await new Promise<grpc.ServiceError>((resolve) =>
+        router.route({ sessionId: '', messages: [], switchTo: '' }, (e) => resolve(e!)),
+      );
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details).toMatch(/at least one message/);
+    });
+
+    it('e2e - grpc unknown session → NOT_FOUND', async () => {
+      const err = await new Promise<grpc.ServiceError>((resolve) =>
+        router.route({ sessionId: 'no-such-session-grpc', messages: [user('hi')], switchTo: '' }, (e) => resolve(e!)),
+      );
+      expect(err.code).toBe(grpc.status.NOT_FOUND);
+    });
+  });
+
+  it('e2e - one request produces one trace with spans from all five services', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const res = await post(
+      '/v1/chat/completions',
+      { messages: [user('Trace this request, please.')] },
+      { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+    );
+    expect(res.status).toBe(200);
+    const services = ['gateway', 'intent', 'orchestrator', 'scoring', 'executor'];
+    const spans = await otlp.waitFor((all) => {
+      const names = new Set(all.filter((s) => s.traceId === traceId).map((s) => s.serviceName));
+      return services.every((s) => names.has(s));
+    }, 20_000);
+    const mine = spans.filter((s) => s.traceId === traceId);
+    expect(new Set(mine.map((s) => s.serviceName))).toEqual(new Set(services));
+    // Every span of the request hangs off one tree: each parent is in the trace (or is the client's span).
+    const ids = new Set(mine.map((s) => s.spanId));
+    const roots = mine.filter((s) => !ids.has(s.parentSpanId));
+    expect(roots.map((s) => s.serviceName)).toEqual(['gateway']);
+    expect(mine.find((s) => s.serviceName === 'gateway' && s.attributes['app.gateway.target'])).toBeDefined();
+  });
+
+  it('e2e - no service died during the run', () => {
+    expect(sys.deaths).toEqual([]);
+  });
+});

@@ -1,0 +1,142 @@
+// Starts the distributed system for end-to-end tests and the load benchmark: every service its own process
+// (`node services/<name>/src/main.ts`) on real NATS and Redis, on free ports, with a unique Redis key prefix.
+import { createServer } from 'node:net';
+import { spawnFleet, SERVICES, type Fleet, type ServiceName } from '../../services/launcher-processes.ts';
+
+export interface SystemOptions {
+  natsUrl: string;
+  redisUrl: string;
+  /** MOMA_PROVIDERS entries for the executor. */
+  providers: unknown[];
+  /** Redis key prefix, e.g. "e2e-<id>:". */
+  keyPrefix: string;
+  /** OTLP/HTTP endpoint for every service's spans (unset = no export). */
+  otlpUrl?: string;
+  /** Extra environment for every service. */
+  env?: Record<string, string>;
+  /** Echo service output to stderr as it arrives (default: kept, printed only when boot fails). */
+  echo?: boolean;
+  nodeArgs?: string[];
+  bootTimeoutMs?: number;
+}
+
+export interface System {
+  httpUrl: string;
+  grpcAddr: string;
+  pids: Record<ServiceName, number>;
+  /** Every output line so far, "<service>| <line>". */
+  logs: string[];
+  /** Services that exited on their own. */
+  deaths: string[];
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startSystem(opts: SystemOptions): Promise<System> {
+  const [httpPort, grpcPort, executorPort, intentHealth, orchestratorHealth, scoringHealth] = await Promise.all(
+    Array.from({ length: 6 }, freePort),
+  );
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NATS_URL: opts.natsUrl,
+    REDIS_URL: opts.redisUrl,
+    REDIS_KEY_PREFIX: opts.keyPrefix,
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
+    MOMA_PROVIDERS: JSON.stringify(opts.providers),
+    MOMA_PROVIDERS_FILE: undefined,
+    GATEWAY_HTTP_PORT: String(httpPort),
+    GATEWAY_GRPC_PORT: String(grpcPort),
+    GATEWAY_HOST: '127.0.0.1',
+    EXECUTOR_GRPC_PORT: String(executorPort),
+    EXECUTOR_GRPC_HOST: '127.0.0.1',
+    EXECUTOR_ADDR: `127.0.0.1:${executorPort}`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: opts.otlpUrl,
+    OTEL_SDK_DISABLED: opts.otlpUrl ? 'false' : process.env.OTEL_SDK_DISABLED,
+    // Export spans quickly so a test sees a request's trace within a second or two.
+    OTEL_BSP_SCHEDULE_DELAY: opts.otlpUrl ? '100' : process.env.OTEL_BSP_SCHEDULE_DELAY,
+    ...opts.env,
+  };
+  const healthPorts: Partial<Record<ServiceName, number>> = { intent: intentHealth, orchestrator: orchestratorHealth, scoring: scoringHealth };
+  const logs: string[] = [];
+  const deaths: string[] = [];
+  const fleet: Fleet = spawnFleet(
+    env,
+    (name, code, signal) => deaths.push(`${name} exited (code ${code}, signal ${signal})`),
+    {
+      envFor: (name) => ({ HEALTH_PORT: String(healthPorts[name] ?? 0) }),
+      onLine: (name, line) => {
+        logs.push(`${name}| ${line}`);
+        if (opts.echo) process.stderr.write(`${name.padEnd(12)}| ${line}\n`);
+      },
+      ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
+    },
+  );
+  const pids = Object.fromEntries([...fleet.children].map(([n, c]) => [n, c.pid ?? 0])) as Record<ServiceName, number>;
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const system: System = {
+    httpUrl,
+    grpcAddr: `127.0.0.1:${grpcPort}`,
+    pids,
+    logs,
+    deaths,
+    async stop() {
+      fleet.stop('SIGTERM');
+      const killer = setTimeout(() => fleet.stop('SIGKILL'), 10_000);
+      await fleet.exited;
+      clearTimeout(killer);
+    },
+  };
+
+  const deadline = Date.now() + (opts.bootTimeoutMs ?? 45_000);
+  let last = '';
+  while (Date.now() < deadline && deaths.length === 0) {
+    try {
+      const res = await fetch(`${httpUrl}/healthz`, { signal: AbortSignal.timeout(3000) });
+      last = `${res.status} ${await res.text()}`;
+      if (res.ok && (await intentAnswers(httpUrl))) return system;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await system.stop();
+  throw new Error(
+    `the distributed system did not become healthy (${deaths.join('; ') || `last /healthz: ${last}`}); ` +
+      `service output:\n${logs.slice(-60).join('\n')}`,
+  );
+}
+
+// /healthz covers scoring, orchestrator and executor; a stateless-looking route covers intent too.
+async function intentAnswers(httpUrl: string): Promise<boolean> {
+  const res = await fetch(`${httpUrl}/v1/route`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'warm-up' }] }),
+    signal: AbortSignal.timeout(3000),
+  });
+  return res.ok;
+}
+
+/** Resident memory of a process in MB, from /proc/<pid>/status (VmRSS); undefined off Linux. */
+export async function rssMb(pid: number): Promise<number | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1];
+    return kb ? Math.round((Number(kb) / 1024) * 10) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export { SERVICES, type ServiceName };
