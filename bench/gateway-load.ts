@@ -4,6 +4,8 @@
 //
 //   node bench/gateway-load.ts [--duration 10] [--warmup 3] [--json] [--cpu-prof]
 // Targets: 1 connection p50 ≤ 2 ms, p99 ≤ 8 ms; 16 connections ≥ 1,000 req/s; each service idle ≤ 150 MB.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
     providers: [{ name: 'bench', baseUrl: upstream.url, models: ['*'] }],
     // Every request mints a session; keep them short-lived so a run leaves nothing behind for long.
     env: { SESSION_TTL_SECONDS: '600', OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED ?? 'false' },
-    ...(args['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] } : {}),
+    ...(args['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'moma-profiles')}`] } : {}),
   });
   try {
     await new Promise((r) => setTimeout(r, 2000));

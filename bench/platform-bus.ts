@@ -3,15 +3,22 @@
 // the in-memory bus, and Redis get / put / compare-and-set / update through RedisStore.
 // Client and server run in this one process (so a round trip includes both sides' CPU).
 //
-//   node bench/platform-bus.ts [--n 5000] [--concurrency 16] [--json]
+//   node bench/platform-bus.ts [--n 5000] [--concurrency 16] [--only nats,memory,redis] [--json]
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { ClassifyRequest, ClassifyResponse } from '@moma/proto';
 import { MemoryBus, connectNatsBus, connectRedisStore, startTelemetry, type Bus } from '@moma/platform';
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '16' }, json: { type: 'boolean', default: false } },
+  options: {
+    n: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '16' },
+    json: { type: 'boolean', default: false },
+    /** Comma-separated subset: nats, memory, redis. */
+    only: { type: 'string', default: 'nats,memory,redis' },
+  },
 });
+const only = new Set(values.only.split(','));
 const N = Number(values.n);
 const CONC = Number(values.concurrency);
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -84,28 +91,30 @@ async function natsCases(tracing: string): Promise<void> {
 }
 
 // Baseline: what nats.js itself costs for the same bytes (no codec, no headers, no spans).
-{
+if (only.has('nats')) {
   const nc = await connect({ servers: NATS_URL });
   const reqBytes = ClassifyRequest.encode(req).finish();
   const resBytes = ClassifyResponse.encode(res).finish();
-  nc.subscribe(`moma.bench.raw.${process.pid}`, { queue: 'raw', callback: (_e, m) => m.respond(resBytes) });
+  nc.subscribe(`moma.bench.raw.${process.pid}`, { queue: 'raw', callback: (_e, m) => void m.respond(resBytes) });
   await nc.flush();
   await latency('raw nats.js request (baseline)', () => nc.request(`moma.bench.raw.${process.pid}`, reqBytes, { timeout: 2000 }));
   await nc.drain();
 }
 
-await natsCases('off');
-{
+if (only.has('nats')) await natsCases('off');
+if (only.has('memory')) {
   const m = new MemoryBus();
   await busCase('MemoryBus (tracing off)', m, m, 'moma.bench.memory');
 }
 
 // Tracing on, no exporter: spans are created and context crosses the wire (the production cost minus export).
-const telemetry = startTelemetry('bench', { env: { LOG_LEVEL: 'silent' } });
-await natsCases('on');
-await telemetry.shutdown();
+if (only.has('nats')) {
+  const telemetry = startTelemetry('bench', { env: { LOG_LEVEL: 'silent' } });
+  await natsCases('on');
+  await telemetry.shutdown();
+}
 
-{
+if (only.has('redis')) {
   const prefix = `moma-bench:${process.pid}:`;
   const store = await connectRedisStore({ url: REDIS_URL, keyPrefix: prefix });
   const session = { history: [{ role: 'user', content: 'book a table' }], lastTarget: 'agent:resto', state: 'IN_AGENT' };

@@ -34,7 +34,9 @@ async function startDemoProvider(env: Env, log: Logger): Promise<{ demo: FakeOpe
       'echoes the question. Configure real providers with MOMA_PROVIDERS=\'[{"name":"openai","baseUrl":"https://api.openai.com/v1",' +
       '"apiKeyEnv":"OPENAI_API_KEY","models":["*"]}]\' (or MOMA_PROVIDERS_FILE, or OPENAI_API_KEY / OPENAI_BASE_URL).',
   );
-  return { demo, providers: JSON.stringify([{ name: 'demo', baseUrl: demo.url, models: ['*'] }]) };
+  // The artifact's prices, so the demo's usage shows what the same answers would cost from real providers.
+  const prices = Object.fromEntries(router.models.map((m) => [m.id, { input: m.inputPricePerMTok, output: m.outputPricePerMTok }]));
+  return { demo, providers: JSON.stringify([{ name: 'demo', baseUrl: demo.url, models: ['*'], prices }]) };
 }
 
 export async function startEmbedded(baseEnv: Env, withDemo: boolean): Promise<Embedded> {

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { RouterClient, type ChatResponse, type RouteResponse } from '@moma/proto';
 import { startFakeOpenAI, startOtlpReceiver, testInfra, uniqueId, type FakeOpenAI, type OtlpReceiver } from '@moma/testkit';
-import { startSystem, type System } from './support/system.ts';
+import { startExtraGateway, startSystem, startTcpProxy, type System } from './support/system.ts';
 
 const infra = await testInfra();
 const user = (content: string) => ({ role: 'user', content });
@@ -209,6 +209,37 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
     const roots = mine.filter((s) => !ids.has(s.parentSpanId));
     expect(roots.map((s) => s.serviceName)).toEqual(['gateway']);
     expect(mine.find((s) => s.serviceName === 'gateway' && s.attributes['app.gateway.target'])).toBeDefined();
+  });
+
+  it('e2e - with NATS gone a gateway answers 503 quickly, on chat and on /healthz', async () => {
+    const proxy = await startTcpProxy(infra.natsUrl);
+    const gw = await startExtraGateway(sys, proxy.url);
+    try {
+      const ok = await fetch(`${gw.httpUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [user('Are you there?')] }),
+      });
+      expect(ok.status).toBe(200);
+      await proxy.cut();
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      const res = await fetch(`${gw.httpUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [user('Are you still there?')] }),
+      });
+      const elapsed = Date.now() - started;
+      const body = (await res.json()) as any;
+      expect(res.status, JSON.stringify(body)).toBe(503);
+      expect(body.error.message).toMatch(/NATS|bus/i);
+      // "Fast" = well inside the 2 s request deadline; not a latency assertion, a hang detector.
+      expect(elapsed).toBeLessThan(1500);
+      const health = await fetch(`${gw.httpUrl}/healthz`);
+      expect(health.status).toBe(503);
+    } finally {
+      await gw.stop();
+    }
   });
 
   it('e2e - no service died during the run', () => {

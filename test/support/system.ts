@@ -23,6 +23,9 @@ export interface SystemOptions {
 export interface System {
   httpUrl: string;
   grpcAddr: string;
+  executorAddr: string;
+  /** The environment every service got (for starting more instances). */
+  env: Record<string, string | undefined>;
   pids: Record<ServiceName, number>;
   /** Every output line so far, "<service>| <line>". */
   logs: string[];
@@ -86,6 +89,8 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const system: System = {
     httpUrl,
     grpcAddr: `127.0.0.1:${grpcPort}`,
+    executorAddr: `127.0.0.1:${executorPort}`,
+    env,
     pids,
     logs,
     deaths,
@@ -125,6 +130,64 @@ async function intentAnswers(httpUrl: string): Promise<boolean> {
     signal: AbortSignal.timeout(3000),
   });
   return res.ok;
+}
+
+/**
+ * One more gateway process for `sys`, with `natsUrl` instead of the system's (e.g. through a proxy a test can cut).
+ * Resolves once it lists models, i.e. it reaches the scoring stage.
+ */
+export async function startExtraGateway(sys: System, natsUrl: string): Promise<{ httpUrl: string; logs: string[]; stop(): Promise<void> }> {
+  const [httpPort, grpcPort] = await Promise.all([freePort(), freePort()]);
+  const logs: string[] = [];
+  const fleet = spawnFleet(
+    { ...sys.env, NATS_URL: natsUrl, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_GRPC_PORT: String(grpcPort) },
+    (name, code) => logs.push(`${name} exited (code ${code})`),
+    { services: ['gateway'], onLine: (_n, line) => logs.push(line) },
+  );
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const stop = async () => {
+    fleet.stop('SIGTERM');
+    await fleet.exited;
+  };
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${httpUrl}/v1/models`, { signal: AbortSignal.timeout(2000) })).ok) return { httpUrl, logs, stop };
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stop();
+  throw new Error(`extra gateway did not start:\n${logs.join('\n')}`);
+}
+
+/** A TCP proxy a test can cut, to take a dependency away from one process only (the shared NATS must stay up). */
+export async function startTcpProxy(target: string): Promise<{ url: string; cut(): Promise<void> }> {
+  const { createServer: createTcpServer, connect } = await import('node:net');
+  const u = new URL(target);
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createTcpServer((client) => {
+    const upstream = connect({ host: u.hostname, port: Number(u.port) });
+    sockets.add(client).add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `${u.protocol}//127.0.0.1:${port}`,
+    cut: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** Resident memory of a process in MB, from /proc/<pid>/status (VmRSS); undefined off Linux. */

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `moma` command: dispatches subcommands (each module loaded only when used).
+import { importOptional } from './optional-import.ts';
 
 const USAGE = `usage: moma <command> [options]
   train        train the LLM router and write an artifact
@@ -8,8 +9,6 @@ const USAGE = `usage: moma <command> [options]
   docs         regenerate docs/results from the evaluations
   publish      publish a router artifact
 Run "moma <command> --help" for options.`;
-
-import { importOptional } from './optional-import.ts';
 
 type Runner = (argv: string[]) => Promise<number>;
 

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLlmRouter, decodeArtifact } from '@moma/core';
-import { connectNatsBus, MomaError, Subjects } from '@moma/platform';
+import { connectNatsBus, MomaError, Subjects, type Bus } from '@moma/platform';
 import { ArtifactPublished } from '@moma/proto';
 
 const USAGE = `usage: moma publish --artifact DIR [--nats URL]
@@ -19,6 +19,8 @@ export interface PublishIo {
   env?: Record<string, string | undefined>;
   out?: (line: string) => void;
   err?: (line: string) => void;
+  /** Opens the bus to publish on (tests); default a NATS connection to `url`. */
+  connect?: (url: string) => Promise<Bus>;
 }
 
 /** Reads and fully decodes the artifact (the same checks the scoring stage applies); returns its version. */
@@ -70,7 +72,7 @@ export async function runPublish(argv: string[], io: PublishIo = {}): Promise<nu
   }
   const url = values.nats || env.NATS_URL || 'nats://127.0.0.1:4222';
   try {
-    const bus = await connectNatsBus({ url, name: 'moma-cli', useServices: false });
+    const bus = await (io.connect ?? ((u: string) => connectNatsBus({ url: u, name: 'moma-cli', useServices: false })))(url);
     try {
       await bus.publish(Subjects.eventsArtifact, { version, path: dir }, ArtifactPublished);
     } finally {

@@ -7,6 +7,7 @@ import { Code, MomaError } from './errors.ts';
 import { injectContext, withClientSpan, withServerSpan } from './bus-trace.ts';
 import { DEADLINE_HEADER, MapHeaders, deadlinePassed, decodeOrThrow, encodeOrThrow } from './bus-wire.ts';
 import { assertValidSubject, subjectMatches } from './subjects.ts';
+import type { RequestMetrics } from './metrics.ts';
 
 type RawHandler = (data: Uint8Array, headers: MapHeaders) => Promise<Uint8Array>;
 
@@ -24,6 +25,8 @@ interface Listener {
 export interface MemoryBusOptions {
   timeoutMs?: number;
   logger?: Logger;
+  /** Records every handled request (endpoint = subject, code, duration). */
+  metrics?: RequestMetrics;
 }
 
 /** What connected MemoryBus instances share — the "server". */
@@ -36,6 +39,7 @@ interface Hub {
 export class MemoryBus implements Bus {
   private readonly timeoutMs: number;
   private readonly logger: Logger | undefined;
+  private readonly metrics: RequestMetrics | undefined;
   private readonly hub: Hub;
   /** What this instance registered, removed on close (other instances on the hub keep working). */
   private readonly own = { servers: new Set<Server>(), listeners: new Set<Listener>() };
@@ -44,6 +48,7 @@ export class MemoryBus implements Bus {
   constructor(opts: MemoryBusOptions = {}, hub?: Hub) {
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.logger = opts.logger;
+    this.metrics = opts.metrics;
     this.hub = hub ?? { servers: new Set(), listeners: new Set(), roundRobin: new Map() };
   }
 
@@ -52,7 +57,12 @@ export class MemoryBus implements Bus {
    * each service its own, so one service closing its bus leaves the others running.
    */
   connect(opts: MemoryBusOptions = {}): MemoryBus {
-    return new MemoryBus({ timeoutMs: opts.timeoutMs ?? this.timeoutMs, logger: opts.logger ?? this.logger }, this.hub);
+    const logger = opts.logger ?? this.logger;
+    const metrics = opts.metrics ?? this.metrics;
+    return new MemoryBus(
+      { timeoutMs: opts.timeoutMs ?? this.timeoutMs, ...(logger ? { logger } : {}), ...(metrics ? { metrics } : {}) },
+      this.hub,
+    );
   }
 
   private checkOpen(subject: string): void {
@@ -121,15 +131,19 @@ export class MemoryBus implements Bus {
       handle: async (data, headers) => {
         // Yield first, like a network hop: the caller's code after `request()` never runs inside the handler.
         await Promise.resolve();
+        const t0 = performance.now();
         try {
-          return await withServerSpan(subject, 'process', headers, async () => {
+          const out = await withServerSpan(subject, 'process', headers, async () => {
             if (deadlinePassed(headers)) throw new MomaError(Code.DEADLINE_EXCEEDED, `caller's deadline passed before ${subject} started`);
             const req = decodeOrThrow(reqCodec, data, `request to ${subject}`, Code.INVALID_ARGUMENT);
             return encodeOrThrow(resCodec, await handler(req), `reply from ${subject}`);
           });
+          this.metrics?.observe(subject, Code.OK, (performance.now() - t0) / 1000);
+          return out;
         } catch (err) {
           const e = MomaError.from(err);
           this.logError(subject, e);
+          this.metrics?.observe(subject, e.code, (performance.now() - t0) / 1000);
           throw new MomaError(e.code, e.message, { details: { subject } });
         }
       },

@@ -18,6 +18,7 @@ import {
 } from './bus-wire.ts';
 import { assertValidSubject, subjectMatches } from './subjects.ts';
 import { ensureEventStream, EVENTS_SUBJECTS } from './jetstream-events.ts';
+import type { RequestMetrics } from './metrics.ts';
 
 export interface NatsBusOptions {
   /** Service name: default queue group, NATS connection name, and @nats-io/services service name. */
@@ -29,6 +30,8 @@ export interface NatsBusOptions {
   /** Semver reported by the services framework. */
   version?: string;
   logger?: Logger;
+  /** Records every handled request (endpoint = subject, code, duration). */
+  metrics?: RequestMetrics;
 }
 
 export interface ConnectNatsBusOptions extends NatsBusOptions {
@@ -74,9 +77,13 @@ export class NatsBus implements Bus {
   private readonly useServices: boolean;
   private readonly version: string;
   private readonly logger: Logger | undefined;
+  private readonly metrics: RequestMetrics | undefined;
   private connected = true;
   private js: Promise<JetStreamClient | undefined> | undefined;
   private readonly services = new Set<Service>();
+  private readonly queueSubs = new Set<NatsSub>();
+  /** Handlers still running, so close() can let them reply before the connection goes. */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(nc: NatsConnection, opts: NatsBusOptions) {
     this.nc = nc;
@@ -85,6 +92,7 @@ export class NatsBus implements Bus {
     this.useServices = opts.useServices ?? true;
     this.version = opts.version ?? '0.1.0';
     this.logger = opts.logger;
+    this.metrics = opts.metrics;
     void this.watchStatus();
   }
 
@@ -99,6 +107,11 @@ export class NatsBus implements Bus {
         this.logger?.info({ server: s.server }, 'NATS reconnected');
       }
     }
+  }
+
+  /** Connected and not closed (for health probes). */
+  isHealthy(): boolean {
+    return this.connected && !this.nc.isClosed();
   }
 
   private checkUsable(subject: string): void {
@@ -140,7 +153,9 @@ export class NatsBus implements Bus {
     const queue = opts?.queue ?? this.name;
     // ServiceMsg is typed against the services package's own nats-core copy; at run time it wraps our Msg.
     const handle = (msg: Msg | ServiceMsg): void => {
-      void this.handle(subject, msg as unknown as Msg, reqCodec, resCodec, handler);
+      const p = this.handle(subject, msg as unknown as Msg, reqCodec, resCodec, handler);
+      this.inflight.add(p);
+      void p.finally(() => this.inflight.delete(p));
     };
     if (this.useServices) {
       // One service instance per endpoint: stopping an endpoint in @nats-io/services stops its whole service.
@@ -167,8 +182,14 @@ export class NatsBus implements Bus {
       queue,
       callback: (err, msg) => (err ? this.logger?.error({ err, subject }, 'subscription failed') : handle(msg)),
     });
+    this.queueSubs.add(sub);
     await this.nc.flush();
-    return { unsubscribe: () => drainQuietly(sub) };
+    return {
+      unsubscribe: async () => {
+        this.queueSubs.delete(sub);
+        await drainQuietly(sub);
+      },
+    };
   }
 
   private async handle<Req, Res>(
@@ -179,6 +200,7 @@ export class NatsBus implements Bus {
     handler: (req: Req) => Promise<Res>,
   ): Promise<void> {
     const h = carrier(msg.headers);
+    const t0 = performance.now();
     let out: Uint8Array;
     try {
       out = await withServerSpan(subject, 'process', h, async () => {
@@ -190,13 +212,25 @@ export class NatsBus implements Bus {
     } catch (err) {
       const e = MomaError.from(err);
       this.logError(subject, e);
+      this.metrics?.observe(subject, e.code, (performance.now() - t0) / 1000);
       const eh = headers();
       eh.set(ERROR_CODE_HEADER, String(e.code));
       eh.set(ERROR_HEADER, headerSafe(e.message));
-      if (msg.reply) msg.respond(undefined, { headers: eh });
+      this.reply(subject, msg, undefined, eh);
       return;
     }
-    if (msg.reply) msg.respond(out);
+    this.metrics?.observe(subject, Code.OK, (performance.now() - t0) / 1000);
+    this.reply(subject, msg, out);
+  }
+
+  // The connection may have closed while the handler ran; that must not become an unhandled rejection.
+  private reply(subject: string, msg: Msg, data: Uint8Array | undefined, h?: MsgHdrs): void {
+    if (!msg.reply) return;
+    try {
+      msg.respond(data, h ? { headers: h } : undefined);
+    } catch (err) {
+      this.logger?.warn({ err, subject }, 'could not send reply');
+    }
   }
 
   private logError(subject: string, e: MomaError): void {
@@ -256,11 +290,18 @@ export class NatsBus implements Bus {
     return { unsubscribe: () => drainQuietly(sub) };
   }
 
-  /** Stops the services, lets in-flight handlers reply, then closes the connection. */
+  /** Stops taking requests, lets in-flight handlers reply (up to the request timeout), then drains and closes. */
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
-    await Promise.allSettled([...this.services].map((s) => s.stop()));
+    await Promise.allSettled([...[...this.services].map((s) => s.stop()), ...[...this.queueSubs].map(drainQuietly)]);
     this.services.clear();
+    this.queueSubs.clear();
+    if (this.inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)));
+      await Promise.race([Promise.allSettled([...this.inflight]), cap]);
+      clearTimeout(timer);
+    }
     try {
       await this.nc.drain();
     } catch {

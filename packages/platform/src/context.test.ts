@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testInfra } from '../../testkit/src/infra.ts';
-import { closeServiceContext, createServiceContext } from './context.ts';
+import { checkContextHealth, closeServiceContext, createServiceContext } from './context.ts';
 import { MemoryBus } from './bus-memory.ts';
 import { MemoryStore } from './store-memory.ts';
 import { NatsBus } from './bus-nats.ts';
@@ -48,8 +48,14 @@ describe('service context', () => {
       expect(ctx.store).toBeInstanceOf(RedisStore);
       expect(await ctx.store.put('probe', { ok: true }, 5)).toBeGreaterThan(0);
       await ctx.store.delete('probe');
+      expect(await checkContextHealth(ctx)).toEqual({ ok: true, details: { bus: true, store: true } });
+      await ctx.bus.serve('moma.test.ctx.metrics', EchoCodec, EchoCodec, async (r) => r);
+      await ctx.bus.request('moma.test.ctx.metrics', { text: '', n: 1 }, EchoCodec, EchoCodec);
+      // One registry per process: its service label is whichever service created it first in this file.
+      expect(await ctx.registry.metrics()).toMatch(/moma_requests_total\{endpoint="moma.test.ctx.metrics",code="OK",service="\w+"\} 1/);
     } finally {
       await closeServiceContext(ctx);
     }
+    expect((await checkContextHealth(ctx)).ok).toBe(false);
   });
 });

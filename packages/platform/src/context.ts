@@ -3,13 +3,19 @@
 import type { Bus, Logger, ServiceContext, Store } from './contracts.ts';
 import { loadCommonConfig, type CommonConfig, type Env } from './config.ts';
 import { createLogger } from './logger.ts';
-import { connectNatsBus } from './bus-nats.ts';
+import { NatsBus, connectNatsBus } from './bus-nats.ts';
 import { MemoryBus } from './bus-memory.ts';
-import { connectRedisStore } from './store-redis.ts';
+import { RedisStore, connectRedisStore } from './store-redis.ts';
 import { MemoryStore } from './store-memory.ts';
+import { metricsRegistry, requestMetrics, type RequestMetrics } from './metrics.ts';
+import type { Registry } from 'prom-client';
 
 export interface PlatformContext extends ServiceContext {
   config: Readonly<CommonConfig>;
+  /** Prometheus registry of this process (serve it with startHealthServer). */
+  registry: Registry;
+  /** Request metrics; the bus already records every handled request. */
+  metrics: RequestMetrics;
 }
 
 export interface CreateServiceContextOptions {
@@ -37,6 +43,8 @@ export async function createServiceContext(
 ): Promise<PlatformContext> {
   const config = loadCommonConfig(env);
   const logger = opts.logger ?? createLogger(name, { level: config.LOG_LEVEL });
+  const registry = metricsRegistry(name);
+  const metrics = requestMetrics(registry);
   const bus =
     opts.bus ??
     (config.NATS_URL
@@ -45,10 +53,11 @@ export async function createServiceContext(
           name,
           timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
           logger,
+          metrics,
           ...(opts.version ? { version: opts.version } : {}),
           ...(opts.useServices === undefined ? {} : { useServices: opts.useServices }),
         })
-      : new MemoryBus({ timeoutMs: config.NATS_REQUEST_TIMEOUT_MS, logger }));
+      : new MemoryBus({ timeoutMs: config.NATS_REQUEST_TIMEOUT_MS, logger, metrics }));
   let store: Store;
   try {
     store =
@@ -64,7 +73,7 @@ export async function createServiceContext(
     { bus: config.NATS_URL ? 'nats' : 'memory', store: config.REDIS_URL ? 'redis' : 'memory' },
     'service context ready',
   );
-  const ctx: PlatformContext = { name, bus, store, logger, config };
+  const ctx: PlatformContext = { name, bus, store, logger, config, registry, metrics };
   owned.set(ctx, { bus: !opts.bus, store: !opts.store });
   return ctx;
 }
@@ -79,4 +88,11 @@ export async function closeServiceContext(ctx: ServiceContext): Promise<void> {
   } catch (err) {
     ctx.logger.warn({ err }, 'error while closing service context');
   }
+}
+
+/** Health of the context's connections, for `startHealthServer(port, () => checkContextHealth(ctx))`. */
+export async function checkContextHealth(ctx: ServiceContext): Promise<{ ok: boolean; details: Record<string, unknown> }> {
+  const bus = ctx.bus instanceof NatsBus ? ctx.bus.isHealthy() : true;
+  const store = ctx.store instanceof RedisStore ? ctx.store.isHealthy() : true;
+  return { ok: bus && store, details: { bus, store } };
 }

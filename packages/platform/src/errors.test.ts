@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
-import { Code, MomaError, codeName, httpStatusFor, isRetryable, parseCode, toGrpcStatus, fromGrpcStatus } from './errors.ts';
+import { Code, MomaError, codeForHttpStatus, codeName, httpStatusFor, isRetryable, parseCode, toGrpcStatus, fromGrpcStatus } from './errors.ts';
 
 class InvalidInputError extends Error {
   override readonly name = 'InvalidInputError';
@@ -91,5 +91,23 @@ describe('errors', () => {
   it('errors - toJSON exposes code name and message, not the cause', () => {
     const e = new MomaError(Code.INVALID_ARGUMENT, 'bad mode', { cause: new Error('secret'), details: { field: 'mode' } });
     expect(JSON.parse(JSON.stringify(e))).toEqual({ code: 'INVALID_ARGUMENT', message: 'bad mode', details: { field: 'mode' } });
+  });
+
+  it('errors - grpc-js service errors keep their status and details', () => {
+    const grpcErr = Object.assign(new Error('14 UNAVAILABLE: executor down'), { code: 14, details: 'executor down', metadata: {} });
+    expect(MomaError.from(grpcErr)).toMatchObject({ code: Code.UNAVAILABLE, message: 'executor down' });
+    const notFound = Object.assign(new Error('5 NOT_FOUND: x'), { code: 5, details: 'no agent a1', metadata: {} });
+    expect(MomaError.from(notFound)).toMatchObject({ code: Code.NOT_FOUND, message: 'no agent a1' });
+  });
+
+  it('errors - upstream HTTP errors map by status; fetch connection failures are UNAVAILABLE', () => {
+    expect(MomaError.from(Object.assign(new Error('rate limited'), { name: 'RateLimitError', status: 429 })).code).toBe(Code.RESOURCE_EXHAUSTED);
+    expect(MomaError.from(Object.assign(new Error('bad gateway'), { name: 'InternalServerError', status: 502 })).code).toBe(Code.UNAVAILABLE);
+    expect(MomaError.from(Object.assign(new Error('Connection error.'), { name: 'APIConnectionError' })).code).toBe(Code.UNAVAILABLE);
+    expect(MomaError.from(Object.assign(new Error('Request timed out.'), { name: 'APIConnectionTimeoutError' })).code).toBe(Code.DEADLINE_EXCEEDED);
+    const fetchFailed = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    expect(MomaError.from(fetchFailed).code).toBe(Code.UNAVAILABLE);
+    expect(codeForHttpStatus(404)).toBe(Code.NOT_FOUND);
+    expect(codeForHttpStatus(500)).toBe(Code.INTERNAL);
   });
 });

@@ -155,11 +155,31 @@ function classify(err: unknown, fallback: Code): MomaError {
   ) {
     return new MomaError(Code.UNAVAILABLE, `store unavailable: ${message}`, { cause: err });
   }
-  if (connectionErrnos.has(errno)) {
+  if (connectionErrnos.has(errno) || connectionErrnos.has(causeErrno(e))) {
     return new MomaError(Code.UNAVAILABLE, `dependency unavailable: ${message}`, { cause: err });
+  }
+
+  // grpc-js ServiceError: numeric status in `code`, the server's message in `details`.
+  const details = (e as { details?: unknown }).details;
+  if (typeof e.code === 'number' && typeof details === 'string' && 'metadata' in e) {
+    const code = parseCode(e.code);
+    return new MomaError(code === Code.OK ? Code.UNKNOWN : code, details || message, { cause: err });
+  }
+
+  // HTTP client errors (openai SDK and similar) carry the upstream status.
+  if (name === 'APIConnectionTimeoutError') return new MomaError(Code.DEADLINE_EXCEEDED, message, { cause: err });
+  if (name === 'APIConnectionError') return new MomaError(Code.UNAVAILABLE, message, { cause: err });
+  const status = (e as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status <= 599) {
+    return new MomaError(codeForHttpStatus(status), message, { cause: err });
   }
   if (err instanceof SyntaxError) return new MomaError(Code.INVALID_ARGUMENT, message, { cause: err });
   return new MomaError(fallback, message, { cause: err });
+}
+
+function causeErrno(e: ErrorLike): string {
+  const c = asErrorLike(e.cause);
+  return c && typeof c.code === 'string' ? c.code : '';
 }
 
 function formatZodIssues(issues: unknown[]): string {
@@ -205,6 +225,23 @@ const httpStatus: Record<Code, number> = {
 /** HTTP status for a code (the mapping of google.rpc / grpc-gateway). */
 export function httpStatusFor(code: Code): number {
   return httpStatus[code] ?? 500;
+}
+
+/** The code for an HTTP status received from an upstream (provider, agent). */
+export function codeForHttpStatus(status: number): Code {
+  if (status === 400 || status === 422) return Code.INVALID_ARGUMENT;
+  if (status === 401) return Code.UNAUTHENTICATED;
+  if (status === 403) return Code.PERMISSION_DENIED;
+  if (status === 404) return Code.NOT_FOUND;
+  if (status === 408 || status === 504) return Code.DEADLINE_EXCEEDED;
+  if (status === 409) return Code.ABORTED;
+  if (status === 429) return Code.RESOURCE_EXHAUSTED;
+  if (status === 499) return Code.CANCELLED;
+  if (status === 501) return Code.UNIMPLEMENTED;
+  if (status === 502 || status === 503) return Code.UNAVAILABLE;
+  if (status >= 500) return Code.INTERNAL;
+  if (status >= 400) return Code.FAILED_PRECONDITION;
+  return Code.UNKNOWN;
 }
 
 /** Whether retrying the same call (or falling back to another instance/target) can help. */

@@ -7,11 +7,11 @@ export { NatsBus, connectNatsBus, type NatsBusOptions, type ConnectNatsBusOption
 export { MemoryBus, type MemoryBusOptions } from './bus-memory.ts';
 export { RedisStore, connectRedisStore, redactUrl, type RedisStoreOptions, type ConnectRedisStoreOptions } from './store-redis.ts';
 export { MemoryStore, type MemoryStoreOptions } from './store-memory.ts';
-export { createServiceContext, closeServiceContext, type PlatformContext, type CreateServiceContextOptions } from './context.ts';
+export { createServiceContext, closeServiceContext, checkContextHealth, type PlatformContext, type CreateServiceContextOptions } from './context.ts';
 export { subjectMatches } from './subjects.ts';
 export { EVENTS_STREAM, EVENTS_SUBJECTS } from './jetstream-events.ts';
 export { startTelemetry, tracer, withSpan, recordSpanError, tracesEndpoint, type Telemetry, type TelemetryOptions } from './telemetry.ts';
-export { injectGrpcMetadata, extractGrpcContext } from './grpc-trace.ts';
+export { injectGrpcMetadata, extractGrpcContext, grpcCallMetadata, withGrpcServerSpan } from './grpc-trace.ts';
 export { metricsRegistry, requestMetrics, type RequestMetrics } from './metrics.ts';
 export { startHealthServer, type HealthCheck, type HealthServer } from './health.ts';
 export { onShutdown, shutdownNow, configureShutdown, resetShutdownForTests, type ShutdownStep, type ShutdownOptions } from './shutdown.ts';

@@ -100,6 +100,11 @@ export class RedisStore implements Store {
     this.r = redis as ScriptedRedis;
   }
 
+  /** Connection ready (for health probes). */
+  isHealthy(): boolean {
+    return this.redis.status === 'ready';
+  }
+
   private k(key: string): string {
     if (key.length === 0) throw new MomaError(Code.INVALID_ARGUMENT, 'store key must not be empty');
     return this.prefix + key;

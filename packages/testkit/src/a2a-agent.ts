@@ -46,6 +46,8 @@ export interface A2AAgentOptions {
   name?: string;
   description?: string;
   skills?: A2AAgentSkillInput[];
+  /** URL other hosts reach the agent at (containers, pods); default http://<host>:<port>. */
+  publicUrl?: string;
   /** Advertise and serve message/stream; default true. */
   streaming?: boolean;
   /** The agent's behaviour; default the weather agent (`weatherAgentReply`). */
@@ -229,7 +231,7 @@ export async function startA2AAgent(opts: A2AAgentOptions = {}): Promise<A2AAgen
   });
   const { port } = server.address() as AddressInfo;
   const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
-  const url = `http://${host}:${port}`;
+  const url = (opts.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, '');
   const iface = (path: string, binding: string) => ({ url: `${url}${path}`, protocolBinding: binding, tenant: '', protocolVersion: '1.0' });
 
   const card: AgentCard = {

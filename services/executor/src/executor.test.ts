@@ -164,6 +164,25 @@ describe('executor - llm targets', () => {
     expect(r.error?.details).toContain(message);
   });
 
+  it('executor - stop() lets a running stream finish and refuses new calls', async () => {
+    const slow = await startFakeOpenAI({ latencyMs: 300 });
+    const local = await runExecutor([{ name: 'slow', baseUrl: slow.url, models: ['*'] }]);
+    try {
+      const running = execute(local.client, { decision: decision(['llm:steady']), messages: user('finish me') });
+      await new Promise((r) => setTimeout(r, 100));
+      const stopped = local.handle.stop();
+      const late = await execute(local.client, { decision: decision(['llm:steady']), messages: user('too late') });
+      expect(late.error?.code).toBe(status.UNAVAILABLE);
+      const r = await running;
+      expect(r.error).toBeUndefined();
+      expect(r.text).toBe('[steady] finish me');
+      await stopped;
+    } finally {
+      await local.close();
+      await slow.close();
+    }
+  });
+
   it('executor - serves the gRPC health service', async () => {
     const Health = makeGenericClientConstructor(healthService, 'grpc.health.v1.Health');
     const health = new Health(`127.0.0.1:${exec.handle.port}`, credentials.createInsecure()) as unknown as {

@@ -53,7 +53,7 @@ export interface Collected {
 }
 
 /** Runs one Execute and gathers everything it streamed, plus the final status when it is an error. */
-export function execute(client: ExecutorClient, req: Partial<ExecuteRequest> & Pick<ExecuteRequest, 'messages'>, metadata = new Metadata()): Promise<Collected> {
+export function execute(client: ExecutorClient, req: Parameters<typeof ExecuteRequest.fromPartial>[0], metadata = new Metadata()): Promise<Collected> {
   const full = ExecuteRequest.fromPartial(req);
   return new Promise((resolve) => {
     const out: Collected = { deltas: [], text: '', fallbacks: [], usage: undefined, events: [], error: undefined };

@@ -1,7 +1,11 @@
 // The gateway against stand-in stages on a MemoryBus and a real gRPC executor stand-in: both doors, the decision in
 // body and headers, sessions across turns, and the error mapping. (The real services are exercised in test/e2e.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { Code, MemoryBus, MemoryStore, MomaError, Subjects, type Logger } from '@moma/platform';
 import {
   ClassifyRequest,
@@ -268,5 +272,38 @@ describe('gateway grpc - router', () => {
       grpcClient.route({ sessionId: '', messages: [user('x')], switchTo: '', options: { mode: 9 as never, allowedModels: [], deniedModels: [], disableAgents: false, tenant: '' } }, (e) => resolve(e!)),
     );
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
+  });
+});
+
+describe('gateway grpc - health and reflection', () => {
+  const require = createRequire(import.meta.url);
+  const load = (file: string, includeDirs: string[] = []) =>
+    grpc.loadPackageDefinition(protoLoader.loadSync(file, { includeDirs, keepCase: true, defaults: true, enums: String })) as any;
+
+  it('gateway grpc - health reports SERVING for the router', async () => {
+    const { grpc: g } = load(healthProtoPath);
+    const client = new g.health.v1.Health(gw.grpcAddr, grpc.credentials.createInsecure());
+    const res = await new Promise<any>((resolve, reject) =>
+      client.Check({ service: 'moma.v1.Router' }, (err: Error | null, r: unknown) => (err ? reject(err) : resolve(r))),
+    );
+    client.close();
+    expect(res.status).toBe('SERVING');
+  });
+
+  it('gateway grpc - reflection lists the public services', async () => {
+    const root = dirname(require.resolve('@grpc/reflection/package.json'));
+    const { grpc: g } = load(join(root, 'build/proto/grpc/reflection/v1/reflection.proto'));
+    const client = new g.reflection.v1.ServerReflection(gw.grpcAddr, grpc.credentials.createInsecure());
+    const names = await new Promise<string[]>((resolve, reject) => {
+      const call = client.ServerReflectionInfo();
+      call.on('data', (r: any) => {
+        resolve(r.list_services_response.service.map((s: any) => s.name));
+        call.end();
+      });
+      call.on('error', reject);
+      call.write({ list_services: '' });
+    });
+    client.close();
+    expect(names).toEqual(expect.arrayContaining(['moma.v1.Router', 'moma.v1.AgentRegistry']));
   });
 });

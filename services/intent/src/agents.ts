@@ -4,6 +4,12 @@ import type { Logger, Store } from '@moma/platform';
 import { Agent } from '@moma/proto';
 
 export const AGENT_KEY_PREFIX = 'agent:';
+/** Counter the orchestrator bumps on every registry change. */
+export const REGISTRY_VERSION_KEY = 'registry:version';
+
+export async function readRegistryVersion(store: Store): Promise<number> {
+  return (await store.get<number>(REGISTRY_VERSION_KEY))?.value ?? 0;
+}
 
 export function toAgentSpec(agent: Agent): AgentSpec | undefined {
   if (!agent.id || !agent.card) return undefined;

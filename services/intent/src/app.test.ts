@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { Code, connectNatsBus, connectRedisStore, createLogger, MemoryBus, MemoryStore, Subjects, type Bus, type Store } from '@moma/platform';
-import { ClassifyRequest, ClassifyResponse, RegistryChanged } from '@moma/proto';
+import { Agent, ClassifyRequest, ClassifyResponse, RegistryChanged } from '@moma/proto';
 import { testInfra, uniqueId } from '@moma/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_KEY_PREFIX } from './agents.ts';
+import { AGENT_KEY_PREFIX, REGISTRY_VERSION_KEY } from './agents.ts';
 import { startIntent, type IntentHandle } from './app.ts';
 import { BANK, prefixedBus, putAgents, testAgent, WEATHER } from './test-support.ts';
 
@@ -24,7 +24,7 @@ function intentSuite(rigFor: () => Promise<Rig>, inWorker: boolean): void {
 
   beforeAll(async () => {
     rig = await rigFor();
-    intent = await startIntent({ name: 'intent', bus: rig.bus, store: rig.store, logger }, { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_INDEX_WORKER: inWorker });
+    intent = await startIntent({ name: 'intent', bus: rig.bus, store: rig.store, logger }, { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_INDEX_WORKER: inWorker, MOMA_REGISTRY_RESYNC_MS: 50 });
   });
   afterAll(async () => {
     await intent?.stop();
@@ -62,6 +62,18 @@ function intentSuite(rigFor: () => Promise<Rig>, inWorker: boolean): void {
     await expect(classify('  ')).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
   });
 
+  it('intent - a change whose announcement was missed is picked up by the periodic resync', async () => {
+    const quiet = testAgent('quiet-agent', 'Plant care: watering and repotting house plants', ['how often should I water my cactus']);
+    await rig.store.put(AGENT_KEY_PREFIX + quiet.id, Agent.toJSON(quiet));
+    await rig.store.update<number>(REGISTRY_VERSION_KEY, (n) => (n ?? 0) + 1); // as the orchestrator does; no event
+    const before = intent.agentCount();
+    await waitFor(() => intent.agentCount() === before + 1);
+    expect((await classify('how often should I water my cactus')).candidates[0]?.agentId).toBe('quiet-agent');
+    await rig.store.delete(AGENT_KEY_PREFIX + quiet.id);
+    await rig.store.update<number>(REGISTRY_VERSION_KEY, (n) => (n ?? 0) + 1);
+    await waitFor(() => intent.agentCount() === before);
+  });
+
   it('intent - a burst of registry events collapses into rebuilds that see every agent', async () => {
     const extra = Array.from({ length: 5 }, (_, i) => testAgent(`helper-${i}`, `helper number ${i} for topic ${i}`, [`question about topic ${i}`]));
     await Promise.all(extra.map((a) => putAgents(rig.store, rig.bus, [a])));
@@ -69,7 +81,7 @@ function intentSuite(rigFor: () => Promise<Rig>, inWorker: boolean): void {
   });
 }
 
-async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
+async function waitFor(check: () => boolean, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > until) throw new Error('condition not met in time');

@@ -1,10 +1,9 @@
 // The intent stage: retrieves categories and agent candidates for a query (moma.intent.classify) from an
 // AgentIndex built once from the registry, and rebuilt whenever the registry changes (moma.events.registry).
 import type { AgentIndexOptions, Taxonomy } from '@moma/core';
-import { withSpan } from './span.ts';
-import { MomaError, Subjects, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { MomaError, Subjects, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import { ClassifyRequest, ClassifyResponse, RegistryChanged } from '@moma/proto';
-import { readAgents } from './agents.ts';
+import { readAgents, readRegistryVersion } from './agents.ts';
 import type { IntentConfig } from './config.ts';
 import { buildServingIndex, type BuildMode, type ServingIndex } from './index-host.ts';
 import { loadTaxonomy } from './taxonomy.ts';
@@ -23,7 +22,7 @@ export interface IntentOptions {
   taxonomy?: Taxonomy;
 }
 
-type Config = Pick<IntentConfig, 'MOMA_TAXONOMY_FILE'> & Partial<Pick<IntentConfig, 'MOMA_INTENT_INDEX_WORKER'>>;
+type Config = Pick<IntentConfig, 'MOMA_TAXONOMY_FILE'> & Partial<Pick<IntentConfig, 'MOMA_INTENT_INDEX_WORKER' | 'MOMA_REGISTRY_RESYNC_MS'>>;
 
 const EMPTY: ClassifyResponse = { categories: [], candidates: [], inScope: false, threshold: 0 };
 
@@ -36,13 +35,16 @@ export async function startIntent(
   const taxonomy = options.taxonomy ?? (config.MOMA_TAXONOMY_FILE ? await loadTaxonomy(config.MOMA_TAXONOMY_FILE) : undefined);
   const mode: BuildMode = config.MOMA_INTENT_INDEX_WORKER === false ? 'inline' : 'worker';
   let index: ServingIndex | null = null;
+  let builtVersion = -1;
 
   const build = async (): Promise<void> => {
+    const version = await readRegistryVersion(ctx.store); // read first: a change during the build triggers another
     const agents = await readAgents(ctx.store, log);
     const next = agents.length === 0 ? null : await buildServingIndex(agents, taxonomy, options.index ?? {}, mode);
     const old = index;
     index = next; // swapped whole: a request sees the old index or the new one
     void old?.close(); // answers what it has in flight, then stops
+    builtVersion = version;
     log.info({ agents: agents.length, buildMs: +(next?.buildMs ?? 0).toFixed(1), mode }, 'agent index built');
   };
 
@@ -68,8 +70,7 @@ export async function startIntent(
     return running;
   };
 
-  await build(); // a failure here fails boot: an intent stage that cannot read the registry must not serve
-
+  // Subscribe before the first build, so a change announced while it runs triggers another build, not nothing.
   const subs: Subscription[] = [];
   subs.push(
     await ctx.bus.subscribe(Subjects.eventsRegistry, RegistryChanged, async (evt) => {
@@ -80,6 +81,12 @@ export async function startIntent(
       }
     }),
   );
+  try {
+    await reload(); // a failure here fails boot: an intent stage that cannot read the registry must not serve
+  } catch (err) {
+    for (const sub of subs.splice(0)) await sub.unsubscribe();
+    throw err;
+  }
   subs.push(
     await ctx.bus.serve(Subjects.intentClassify, ClassifyRequest, ClassifyResponse, (req) =>
       withSpan('intent.classify', { 'app.intent.text_chars': req.text.length, 'app.intent.tenant': req.tenant }, async (span) => {
@@ -114,10 +121,25 @@ export async function startIntent(
     ),
   );
 
+  // Safety net for a missed announcement (NATS reconnect): one GET per period, a rebuild only if the registry moved.
+  const resyncMs = config.MOMA_REGISTRY_RESYNC_MS ?? 0;
+  const timer =
+    resyncMs > 0
+      ? setInterval(() => {
+          void (async () => {
+            if (running || (await readRegistryVersion(ctx.store)) === builtVersion) return;
+            log.warn({ builtVersion }, 'registry changed without an announcement reaching us; rebuilding');
+            await reload();
+          })().catch((err: unknown) => log.warn({ err: MomaError.from(err) }, 'registry resync failed'));
+        }, resyncMs)
+      : undefined;
+  timer?.unref();
+
   return {
     agentCount: () => index?.size ?? 0,
     reload,
     async stop() {
+      clearInterval(timer);
       for (const s of subs.splice(0)) await s.unsubscribe();
       if (running) await running.catch(() => undefined);
       await index?.close();

@@ -1,5 +1,5 @@
 // The intent service's settings; the only reader of process.env in this service.
-import { commonConfigSchema, envBool, envPort, loadConfig, type Env } from '@moma/platform';
+import { commonConfigSchema, envBool, envInt, envPort, loadConfig, type Env } from '@moma/platform';
 import { z } from 'zod';
 
 export const intentConfigSchema = commonConfigSchema.extend({
@@ -8,6 +8,8 @@ export const intentConfigSchema = commonConfigSchema.extend({
   HEALTH_PORT: envPort(9101),
   /** Build the agent index in a worker thread, so a rebuild (seconds for ~150 agents) never stalls requests. */
   MOMA_INTENT_INDEX_WORKER: envBool(true),
+  /** How often to check the registry version in case an announcement was missed; 0 = never. */
+  MOMA_REGISTRY_RESYNC_MS: envInt(30_000),
 });
 
 export type IntentConfig = z.output<typeof intentConfigSchema>;

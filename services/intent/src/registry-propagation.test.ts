@@ -48,7 +48,7 @@ function propagationSuite(rigFor: () => Promise<Rig>): void {
       rig.client.request(Subjects.registryRegister, RegisterAgentRequest.fromPartial({ cardJson }), RegisterAgentRequest, RegisterAgentResponse);
     await register(card('Table Booker', 'Restaurant table reservations', ['book a table for two tonight', 'reserve dinner at an Italian place']));
     await register(card('Taxi Caller', 'Order a taxi or a ride to an address', ['get me a taxi to the airport', 'call a cab home']));
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000;
     while (intent.agentCount() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const res = await classify('can you book a table for two tonight');
     expect(res.candidates[0]?.agentId).toBe('table-booker');

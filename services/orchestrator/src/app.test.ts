@@ -1,5 +1,6 @@
 import { Code, connectNatsBus, connectRedisStore, createLogger, MemoryBus, MemoryStore, Subjects, type Bus, type Codec, type Store } from '@moma/platform';
 import {
+  Agent,
   ListAgentsRequest,
   ListAgentsResponse,
   OrchestrateRequest,
@@ -13,8 +14,6 @@ import {
   TargetKind,
   UpdateAgentRequest,
   UpdateAgentResponse,
-  type ClassifyResponse,
-  type Decision,
 } from '@moma/proto';
 import { startA2AAgent, testInfra, uniqueId } from '@moma/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,15 +37,15 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
   let a: OrchestratorHandle;
   let b: OrchestratorHandle;
   const req = <Req, Res>(subject: string, body: Req, rc: Codec<Req>, sc: Codec<Res>) => rig.client.request(subject, body, rc, sc);
-  const register = (r: Partial<RegisterAgentRequest>) =>
+  const register = (r: Parameters<typeof RegisterAgentRequest.fromPartial>[0]) =>
     req<RegisterAgentRequest, RegisterAgentResponse>(Subjects.registryRegister, RegisterAgentRequest.fromPartial(r), RegisterAgentRequest, RegisterAgentResponse);
-  const update = (r: Partial<UpdateAgentRequest>) =>
+  const update = (r: Parameters<typeof UpdateAgentRequest.fromPartial>[0]) =>
     req<UpdateAgentRequest, UpdateAgentResponse>(Subjects.registryUpdate, UpdateAgentRequest.fromPartial(r), UpdateAgentRequest, UpdateAgentResponse);
-  const decide = (r: Partial<OrchestrateRequest> & { intent?: ClassifyResponse }) =>
+  const decide = (r: Parameters<typeof OrchestrateRequest.fromPartial>[0]) =>
     req<OrchestrateRequest, OrchestrateResponse>(Subjects.orchestratorDecide, OrchestrateRequest.fromPartial(r), OrchestrateRequest, OrchestrateResponse);
-  const record = (r: Partial<RecordTurnRequest>) =>
+  const record = (r: Parameters<typeof RecordTurnRequest.fromPartial>[0]) =>
     req<RecordTurnRequest, RecordTurnResponse>(Subjects.orchestratorRecord, RecordTurnRequest.fromPartial(r), RecordTurnRequest, RecordTurnResponse);
-  const agentDecision = (id: string): Partial<Decision> => ({ target: `agent:${id}`, kind: TargetKind.TARGET_KIND_AGENT });
+  const agentDecision = (id: string) => ({ target: `agent:${id}`, kind: TargetKind.TARGET_KIND_AGENT });
   const user = (content: string) => ({ role: 'user', content });
 
   beforeAll(async () => {
@@ -168,6 +167,30 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
     const res = await decide({ sessionId: '', intent: intent(['weather-bot', 0.9]), message: user('rain?') });
     expect(res).toMatchObject({ agentId: 'weather-bot', history: [] });
     await expect(decide({ sessionId: 'bad id with spaces', createSession: true, intent: intent() })).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
+  });
+
+  it('registry - a change whose announcement was missed is picked up by resync', async () => {
+    const agent = Agent.fromPartial({ id: 'silent', card: { name: 'Silent', url: 'http://127.0.0.1:9/s', skills: [] }, healthy: true });
+    await rig.store.put('agent:silent', Agent.toJSON(agent));
+    await rig.store.update<number>('registry:version', (n) => (n ?? 0) + 1);
+    expect(a.registry.get('silent')).toBeUndefined();
+    expect(await a.registry.resync()).toBe(true);
+    expect(a.registry.get('silent')?.healthy).toBe(true);
+    expect(await a.registry.resync()).toBe(false); // nothing moved since
+    await rig.store.delete('agent:silent');
+    await rig.store.update<number>('registry:version', (n) => (n ?? 0) + 1);
+    expect(await a.registry.resync()).toBe(true);
+    expect(a.registry.get('silent')).toBeUndefined();
+  });
+
+  it('session - 20 concurrent decides on one session keep every user turn', async () => {
+    const sessionId = uniqueId('s');
+    await decide({ sessionId, createSession: true, intent: intent(), message: user('start') });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => decide({ sessionId, intent: intent(), message: user(`turn ${i}`) })));
+    expect(results.every((r) => r.fsmState === 'llm')).toBe(true);
+    const stored = await rig.store.get<SessionRecord>(sessionKey(sessionId));
+    const turns = stored!.value.history.map((m) => m.content);
+    expect(turns.sort()).toEqual(['start', ...Array.from({ length: 20 }, (_, i) => `turn ${i}`)].sort());
   });
 
   it('session - 20 concurrent records on one session lose no update', async () => {

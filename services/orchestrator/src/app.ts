@@ -1,8 +1,7 @@
 // The orchestrator stage: the agent registry (moma.orchestrator.registry.*) and the per-session state machine
 // (moma.orchestrator.decide / record). Every instance keeps an in-memory copy of the registry, refreshed on
 // each moma.events.registry announcement, so a turn costs one session read and one compare-and-set.
-import { withSpan } from './span.ts';
-import { MomaError, Subjects, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { MomaError, Subjects, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import {
   ListAgentsRequest,
   ListAgentsResponse,
@@ -39,7 +38,8 @@ const recordAttributes = (req: RecordTurnRequest) => ({
   'app.orchestrator.failed': req.failed,
 });
 
-type Config = Pick<OrchestratorConfig, 'SESSION_TTL_SECONDS' | 'AGENT_CARD_TIMEOUT_MS' | 'SESSION_MAX_MESSAGES'>;
+type Config = Pick<OrchestratorConfig, 'SESSION_TTL_SECONDS' | 'AGENT_CARD_TIMEOUT_MS' | 'SESSION_MAX_MESSAGES'> &
+  Partial<Pick<OrchestratorConfig, 'MOMA_REGISTRY_RESYNC_MS'>>;
 
 export async function startOrchestrator(ctx: ServiceContext, config: Config, options: OrchestratorOptions = {}): Promise<OrchestratorHandle> {
   const log = ctx.logger;
@@ -114,9 +114,23 @@ export async function startOrchestrator(ctx: ServiceContext, config: Config, opt
     })),
   );
 
+  // Safety net for a missed announcement (NATS reconnect): one GET per period, a reload only if the registry moved.
+  const resyncMs = config.MOMA_REGISTRY_RESYNC_MS ?? 0;
+  const timer =
+    resyncMs > 0
+      ? setInterval(() => {
+          registry.resync().then(
+            (reloaded) => reloaded && log.warn({ agents: registry.size }, 'registry changed without an announcement reaching us; reloaded'),
+            (err: unknown) => log.warn({ err: MomaError.from(err) }, 'registry resync failed'),
+          );
+        }, resyncMs)
+      : undefined;
+  timer?.unref();
+
   return {
     registry,
     async stop() {
+      clearInterval(timer);
       for (const s of subs.splice(0)) await s.unsubscribe();
     },
   };

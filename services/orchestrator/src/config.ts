@@ -8,6 +8,8 @@ export const orchestratorConfigSchema = commonConfigSchema.extend({
   AGENT_CARD_TIMEOUT_MS: envInt(3000, { min: 1 }),
   /** Turns kept per session; older ones are dropped so a session's Redis value stays bounded. */
   SESSION_MAX_MESSAGES: envInt(200, { min: 2 }),
+  /** How often to check the registry version in case an announcement was missed; 0 = never. */
+  MOMA_REGISTRY_RESYNC_MS: envInt(30_000),
 });
 
 export type OrchestratorConfig = z.output<typeof orchestratorConfigSchema>;

@@ -66,6 +66,7 @@ export class AgentRegistry {
   readonly #o: RegistryOptions;
   #agents = new Map<string, Agent>();
   #availability = new Map<string, AgentAvailability>();
+  #loadedVersion = -1;
 
   constructor(options: RegistryOptions) {
     this.#o = options;
@@ -84,8 +85,9 @@ export class AgentRegistry {
     return this.#availability;
   }
 
-  /** Loads every agent from the Store (at start). */
+  /** Loads every agent from the Store (at start, and when a resync finds the registry moved). */
   async load(): Promise<void> {
+    const version = await this.version();
     const rows = await this.#o.store.list<unknown>(AGENT_KEY_PREFIX);
     const next = new Map<string, Agent>();
     for (const { key, value } of rows) {
@@ -98,6 +100,18 @@ export class AgentRegistry {
     }
     this.#agents = next;
     this.#reindex();
+    this.#loadedVersion = version;
+  }
+
+  async version(): Promise<number> {
+    return (await this.#o.store.get<number>(REGISTRY_VERSION_KEY))?.value ?? 0;
+  }
+
+  /** Reloads when the registry version differs from the one last loaded (a missed announcement); true if it did. */
+  async resync(): Promise<boolean> {
+    if ((await this.version()) === this.#loadedVersion) return false;
+    await this.load();
+    return true;
   }
 
   /** Applies an announcement from any instance: re-reads the one agent that changed. */
@@ -106,6 +120,12 @@ export class AgentRegistry {
     if (row) this.#agents.set(evt.agentId, Agent.fromJSON(row.value));
     else this.#agents.delete(evt.agentId);
     this.#reindex();
+    this.#advance(evt.version);
+  }
+
+  // Only consecutive versions advance: a gap means an announcement was missed, and the next resync reloads.
+  #advance(version: number): void {
+    if (version === this.#loadedVersion + 1) this.#loadedVersion = version;
   }
 
   async register(req: RegisterAgentRequest): Promise<Agent> {
@@ -180,6 +200,7 @@ export class AgentRegistry {
     else this.#agents.delete(agentId);
     this.#reindex();
     const version = (await this.#o.store.update<number>(REGISTRY_VERSION_KEY, (n) => (n ?? 0) + 1)).value;
+    this.#advance(version);
     await this.#o.bus.publish(Subjects.eventsRegistry, { op, agentId, version }, RegistryChanged);
     this.#o.logger.info({ op, agentId, version }, 'agent registry changed');
   }

@@ -1,8 +1,7 @@
 // The scoring stage: ranks the configured LLMs for a query (moma.scoring.score), lists them (moma.scoring.models),
 // and swaps in a new router artifact when one is announced on moma.events.artifact — without a restart.
 import type { LlmRouter } from '@moma/core';
-import { withSpan } from './span.ts';
-import { MomaError, Subjects, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { MomaError, Subjects, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import {
   ArtifactPublished,
   ListModelsRequest,

@@ -17,7 +17,7 @@ import {
 } from '@moma/core';
 import type { RoutingDataset, RoutingRow } from '../data/load.ts';
 import { knnPredict } from './knn.ts';
-import { DEFAULT_HEADS, embed, meanCost, predictRows, routingTable, trainRouter, type TrainedRouter } from './pipeline.ts';
+import { DEFAULT_HEADS, embed, type HeadPlan, meanCost, predictRows, routingTable, trainRouter, type TrainedRouter } from './pipeline.ts';
 
 export interface CurveSummary {
   aiq: number;
@@ -59,6 +59,7 @@ export interface EvalOptions {
   dim: number;
   seed: number;
   knnK: number;
+  heads?: HeadPlan[];
   onProgress?: (step: string, done: number, total: number) => void;
 }
 
@@ -89,7 +90,7 @@ export function evaluate(ds: RoutingDataset, opts: EvalOptions): { result: EvalR
   const train = ds.rows.filter((r) => r.split === 'train');
   // Rows with a missing label can't be scored fairly; train masks them, evaluation drops them.
   const test = ds.rows.filter((r) => r.split === 'test' && !r.scores.some((v) => Number.isNaN(v)));
-  const trained = trainRouter(ds, train, { dim: opts.dim, valFraction: 0.15, seed: opts.seed, heads: DEFAULT_HEADS, onProgress: opts.onProgress }, ds.name);
+  const trained = trainRouter(ds, train, { dim: opts.dim, valFraction: 0.15, seed: opts.seed, heads: opts.heads ?? DEFAULT_HEADS, onProgress: opts.onProgress }, ds.name);
   const { encoder, artifact } = trained;
   const M = ds.models.length;
   const dim = opts.dim;

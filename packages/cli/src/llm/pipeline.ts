@@ -1,4 +1,5 @@
 import {
+  aiq,
   countTokens,
   extractQuestion,
   HashingEncoder,
@@ -31,9 +32,12 @@ export interface PipelineOptions {
   onProgress?: (step: string, done: number, total: number) => void;
 }
 
+/** Candidate heads; selectEnsemble keeps the subset that does best on validation. */
 export const DEFAULT_HEADS: HeadPlan[] = [
   { name: 'linear', train: { kind: 'linear', objective: 'pointwise', epochs: 40, learningRate: 1e-2, l2: 1e-5 } },
   { name: 'mlp', train: { kind: 'mlp', objective: 'pointwise', hidden: 64, epochs: 40, learningRate: 3e-3, l2: 1e-5 } },
+  { name: 'mlp-pairwise', train: { kind: 'mlp', objective: 'pairwise', hidden: 64, epochs: 40, learningRate: 3e-3, l2: 1e-5 } },
+  { name: 'moe', train: { kind: 'moe', objective: 'pointwise', hidden: 64, experts: 4, epochs: 40, learningRate: 3e-3, l2: 1e-5 } },
   { name: 'moe-pairwise', train: { kind: 'moe', objective: 'pairwise', hidden: 64, experts: 4, epochs: 40, learningRate: 3e-3, l2: 1e-5 } },
 ];
 
@@ -108,6 +112,41 @@ export function splitTrainVal(rows: readonly RoutingRow[], fraction: number, see
   return { fit, val };
 }
 
+/**
+ * Picks the subset of trained heads whose averaged prediction has the best AIQ on the validation split (fewer
+ * heads win ties), so a head that hurts on this data is left out of the artifact.
+ */
+export function selectEnsemble(
+  ds: RoutingDataset,
+  val: readonly RoutingRow[],
+  valX: Float32Array,
+  heads: Record<string, HeadSpec>,
+  dim: number,
+): { names: string[]; scores: Record<string, number> } {
+  const M = ds.models.length;
+  const names = Object.keys(heads);
+  const preds = names.map((n) => predictRows([heads[n]!], valX, val.length, dim, M));
+  const base = routingTable(ds, val, preds[0]!);
+  const singles = Array.from({ length: M }, (_, m) => m);
+  const maxCost = Math.max(...singles.map((m) => {
+    let c = 0;
+    for (let i = 0; i < base.n; i++) c += base.trueCost[i * M + m]!;
+    return c / base.n;
+  }));
+  const scores: Record<string, number> = {};
+  let best = { names: names.slice(0, 1), score: -Infinity };
+  for (let mask = 1; mask < 1 << names.length; mask++) {
+    const chosen = names.filter((_, i) => mask & (1 << i));
+    const avg = new Float32Array(val.length * M);
+    for (let i = 0; i < names.length; i++) if (mask & (1 << i)) for (let j = 0; j < avg.length; j++) avg[j]! += preds[i]![j]! / chosen.length;
+    const t = { ...base, predQuality: avg };
+    const score = aiq(sweepWtp(t, wtpGrid(meanCost(t))), maxCost);
+    scores[chosen.join('+')] = Number(score.toFixed(5));
+    if (score > best.score + 1e-6 || (Math.abs(score - best.score) <= 1e-6 && chosen.length < best.names.length)) best = { names: chosen, score };
+  }
+  return { names: best.names, scores };
+}
+
 export interface TrainedRouter {
   artifact: RouterArtifact;
   encoder: HashingEncoder;
@@ -136,7 +175,8 @@ export function trainRouter(ds: RoutingDataset, trainRows: readonly RoutingRow[]
     heads[plan.name] = { ...res.head, weight: plan.weight ?? 1 };
     losses[plan.name] = { train: res.losses, val: res.valLosses, bestEpoch: res.bestEpoch };
   });
-  const ensemble = Object.values(heads);
+  const selection = selectEnsemble(ds, val, valX, heads, opts.dim);
+  const ensemble = selection.names.map((n) => heads[n]!);
   const valTable = routingTable(ds, val, predictRows(ensemble, valX, val.length, opts.dim, M));
   const modes = calibrateModes(valTable);
   const artifact: RouterArtifact = {
@@ -150,6 +190,8 @@ export function trainRouter(ds: RoutingDataset, trainRows: readonly RoutingRow[]
       dataset: ds.name,
       format: ds.format,
       rows: { fit: fit.length, validation: val.length },
+      ensemble: selection.names,
+      validationAiq: selection.scores,
       heads: Object.fromEntries(
         Object.entries(losses).map(([k, v]) => [k, { bestEpoch: v.bestEpoch, trainLoss: v.train.at(-1), valLoss: v.val[v.bestEpoch] }]),
       ),

@@ -170,6 +170,23 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
       expect(err).toMatchObject({ code: Code.UNAVAILABLE });
     });
 
+    it('bus - closing the serving bus lets an in-flight request finish', async () => {
+      const server = await h.bus('svc-drain');
+      const client = await h.bus('client');
+      const s = subject('drain');
+      let started!: () => void;
+      const running = new Promise<void>((r) => (started = r));
+      await server.serve(s, EchoCodec, EchoCodec, async (r) => {
+        started();
+        await sleep(100);
+        return { text: 'finished', n: r.n };
+      });
+      const pending = client.request(s, { text: '', n: 5 }, EchoCodec, EchoCodec, { timeoutMs: 2000 });
+      await running;
+      await server.close();
+      await expect(pending).resolves.toEqual({ text: 'finished', n: 5 });
+    });
+
     it('bus - a closed bus fails calls with UNAVAILABLE', async () => {
       const bus = await h.bus('svc-closed');
       await bus.close();

@@ -1,0 +1,7 @@
+// @moma/cli programmatic surface (the `moma` command itself is main.ts).
+export { runTrain } from './train.ts';
+export { runEval, runEvalOn } from './eval.ts';
+export { runDocs } from './docs.ts';
+export { loadDataset, type RoutingDataset, type RoutingRow } from './data/load.ts';
+export { readArtifactDir, writeArtifactDir } from './llm/artifact-files.ts';
+export { evaluate, type EvalResult, type EvalGroupResult } from './llm/evaluate.ts';
