@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import autocannon from 'autocannon';
 import { testInfra, uniqueId } from '@moma/testkit';
-import { rssMb, startSystem, SERVICES, type System } from '../test/support/system.ts';
+import { rssMb, startPrivateNats, startSystem, SERVICES, type System } from '../test/support/system.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -79,6 +79,48 @@ function startUpstream(): Promise<{ url: string; worker: Worker }> {
   });
 }
 
+/** CPU time (user + system) a process has used, in ms, from /proc/<pid>/stat; undefined off Linux. */
+async function cpuMs(pid: number): Promise<number | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks (100 Hz).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the shared NATS and Redis servers on this machine, when they run here (their CPU is part of a request). */
+async function infraPids(): Promise<Record<string, number>> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const out: Record<string, number> = {};
+  try {
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const comm = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim();
+      if (comm === 'nats-server' || comm === 'redis-server') out[comm] ??= Number(entry);
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/** CPU ms each process spent per request during `run` (all processes on the path, including NATS and Redis). */
+async function cpuPerRequest(pids: Record<string, number>, run: () => Promise<Figures>): Promise<{ figures: Figures; cpu: Record<string, number> }> {
+  const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([n, p]) => [n, await cpuMs(p)] as const)));
+  const figures = await run();
+  const cpu: Record<string, number> = {};
+  for (const [n, p] of Object.entries(pids)) {
+    const b = before[n];
+    const a = await cpuMs(p);
+    if (a !== undefined && b !== undefined && figures.requests > 0) cpu[n] = round((a - b) / figures.requests);
+  }
+  return { figures, cpu };
+}
+
 async function memory(sys: System): Promise<Record<string, number | undefined>> {
   const out: Record<string, number | undefined> = {};
   for (const s of SERVICES) out[s] = await rssMb(sys.pids[s]);
@@ -93,9 +135,11 @@ async function main(): Promise<void> {
     return;
   }
   const upstream = await startUpstream();
+  // A nats-server of our own when installed, so no other test run on the shared NATS joins our queue groups.
+  const nats = await startPrivateNats();
   const keyPrefix = `bench-${uniqueId()}:`;
   const sys = await startSystem({
-    natsUrl: infra.natsUrl,
+    natsUrl: nats?.url ?? infra.natsUrl,
     redisUrl: infra.redisUrl,
     keyPrefix,
     providers: [{ name: 'bench', baseUrl: upstream.url, models: ['*'] }],
@@ -111,7 +155,8 @@ async function main(): Promise<void> {
 
     if (warmup > 0) await drive(url, 16, warmup);
     const routed1 = await drive(url, 1, duration);
-    const routed16 = await drive(url, 16, duration);
+    const pids = { ...sys.pids, ...(await infraPids()), ...(nats ? { 'nats-server': nats.pid } : {}) };
+    const { figures: routed16, cpu } = await cpuPerRequest(pids, () => drive(url, 16, duration));
     const after = await memory(sys);
     await drive(upstreamUrl, 4, 1);
     const direct1 = await drive(upstreamUrl, 1, duration);
@@ -122,6 +167,7 @@ async function main(): Promise<void> {
       routed: { c1: routed1, c16: routed16 },
       upstream: { c1: direct1, c16: direct16 },
       rssMb: { idle, afterLoad: after },
+      cpuMsPerRequest16: cpu,
       targets: {
         c1p50: routed1.p50 <= 2,
         c1p99: routed1.p99 <= 8,
@@ -134,7 +180,7 @@ async function main(): Promise<void> {
     } else {
       const line = (name: string, f: Figures) =>
         `${name.padEnd(34)} ${String(f.reqPerSec).padStart(8)} ${f.p50.toFixed(2).padStart(8)} ${f.p99.toFixed(2).padStart(8)} ${String(f.errors).padStart(7)}`;
-      console.log(`\ngateway-load (${duration} s per run, non-stream POST /v1/chat/completions)`);
+      console.log(`\ngateway-load (${duration} s per run, non-stream POST /v1/chat/completions; NATS: ${nats ? 'private nats-server' : infra.natsUrl})`);
       console.log(`${''.padEnd(34)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
       console.log(line('routed, 1 connection', routed1));
       console.log(line('routed, 16 connections', routed16));
@@ -143,6 +189,9 @@ async function main(): Promise<void> {
       console.log(`\nresident memory (MB)   ${SERVICES.map((s) => s.padStart(13)).join('')}`);
       console.log(`idle                   ${SERVICES.map((s) => String(idle[s]).padStart(13)).join('')}`);
       console.log(`after load             ${SERVICES.map((s) => String(after[s]).padStart(13)).join('')}`);
+      const cpuTotal = round(Object.values(cpu).reduce((a, b) => a + b, 0));
+      console.log(`\nCPU ms per request at 16 connections (total ${cpuTotal} ms; 2 cores allow ${round(2000 / Math.max(cpuTotal, 0.001))} req/s):`);
+      console.log(`  ${Object.entries(cpu).map(([n, v]) => `${n} ${v}`).join(', ')}`);
       const ok = (b: boolean) => (b ? 'met' : 'MISSED');
       console.log(
         `\ntargets: 1-conn p50 ≤ 2 ms ${ok(report.targets.c1p50)}; p99 ≤ 8 ms ${ok(report.targets.c1p99)}; ` +
@@ -151,6 +200,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await sys.stop();
+    await nats?.stop();
     await upstream.worker.terminate();
     await cleanRedis(infra.redisUrl, keyPrefix);
   }

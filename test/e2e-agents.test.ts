@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { AgentRegistryClient, type ListAgentsResponse } from '@moma/proto';
 import { startA2AAgent, startFakeOpenAI, testInfra, uniqueId, type A2AAgent, type FakeOpenAI } from '@moma/testkit';
-import { startSystem, type System } from './support/system.ts';
+import { startPrivateNats, startSystem, type PrivateNats, type System } from './support/system.ts';
 
 const infra = await testInfra();
 const user = (content: string) => ({ role: 'user', content });
@@ -14,13 +14,17 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
   let fake: FakeOpenAI;
   let agent: A2AAgent;
   let sys: System;
+  let nats: PrivateNats | undefined;
+  let natsUrl = '';
   let agentId = '';
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
     agent = await startA2AAgent();
+    nats = await startPrivateNats();
+    natsUrl = nats?.url ?? infra.natsUrl;
     sys = await startSystem({
-      natsUrl: infra.natsUrl,
+      natsUrl,
       redisUrl: infra.redisUrl,
       keyPrefix: `e2e-agents-${uniqueId()}:`,
       providers: [{ name: 'fake', baseUrl: fake.url, models: ['*'] }],
@@ -29,6 +33,7 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
 
   afterAll(async () => {
     await sys?.stop();
+    await nats?.stop();
     await agent?.close();
     await fake?.close();
   });

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { RouterClient, type ChatResponse, type RouteResponse } from '@moma/proto';
-import { startFakeOpenAI, startOtlpReceiver, testInfra, uniqueId, type FakeOpenAI, type OtlpReceiver } from '@moma/testkit';
-import { startExtraGateway, startSystem, startTcpProxy, type System } from './support/system.ts';
+import { startFakeOpenAI, startOtlpReceiver, testInfra, uniqueId, type FakeOpenAI, type OtlpReceiver, type ReceivedSpan } from '@moma/testkit';
+import { startExtraGateway, startPrivateNats, startSystem, startTcpProxy, type PrivateNats, type System } from './support/system.ts';
 
 const infra = await testInfra();
 const user = (content: string) => ({ role: 'user', content });
@@ -19,6 +19,8 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
   let otlp: OtlpReceiver;
   let fake: FakeOpenAI;
   let sys: System;
+  let nats: PrivateNats | undefined;
+  let natsUrl = '';
   let redis: Redis;
   let router: RouterClient;
   const keyPrefix = `e2e-${uniqueId()}:`;
@@ -26,8 +28,10 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
     fake = await startFakeOpenAI();
+    nats = await startPrivateNats();
+    natsUrl = nats?.url ?? infra.natsUrl;
     sys = await startSystem({
-      natsUrl: infra.natsUrl,
+      natsUrl,
       redisUrl: infra.redisUrl,
       keyPrefix,
       otlpUrl: otlp.url,
@@ -40,6 +44,7 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
   afterAll(async () => {
     router?.close();
     await sys?.stop();
+    await nats?.stop();
     if (redis) {
       const keys = await redis.keys(`${keyPrefix}*`);
       if (keys.length) await redis.del(...keys);
@@ -198,21 +203,25 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
     );
     expect(res.status).toBe(200);
     const services = ['gateway', 'intent', 'orchestrator', 'scoring', 'executor'];
-    const spans = await otlp.waitFor((all) => {
-      const names = new Set(all.filter((s) => s.traceId === traceId).map((s) => s.serviceName));
-      return services.every((s) => names.has(s));
+    // Spans arrive in batches per service; wait until the trace is whole: all five services and one root.
+    const roots = (spans: ReceivedSpan[]) => {
+      const ids = new Set(spans.map((s) => s.spanId));
+      return spans.filter((s) => !ids.has(s.parentSpanId));
+    };
+    const all = await otlp.waitFor((received) => {
+      const mine = received.filter((s) => s.traceId === traceId);
+      const names = new Set(mine.map((s) => s.serviceName));
+      return services.every((s) => names.has(s)) && roots(mine).length === 1;
     }, 20_000);
-    const mine = spans.filter((s) => s.traceId === traceId);
+    const mine = all.filter((s) => s.traceId === traceId);
     expect(new Set(mine.map((s) => s.serviceName))).toEqual(new Set(services));
-    // Every span of the request hangs off one tree: each parent is in the trace (or is the client's span).
-    const ids = new Set(mine.map((s) => s.spanId));
-    const roots = mine.filter((s) => !ids.has(s.parentSpanId));
-    expect(roots.map((s) => s.serviceName)).toEqual(['gateway']);
+    // One tree: the only span whose parent is not in the trace is the gateway's (its parent is the client's span).
+    expect(roots(mine).map((s) => s.serviceName)).toEqual(['gateway']);
     expect(mine.find((s) => s.serviceName === 'gateway' && s.attributes['app.gateway.target'])).toBeDefined();
   });
 
   it('e2e - with NATS gone a gateway answers 503 quickly, on chat and on /healthz', async () => {
-    const proxy = await startTcpProxy(infra.natsUrl);
+    const proxy = await startTcpProxy(natsUrl);
     const gw = await startExtraGateway(sys, proxy.url);
     try {
       const ok = await fetch(`${gw.httpUrl}/v1/chat/completions`, {

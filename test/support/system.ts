@@ -190,6 +190,53 @@ export async function startTcpProxy(target: string): Promise<{ url: string; cut(
   };
 }
 
+export interface PrivateNats {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A nats-server of our own (JetStream on, random port, temporary store) when the binary is on PATH. Stage subjects
+ * and queue groups are fixed names, so on a shared NATS another test run's services would join our queue groups and
+ * answer our requests from their own Redis prefix; a private server keeps a run's traffic to itself. Undefined when
+ * nats-server is not installed or E2E_SHARED_NATS=1 (then the shared NATS_URL is used).
+ */
+export async function startPrivateNats(): Promise<PrivateNats | undefined> {
+  if (process.env.E2E_SHARED_NATS === '1') return undefined;
+  const { spawn, spawnSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  if (spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).status !== 0) return undefined;
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'moma-nats-'));
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+  const url = `nats://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 10_000;
+  const { connect } = await import('node:net');
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect({ host: '127.0.0.1', port }, () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return { url, pid: child.pid ?? 0, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  return undefined;
+}
+
 /** Resident memory of a process in MB, from /proc/<pid>/status (VmRSS); undefined off Linux. */
 export async function rssMb(pid: number): Promise<number | undefined> {
   const { readFile } = await import('node:fs/promises');

@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 export function progressBar(label: string, quiet = false): { update(step: string, done: number, total: number): void; stop(): void } {
   if (quiet) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {step}`, hideCursor: true, noTTYOutput: false, notTTYSchedule: 5000 },
+    { stream: process.stderr, format: `${label} [{bar}] {percentage}% | {step}`, hideCursor: true, noTTYOutput: true, notTTYSchedule: 10000 },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

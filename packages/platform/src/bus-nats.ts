@@ -120,6 +120,7 @@ export class NatsBus implements Bus {
   }
 
   async request<Req, Res>(subject: string, req: Req, reqCodec: Codec<Req>, resCodec: Codec<Res>, opts?: RequestOptions): Promise<Res> {
+    assertValidSubject(subject);
     this.checkUsable(subject);
     const timeout = opts?.timeoutMs ?? this.timeoutMs;
     const data = encodeOrThrow(reqCodec, req, `request to ${subject}`);

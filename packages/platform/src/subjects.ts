@@ -1,4 +1,5 @@
 // NATS subject matching, shared by the memory bus (which must route like NATS) and the JetStream stream check.
+import { Code, MomaError } from './errors.ts';
 
 /** True when `subject` matches `pattern` with NATS wildcards (`*` = one token, `>` = one or more trailing tokens). */
 export function subjectMatches(pattern: string, subject: string): boolean {
@@ -23,5 +24,6 @@ export function assertValidSubject(subject: string, allowWildcards = false): voi
     tokens.some((t) => t.length === 0) ||
     (!allowWildcards && tokens.some((t) => t === '*' || t === '>')) ||
     tokens.slice(0, -1).some((t) => t === '>');
-  if (bad) throw new TypeError(`invalid NATS subject ${JSON.stringify(subject)}`);
+  // A bad subject is a bug in the calling code, not bad user input.
+  if (bad) throw new MomaError(Code.INTERNAL, `invalid NATS subject ${JSON.stringify(subject)}`);
 }

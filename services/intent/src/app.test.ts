@@ -24,7 +24,7 @@ function intentSuite(rigFor: () => Promise<Rig>, inWorker: boolean): void {
 
   beforeAll(async () => {
     rig = await rigFor();
-    intent = await startIntent({ name: 'intent', bus: rig.bus, store: rig.store, logger }, { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_INDEX_WORKER: inWorker, MOMA_REGISTRY_RESYNC_MS: 50 });
+    intent = await startIntent({ name: 'intent', bus: rig.bus, store: rig.store, logger }, { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_WORKER_MIN_AGENTS: inWorker ? 0 : 1_000_000, MOMA_REGISTRY_RESYNC_MS: 50 });
   });
   afterAll(async () => {
     await intent?.stop();

@@ -22,7 +22,7 @@ export interface IntentOptions {
   taxonomy?: Taxonomy;
 }
 
-type Config = Pick<IntentConfig, 'MOMA_TAXONOMY_FILE'> & Partial<Pick<IntentConfig, 'MOMA_INTENT_INDEX_WORKER' | 'MOMA_REGISTRY_RESYNC_MS'>>;
+type Config = Pick<IntentConfig, 'MOMA_TAXONOMY_FILE'> & Partial<Pick<IntentConfig, 'MOMA_INTENT_WORKER_MIN_AGENTS' | 'MOMA_REGISTRY_RESYNC_MS'>>;
 
 const EMPTY: ClassifyResponse = { categories: [], candidates: [], inScope: false, threshold: 0 };
 
@@ -33,13 +33,14 @@ export async function startIntent(
 ): Promise<IntentHandle> {
   const log = ctx.logger;
   const taxonomy = options.taxonomy ?? (config.MOMA_TAXONOMY_FILE ? await loadTaxonomy(config.MOMA_TAXONOMY_FILE) : undefined);
-  const mode: BuildMode = config.MOMA_INTENT_INDEX_WORKER === false ? 'inline' : 'worker';
+  const workerFrom = config.MOMA_INTENT_WORKER_MIN_AGENTS ?? 32;
   let index: ServingIndex | null = null;
   let builtVersion = -1;
 
   const build = async (): Promise<void> => {
     const version = await readRegistryVersion(ctx.store); // read first: a change during the build triggers another
     const agents = await readAgents(ctx.store, log);
+    const mode: BuildMode = agents.length >= workerFrom ? 'worker' : 'inline';
     const next = agents.length === 0 ? null : await buildServingIndex(agents, taxonomy, options.index ?? {}, mode);
     const old = index;
     index = next; // swapped whole: a request sees the old index or the new one

@@ -1,13 +1,17 @@
 // The intent service's settings; the only reader of process.env in this service.
-import { commonConfigSchema, envBool, envInt, envPort, loadConfig, type Env } from '@moma/platform';
+import { commonConfigSchema, envInt, envPort, loadConfig, type Env } from '@moma/platform';
 import { z } from 'zod';
 
 export const intentConfigSchema = commonConfigSchema.extend({
   /** Top-down taxonomy (JSON, see config/README.md); unset = bottom-up clusters of the agents' skills only. */
   MOMA_TAXONOMY_FILE: z.string().optional(),
   HEALTH_PORT: envPort(9101),
-  /** Build the agent index in a worker thread, so a rebuild (seconds for ~150 agents) never stalls requests. */
-  MOMA_INTENT_INDEX_WORKER: envBool(true),
+  /**
+   * From this many agents on, the index is built (and queried) in a worker thread: building takes seconds for ~150
+   * agents and must not stall requests, while a small index builds in milliseconds and a worker hop costs ~0.1-0.3 ms
+   * per query. 0 = always a worker.
+   */
+  MOMA_INTENT_WORKER_MIN_AGENTS: envInt(32),
   /** How often to check the registry version in case an announcement was missed; 0 = never. */
   MOMA_REGISTRY_RESYNC_MS: envInt(30_000),
 });

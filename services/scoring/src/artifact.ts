@@ -1,7 +1,7 @@
 // Reading an artifact directory from disk. The core decodes and validates; this file only does the I/O.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createLlmRouter, decodeArtifact, type LlmRouter } from '@moma/core';
+import { createLlmRouter, decodeArtifact, warmTokenizer, type LlmRouter } from '@moma/core';
 import { MomaError } from '@moma/platform';
 
 /** Loads `<dir>/manifest.json` + `<dir>/weights.bin` into a ready router; throws a MomaError naming what is wrong. */
@@ -24,7 +24,12 @@ export async function loadRouter(dir: string): Promise<LlmRouter> {
     throw MomaError.invalidArgument(`router artifact ${abs}/manifest.json is not JSON: ${(err as Error).message}`);
   }
   try {
-    return createLlmRouter(decodeArtifact(manifest, weights));
+    const router = createLlmRouter(decodeArtifact(manifest, weights));
+    // Pay the one-off costs (tokenizer ranks ~0.4 s, first-call compilation) here, not in the first request,
+    // which would otherwise miss a caller's 2 s deadline on a busy machine.
+    warmTokenizer();
+    router.route({ text: 'warm up the router' }, { mode: 'balanced' });
+    return router;
   } catch (err) {
     const e = MomaError.from(err);
     throw new MomaError(e.code, `router artifact ${abs}: ${e.message}`, { cause: err });

@@ -34,11 +34,10 @@ export interface PipelineOptions {
 
 /** Candidate heads; selectEnsemble keeps the subset that does best on validation. */
 export const DEFAULT_HEADS: HeadPlan[] = [
-  { name: 'linear', train: { kind: 'linear', objective: 'pointwise', epochs: 40, learningRate: 1e-2, l2: 1e-5 } },
-  { name: 'mlp', train: { kind: 'mlp', objective: 'pointwise', hidden: 64, epochs: 40, learningRate: 3e-3, l2: 1e-5 } },
-  { name: 'mlp-pairwise', train: { kind: 'mlp', objective: 'pairwise', hidden: 64, epochs: 40, learningRate: 3e-3, l2: 1e-5 } },
-  { name: 'moe', train: { kind: 'moe', objective: 'pointwise', hidden: 64, experts: 4, epochs: 40, learningRate: 3e-3, l2: 1e-5 } },
-  { name: 'moe-pairwise', train: { kind: 'moe', objective: 'pairwise', hidden: 64, experts: 4, epochs: 40, learningRate: 3e-3, l2: 1e-5 } },
+  { name: 'linear', train: { kind: 'linear', objective: 'pointwise', epochs: 30, patience: 4, learningRate: 1e-2, l2: 1e-5 } },
+  { name: 'mlp', train: { kind: 'mlp', objective: 'pointwise', hidden: 64, epochs: 30, patience: 4, learningRate: 3e-3, l2: 1e-4 } },
+  { name: 'mlp-pairwise', train: { kind: 'mlp', objective: 'pairwise', hidden: 64, epochs: 30, patience: 4, learningRate: 3e-3, l2: 1e-4 } },
+  { name: 'moe-pairwise', train: { kind: 'moe', objective: 'pairwise', hidden: 64, experts: 4, epochs: 30, patience: 4, learningRate: 3e-3, l2: 1e-4 } },
 ];
 
 export function embed(encoder: HashingEncoder, rows: readonly RoutingRow[]): Float32Array {

@@ -70,7 +70,7 @@ export function buildAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonom
 
   function scoreAgents(q: SparseVec): Float64Array {
     const out = new Float64Array(agents.length);
-    samples.scores(q, sampleScores);
+    if (w.knn > 0) samples.scores(q, sampleScores);
     centroidMatrix.scores(q, centScores);
     if (head) headProbs(head, q, probs, temperature);
     // samples are grouped by agent in order, so one pass keeps a running top-k per agent
@@ -78,7 +78,7 @@ export function buildAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonom
     for (let a = 0; a < agents.length; a++) {
       top.fill(-1);
       let n = 0;
-      for (; s < sampleAgent.length && sampleAgent[s] === a; s++, n++) {
+      for (; w.knn > 0 && s < sampleAgent.length && sampleAgent[s] === a; s++, n++) {
         const v = sampleScores[s]!;
         if (v > top[knnK - 1]!) {
           let j = knnK - 1;

@@ -51,7 +51,7 @@ function pathOf(path: ReadonlyArray<PropertyKey>): string {
  */
 export function parseAgentCard(json: unknown): AgentCardData {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new InvalidInputError('agent card: expected a JSON object', '(card)');
+    throw new InvalidInputError('invalid agent card: (card): expected a JSON object', '(card)');
   }
   const r = cardSchema.safeParse(json);
   if (!r.success) {

@@ -28,6 +28,17 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
+/** FNV-1a of `<word>`'s characters [from, to) with the angle brackets, without building the substring. */
+function hashGram(word: string, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) {
+    const c = i === 0 ? 60 : i === word.length + 1 ? 62 : word.charCodeAt(i - 1);
+    h ^= c;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
 /** Calls `emit(bucket, sign)` for every word n-gram and character n-gram of the text. */
 function features(text: string, dim: number, wordN: number, [cmin, cmax]: [number, number], emit: (b: number, s: number) => void): void {
   const words = text.toLowerCase().match(TOKEN) ?? [];
@@ -39,10 +50,12 @@ function features(text: string, dim: number, wordN: number, [cmin, cmax]: [numbe
       emit(h % dim, h & 0x80000000 ? -1 : 1);
     }
     if (cmax > 0) {
-      const w = `<${words[i]}>`;
+      // Character n-grams of `<word>`; hashed in place because substrings dominate the cost of encoding.
+      const word = words[i]!;
+      const len = word.length + 2;
       for (let n = cmin; n <= cmax; n++) {
-        for (let j = 0; j + n <= w.length; j++) {
-          const h = hash(w.slice(j, j + n));
+        for (let j = 0; j + n <= len; j++) {
+          const h = hashGram(word, j, j + n);
           emit(h % dim, h & 0x80000000 ? -1 : 1);
         }
       }

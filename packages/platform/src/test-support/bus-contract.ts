@@ -187,6 +187,14 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
       await expect(pending).resolves.toEqual({ text: 'finished', n: 5 });
     });
 
+    it('bus - an invalid subject is rejected as a MomaError before anything is sent', async () => {
+      const client = await h.bus('client');
+      for (const bad of ['', 'moma..x', 'moma.*.x', 'has space', 'moma.>']) {
+        await expect(client.request(bad, { text: '', n: 0 }, EchoCodec, EchoCodec)).rejects.toMatchObject({ code: Code.INTERNAL });
+      }
+      await expect(client.publish('moma.events.*', { text: '', n: 0 }, EchoCodec)).rejects.toMatchObject({ code: Code.INTERNAL });
+    });
+
     it('bus - a closed bus fails calls with UNAVAILABLE', async () => {
       const bus = await h.bus('svc-closed');
       await bus.close();
