@@ -80,14 +80,66 @@ async function busCase(label: string, server: Bus, client: Bus, subject: string)
   await throughput(`${label} throughput @${CONC}`, () => client.request(subject, req, ClassifyRequest, ClassifyResponse));
 }
 
+/** Sequential latency of several cases, interleaved in rounds so machine noise hits them alike. */
+async function interleaved(cases: Array<{ name: string; fn: () => Promise<unknown> }>, rounds = 5): Promise<void> {
+  const samples = cases.map(() => [] as number[]);
+  for (const c of cases) for (let i = 0; i < 500; i++) await c.fn();
+  const per = Math.ceil(N / rounds);
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, c] of cases.entries()) {
+      for (let i = 0; i < per; i++) {
+        const t0 = performance.now();
+        await c.fn();
+        samples[k]!.push((performance.now() - t0) * 1000);
+      }
+    }
+  }
+  for (const [k, c] of cases.entries()) {
+    const t = samples[k]!.sort((a, b) => a - b);
+    const row: Row = { name: c.name, p50_us: Math.round(pct(t, 50)), p99_us: Math.round(pct(t, 99)), mean_us: Math.round(t.reduce((a, b) => a + b, 0) / t.length) };
+    rows.push(row);
+    if (!values.json) console.log(`${c.name.padEnd(58)} p50 ${String(row.p50_us).padStart(5)} µs   p99 ${String(row.p99_us).padStart(6)} µs`);
+  }
+}
+
+/** Throughput of several cases with `CONC` in flight, interleaved in rounds. */
+async function interleavedThroughput(cases: Array<{ name: string; fn: () => Promise<unknown> }>, rounds = 4): Promise<void> {
+  const elapsed = cases.map(() => 0);
+  const per = Math.ceil(N / rounds);
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, c] of cases.entries()) {
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: CONC }, async () => {
+          while (next++ < per) await c.fn();
+        }),
+      );
+      elapsed[k]! += performance.now() - t0;
+    }
+  }
+  for (const [k, c] of cases.entries()) {
+    const ops = Math.round((per * rounds) / (elapsed[k]! / 1000));
+    rows.push({ name: c.name, p50_us: 0, p99_us: 0, mean_us: 0, ops_per_s: ops });
+    if (!values.json) console.log(`${c.name.padEnd(58)} ${ops} req/s`);
+  }
+}
+
 async function natsCases(tracing: string): Promise<void> {
+  const client = await connectNatsBus({ url: NATS_URL, name: 'bench-gateway' });
+  const servers: Bus[] = [];
+  const cases: Array<{ name: string; fn: () => Promise<unknown> }> = [];
   for (const useServices of [true, false]) {
     const server = await connectNatsBus({ url: NATS_URL, name: 'bench-intent', useServices });
-    const client = await connectNatsBus({ url: NATS_URL, name: 'bench-gateway' });
+    servers.push(server);
+    const subject = `moma.bench.${useServices ? 'svc' : 'plain'}.${tracing}.${process.pid}`;
+    await server.serve(subject, ClassifyRequest, ClassifyResponse, async () => res);
     const label = `NatsBus ${useServices ? '@nats-io/services' : 'plain queue sub'} (tracing ${tracing})`;
-    await busCase(label, server, client, `moma.bench.${useServices ? 'svc' : 'plain'}.${tracing}.${process.pid}`);
-    await Promise.all([server.close(), client.close()]);
+    cases.push({ name: `${label} round trip`, fn: () => client.request(subject, req, ClassifyRequest, ClassifyResponse) });
   }
+  await interleaved(cases);
+  await interleavedThroughput(cases.map((c) => ({ name: c.name.replace('round trip', `throughput @${CONC}`), fn: c.fn })));
+  await Promise.all([...servers.map((s) => s.close()), client.close()]);
 }
 
 // Baseline: what nats.js itself costs for the same bytes (no codec, no headers, no spans).

@@ -46,6 +46,9 @@ export function spawnFleet(
       cwd: ROOT,
       env: { ...env, OTEL_SERVICE_NAME: name, ...opts.envFor?.(name) },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: a Ctrl-C (or `timeout`) signals the launcher's group, and the launcher forwards exactly
+      // one SIGTERM; a second signal would make a service skip its graceful drain.
+      detached: true,
     });
     const prefix = color ? `\x1b[${COLORS[i % COLORS.length]}m${name.padEnd(12)}\x1b[0m| ` : `${name.padEnd(12)}| `;
     const onLine = opts.onLine ?? ((_: ServiceName, line: string) => process.stdout.write(`${prefix}${line}\n`));
@@ -62,6 +65,11 @@ export function spawnFleet(
       }),
     );
     children.set(name, child);
+  });
+
+  // If the launcher itself goes away, its services go with it.
+  process.once('exit', () => {
+    for (const child of children.values()) child.kill('SIGKILL');
   });
 
   return {

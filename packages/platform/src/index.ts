@@ -15,3 +15,4 @@ export { injectGrpcMetadata, extractGrpcContext, grpcCallMetadata, withGrpcServe
 export { metricsRegistry, requestMetrics, type RequestMetrics } from './metrics.ts';
 export { startHealthServer, type HealthCheck, type HealthServer } from './health.ts';
 export { onShutdown, shutdownNow, configureShutdown, resetShutdownForTests, type ShutdownStep, type ShutdownOptions } from './shutdown.ts';
+export { EmbeddingsEncoder, type EmbeddingsEncoderOptions } from './embeddings.ts';

@@ -4,7 +4,6 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ServiceContext, ServiceHandle } from '@moma/platform';
 import { ExecutorService } from '@moma/proto';
-import { AgentClients } from './agent-call.ts';
 import type { ExecutorConfig } from './config.ts';
 import { Executor } from './execute.ts';
 import { ProviderRegistry } from './providers.ts';
@@ -17,7 +16,7 @@ export async function startExecutor(ctx: ServiceContext, config: ExecutorConfig)
   const executor = new Executor({
     // The client-level timeout only bounds reaching the response headers; StreamDeadline covers the stream.
     providers: new ProviderRegistry(config.providers, { timeoutMs: config.firstTokenTimeoutMs }),
-    agents: new AgentClients(config.agentCardTtlMs),
+    agentCardTtlMs: config.agentCardTtlMs,
     agentUrls: config.agents,
     timeouts,
     logger,

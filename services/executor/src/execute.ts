@@ -5,7 +5,7 @@ import { context, SpanKind, SpanStatusCode, trace, type Span } from '@openteleme
 import { Code, MomaError, type Logger } from '@moma/platform';
 import type { ExecuteRequest, ExecuteResponse, Usage } from '@moma/proto';
 import { costUsd } from './accounting.ts';
-import { callAgent, type AgentClients } from './agent-call.ts';
+import type { AgentClients } from './agent-call.ts';
 import { TargetFailure } from './failure.ts';
 import { callLlm, type ChatInput, type Timeouts } from './llm-call.ts';
 import type { ProviderRegistry } from './providers.ts';
@@ -27,7 +27,8 @@ export interface ExecuteOutcome {
 
 export interface ExecutorDeps {
   providers: ProviderRegistry;
-  agents: AgentClients;
+  /** How long a fetched agent card (and its A2A client) is reused. */
+  agentCardTtlMs: number;
   /** Static agent id → URL directory (MOMA_AGENTS), for agents ranked without an agent_url. */
   agentUrls: Readonly<Record<string, string>>;
   timeouts: Timeouts;
@@ -72,6 +73,8 @@ export function validateInput(req: ExecuteRequest): void {
 
 export class Executor {
   readonly #deps: ExecutorDeps;
+  // The A2A SDK costs ~12 MB resident; a deployment without agents never loads it.
+  #a2a: Promise<{ callAgent: typeof import('./agent-call.ts').callAgent; clients: AgentClients }> | undefined;
 
   constructor(deps: ExecutorDeps) {
     this.#deps = deps;
@@ -161,7 +164,9 @@ export class Executor {
     const lastUser = [...req.messages].reverse().find((m) => m.role === 'user');
     const turn = { text: lastUser?.content ?? '', contextId: primary ? req.agentContextId : '', taskId: primary ? req.agentTaskId : '' };
     span.setAttribute('server.address', url);
-    const r = await callAgent(this.#deps.agents, url, turn, onDelta, signal, this.#deps.timeouts);
+    this.#a2a ??= import('./agent-call.ts').then((m) => ({ callAgent: m.callAgent, clients: new m.AgentClients(this.#deps.agentCardTtlMs) }));
+    const { callAgent, clients } = await this.#a2a;
+    const r = await callAgent(clients, url, turn, onDelta, signal, this.#deps.timeouts);
     span.setAttributes({ 'app.executor.agent_state': r.state, 'app.executor.agent_task_id': r.taskId });
     return { ...r, cost: 0 };
   }

@@ -102,7 +102,8 @@ export function conversation(messages: ChatMessage[], history: ChatMessage[]): C
 }
 
 function executorError(err: grpc.ServiceError): MomaError {
-  if (err.code === grpc.status.UNAVAILABLE && /ECONNREFUSED|No connection established|connect/i.test(err.details)) {
+  // grpc-js's own wording when the executor's socket cannot be reached (not a provider failure it reported).
+  if (err.code === grpc.status.UNAVAILABLE && /^(No connection established|Connection dropped|failed to connect)/i.test(err.details)) {
     return MomaError.unavailable(`executor unreachable: ${err.details}`, err);
   }
   return new MomaError(fromGrpcStatus(err.code ?? Code.UNKNOWN), err.details || err.message, { cause: err });

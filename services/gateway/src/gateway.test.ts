@@ -80,6 +80,16 @@ function startExecutor(): Promise<number> {
     execute: (call: grpc.ServerWritableStream<ExecuteRequest, unknown>) => {
       executed.push(call.request);
       const target = call.request.decision!.target;
+      const asked = call.request.messages.at(-1)?.content ?? '';
+      if (asked === 'fail-first') {
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'all 2 target(s) failed: provider down' });
+        return;
+      }
+      if (asked === 'fail-mid') {
+        call.write({ delta: 'partial ', agentState: '', agentContextId: '', agentTaskId: '' });
+        setTimeout(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'stream broke: provider down' }), 5);
+        return;
+      }
       call.write({ delta: 'hello ', agentState: '', agentContextId: '', agentTaskId: '' });
       call.write({ delta: 'world', agentState: '', agentContextId: '', agentTaskId: '' });
       call.write({
@@ -213,6 +223,39 @@ describe('gateway http - errors', () => {
     const res = await fetch(`${gw.httpUrl}/v1/nothing`);
     expect(res.status).toBe(404);
     expect(((await res.json()) as any).error.message).toContain('/v1/nothing');
+  });
+});
+
+describe('gateway - executor failures', () => {
+  it('gateway http - a failed execution is a 503 with the executor\'s reason', async () => {
+    const res = await post('/v1/chat/completions', { messages: [user('fail-first')] });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('x-moma-target')).toBe('llm:m-large');
+    const body = (await res.json()) as any;
+    expect(body.error.message).toContain('provider down');
+    expect(body.error.code).toBe('unavailable');
+  });
+
+  it('gateway http - a stream that breaks midway ends with an error event and [DONE]', async () => {
+    const res = await post('/v1/chat/completions', { messages: [user('fail-mid')], stream: true });
+    expect(res.status).toBe(200);
+    const events = (await res.text()).split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+    expect(events.at(-1)).toBe('[DONE]');
+    const parsed = events.slice(0, -1).map((e) => JSON.parse(e) as any);
+    expect(parsed.some((c) => c.choices?.[0]?.delta?.content === 'partial ')).toBe(true);
+    expect(parsed.at(-1).error.message).toContain('stream broke');
+  });
+
+  it('gateway grpc - Chat sends the decision, then the error status', async () => {
+    const events: ChatResponse[] = [];
+    const err = await new Promise<grpc.ServiceError>((resolve) => {
+      const call = grpcClient.chat({ sessionId: '', messages: [user('fail-mid')], switchTo: '', maxTokens: 0 });
+      call.on('data', (e: ChatResponse) => events.push(e));
+      call.on('error', resolve);
+    });
+    expect(events[0]!.decision?.target).toBe('llm:m-large');
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err.details).toContain('stream broke');
   });
 });
 

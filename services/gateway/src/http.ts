@@ -34,15 +34,18 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
       if (stream) return streamChat(router, turn, reply, span);
       const { decided, outcome } = await router.chat(
         turn,
-        () => undefined,
+        // Set now, so even an execution that fails entirely answers with what was chosen.
+        ({ decision }) => {
+          annotate(span, decision);
+          void reply.headers(decisionHeaders(decision));
+        },
         () => undefined,
       );
       const d = decided.decision;
-      annotate(span, d);
       const servedBy = outcome.usage?.servedBy || d.target;
       span.setAttribute('app.gateway.served_by', servedBy);
       const usage = usageJson(outcome.usage, outcome.fallbacks);
-      void reply.headers(decisionHeaders(d)).header('x-moma-served-by', servedBy);
+      void reply.header('x-moma-served-by', servedBy);
       return {
         id: `chatcmpl-${randomUUID()}`,
         object: 'chat.completion',

@@ -110,14 +110,14 @@ export function fitSgdPolicy(dir: string, log: (m: string) => void): Fitted {
   const dialogues = loadSgdDialogues(dir, 'train');
   const ids = agents.map((a) => a.id);
   let best: Fitted | null = null;
-  for (const contextWeight of [0.2, 0.4, 0.7, 1.0]) {
+  for (const contextWeight of [0.3, 0.6, 1.0]) {
     log(`sgd: fitting policy on train (context weight ${contextWeight})`);
     const cls = classifyAll(agents, dialogues, { contextWeight });
-    for (const threshold of [0, 0.1, 0.2]) {
+    for (const threshold of [0]) {
       const c = withThreshold(cls, threshold);
-      for (const switchMargin of [0, 0.03, 0.06, 0.1, 0.15, 0.2]) {
-        for (const awaitingMargin of [0.03, 0.1, 0.2, 0.3, 1]) {
-          for (const stayThreshold of [0, 0.1]) {
+      for (const switchMargin of [0, 0.05, 0.1, 0.2]) {
+        for (const awaitingMargin of [0.05, 0.2, 1]) {
+          for (const stayThreshold of [0]) {
             const policy: FsmPolicy = { switchMargin, awaitingMargin, stayThreshold };
             const m = score(dialogues, replayFsm(dialogues, c, ids, policy));
             if (!best || m.turnAccuracy > best.train.turnAccuracy) best = { policy, contextWeight, threshold, train: m };

@@ -1,10 +1,12 @@
 import { InvalidInputError } from '../errors.ts';
-import { CachedEncoder, HashingEncoder } from '../encoder/index.ts';
+import { HashingEncoder } from '../encoder/index.ts';
 import { choose, type Candidate, validateOptions } from './choose.ts';
 import { promptText, routingText } from './extract.ts';
 import { predictEnsemble } from './heads/infer.ts';
 import { countTokens } from './tokens.ts';
 import type { ArtifactModel, ChoiceOptions, LlmChoice, LlmRouter, RouteInput, RouterArtifact } from './types.ts';
+
+const PREDICTION_CACHE = 4096;
 
 /** USD for one call: prompt tokens at the input price plus the model's typical answer length at the output price. */
 export function predictCostUsd(model: ArtifactModel, promptTokens: number): number {
@@ -20,7 +22,22 @@ function validateInput(input: RouteInput): void {
 
 /** A router over one artifact: encode the question, score every model, choose on the cost-quality front. */
 export function createLlmRouter(artifact: RouterArtifact): LlmRouter {
-  const encoder = new CachedEncoder(new HashingEncoder(artifact.encoder), 4096);
+  const encoder = new HashingEncoder(artifact.encoder);
+  // Cache predicted qualities (M floats) rather than embeddings (dim floats): retries and fallbacks of the same
+  // question skip encode + score, and the cache stays small enough not to burden the GC.
+  const cache = new Map<string, Float32Array>();
+  const predict = (text: string): Float32Array => {
+    const hit = cache.get(text);
+    if (hit) {
+      cache.delete(text);
+      cache.set(text, hit);
+      return hit;
+    }
+    const q = predictEnsemble(artifact.heads, encoder.encode(text), models.length);
+    cache.set(text, q);
+    if (cache.size > PREDICTION_CACHE) cache.delete(cache.keys().next().value as string);
+    return q;
+  };
   const models = artifact.models;
   const ids = models.map((m) => m.id);
   const prices = models.map(({ id, inputPricePerMTok, outputPricePerMTok }) => ({ id, inputPricePerMTok, outputPricePerMTok }));
@@ -30,7 +47,7 @@ export function createLlmRouter(artifact: RouterArtifact): LlmRouter {
     route(input: RouteInput, options: ChoiceOptions): LlmChoice {
       validateInput(input);
       validateOptions(options, ids);
-      const q = predictEnsemble(artifact.heads, encoder.encode(routingText(input)), models.length);
+      const q = predict(routingText(input));
       const tokens = countTokens(promptText(input));
       const cands: Candidate[] = models.map((m, i) => ({ model: m.id, quality: q[i]!, costUsd: predictCostUsd(m, tokens) }));
       const wtp = options.willingnessToPay ?? artifact.modes[options.mode];
