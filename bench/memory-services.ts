@@ -1,0 +1,162 @@
+// Idle memory of each service in distributed mode: starts every service as its own process (as `node
+// services/<n>/src/main.ts`, or the built dist/ JS with --dist) on the local NATS + Redis with a unique key
+// prefix, waits for its "ready"/"listening" log line plus a settle time, then prints VmRSS (from /proc), V8
+// heapUsed/heapTotal and external per service. Processes run one at a time so they do not compete for the 2 CPUs.
+//
+//   node bench/memory-services.ts                        # all five services, sources (type stripping)
+//   node bench/memory-services.ts --dist                 # the JS emitted by `node scripts/build.ts`
+//   node bench/memory-services.ts --compile-cache        # NODE_COMPILE_CACHE warmed by a first, discarded run
+//   node bench/memory-services.ts --node-args="--max-semi-space-size=1" --services=scoring,intent --runs=3
+//   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node bench/memory-services.ts   # exporter path too
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ALL = ['scoring', 'intent', 'orchestrator', 'gateway', 'executor'];
+
+const { values: args } = parseArgs({
+  options: {
+    services: { type: 'string', default: ALL.join(',') },
+    dist: { type: 'boolean', default: false },
+    'compile-cache': { type: 'boolean', default: false },
+    'node-args': { type: 'string', default: '' },
+    'settle-ms': { type: 'string', default: '3000' },
+    runs: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+// Preloaded into each service (as plain JS, so it costs no type stripping): answers an IPC "mem" message with
+// process.memoryUsage() and the RSS the kernel reports, which is the figure the target is about.
+const PROBE = `data:text/javascript,${encodeURIComponent(`
+import { readFileSync } from 'node:fs';
+process.on('message', (m) => {
+  if (m !== 'mem') return;
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (k) => Number(new RegExp(k + ':\\\\s+(\\\\d+)').exec(status)?.[1] ?? 0);
+  process.send({ ...process.memoryUsage(), vmRss: kb('VmRSS') * 1024, rssAnon: kb('RssAnon') * 1024, rssFile: kb('RssFile') * 1024 });
+});
+process.channel?.unref();
+`)}`;
+
+interface Sample {
+  rss: number;
+  vmRss: number;
+  rssAnon: number;
+  rssFile: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  readyMs: number;
+}
+
+function entryFor(name: string): string {
+  const file = args.dist ? join(ROOT, 'dist', 'services', name, 'main.js') : join(ROOT, 'services', name, 'src', 'main.ts');
+  if (!existsSync(file)) throw new Error(`${file} not found${args.dist ? ' (run `node scripts/build.ts` first)' : ''}`);
+  return file;
+}
+
+function envFor(name: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `bench-mem-${process.pid}-${name}:`,
+    OTEL_SERVICE_NAME: name,
+    LOG_LEVEL: 'info',
+    HEALTH_PORT: '0',
+    GATEWAY_HTTP_PORT: '0',
+    GATEWAY_GRPC_PORT: '0',
+    EXECUTOR_GRPC_PORT: '0',
+    ...extra,
+  };
+}
+
+async function measure(name: string, extraEnv: Record<string, string>): Promise<Sample> {
+  const nodeArgs = args['node-args'].split(/\s+/).filter(Boolean);
+  const started = performance.now();
+  const child = spawn(process.execPath, [...nodeArgs, '--import', PROBE, entryFor(name)], {
+    cwd: ROOT,
+    env: envFor(name, extraEnv),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const lines: string[] = [];
+  try {
+    const readyMs = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name}: not ready within 30 s\n${lines.slice(-10).join('\n')}`)), 30_000);
+      for (const stream of [child.stdout!, child.stderr!]) {
+        createInterface({ input: stream }).on('line', (line) => {
+          lines.push(line);
+          if (/"msg":"[^"]*(ready|listening)"/.test(line) && !line.includes('service context ready')) {
+            clearTimeout(timer);
+            resolve(performance.now() - started);
+          }
+        });
+      }
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${name}: exited with ${code} before ready\n${lines.slice(-10).join('\n')}`));
+      });
+    });
+    await new Promise((r) => setTimeout(r, Number(args['settle-ms'])));
+    const mem = await new Promise<Omit<Sample, 'readyMs'>>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as Omit<Sample, 'readyMs'>));
+      child.send('mem', (err) => err && reject(err));
+    });
+    return { ...mem, readyMs };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
+  }
+}
+
+const mb = (b: number) => (b / 1048576).toFixed(1).padStart(7);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const services = args.services.split(',').filter(Boolean);
+const runs = Math.max(1, Number(args.runs));
+let cacheDir: string | undefined;
+const extraEnv: Record<string, string> = {};
+if (args['compile-cache']) {
+  cacheDir = mkdtempSync(join(tmpdir(), 'moma-compile-cache-'));
+  extraEnv.NODE_COMPILE_CACHE = cacheDir;
+  for (const name of services) await measure(name, extraEnv); // warm the cache; this run is discarded
+}
+
+const mode = `${args.dist ? 'dist JS' : 'TS sources'}${cacheDir ? ' + NODE_COMPILE_CACHE' : ''}${args['node-args'] ? ` + ${args['node-args']}` : ''}`;
+const otel = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+const results: Record<string, Sample> = {};
+if (!args.json) {
+  console.log(`idle memory, ${mode}; OTLP ${otel ? `→ ${otel}` : 'off'}; settle ${args['settle-ms']} ms; median of ${runs} (MB)`);
+  console.log('service        VmRSS  RssAnon  RssFile  heapUsed heapTotal external  arrayBuf  ready ms');
+}
+for (const name of services) {
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await measure(name, extraEnv));
+  const pick = (k: keyof Sample) => median(samples.map((s) => s[k]));
+  const s: Sample = {
+    rss: pick('rss'),
+    vmRss: pick('vmRss'),
+    rssAnon: pick('rssAnon'),
+    rssFile: pick('rssFile'),
+    heapUsed: pick('heapUsed'),
+    heapTotal: pick('heapTotal'),
+    external: pick('external'),
+    arrayBuffers: pick('arrayBuffers'),
+    readyMs: pick('readyMs'),
+  };
+  results[name] = s;
+  if (!args.json) {
+    console.log(
+      `${name.padEnd(12)}${mb(s.vmRss)}  ${mb(s.rssAnon)}  ${mb(s.rssFile)}   ${mb(s.heapUsed)}   ${mb(s.heapTotal)}  ${mb(s.external)}  ${mb(s.arrayBuffers)}  ${s.readyMs.toFixed(0).padStart(7)}`,
+    );
+  }
+}
+if (args.json) console.log(JSON.stringify({ mode, otel: otel ?? null, results }));
+if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });

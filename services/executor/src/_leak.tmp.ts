@@ -1,0 +1,13 @@
+import { startFakeOpenAI } from '@moma/testkit';
+import { ExecuteRequest } from '@moma/proto';
+import { runExecutor, decision } from './test-helpers.ts';
+const fake = await startFakeOpenAI({ record: false });
+const ex = await runExecutor([{ name: 'l', baseUrl: fake.url, models: ['*'] }]);
+const req = ExecuteRequest.fromPartial({ decision: decision(['llm:m']), messages: [{ role: 'user', content: 'hello world how are you' }] });
+const one = () => new Promise<void>((res, rej) => { const c = ex.client.execute(req); c.on('data', () => {}); c.on('end', () => res()); c.on('error', rej); });
+const heap = () => { globalThis.gc!(); return (process.memoryUsage().heapUsed / 1e6).toFixed(1); };
+const batch = async (n: number) => { for (let i = 0; i < n / 8; i++) await Promise.all(Array.from({ length: 8 }, one)); };
+await batch(2000); console.log('after 2k', heap(), 'MB heap', Math.round(process.memoryUsage().rss / 1e6), 'rss');
+await batch(6000); console.log('after 8k', heap(), 'MB heap', Math.round(process.memoryUsage().rss / 1e6), 'rss');
+await batch(6000); console.log('after 14k', heap(), 'MB heap', Math.round(process.memoryUsage().rss / 1e6), 'rss');
+await ex.close(); await fake.close();
