@@ -35,7 +35,7 @@ export interface PipelineOptions {
 /** Candidate heads; selectEnsemble keeps the subset that does best on validation. */
 export const DEFAULT_HEADS: HeadPlan[] = [
   { name: 'linear', train: { kind: 'linear', objective: 'pointwise', epochs: 30, patience: 4, learningRate: 1e-2, l2: 1e-5 } },
-  { name: 'mlp', train: { kind: 'mlp', objective: 'pointwise', hidden: 64, epochs: 30, patience: 4, learningRate: 3e-3, l2: 1e-4 } },
+  { name: 'mlp', train: { kind: 'mlp', objective: 'pointwise', hidden: 64, epochs: 30, patience: 4, learningRate: 3e-3, l2: 1e-5 } },
   { name: 'mlp-pairwise', train: { kind: 'mlp', objective: 'pairwise', hidden: 64, epochs: 30, patience: 4, learningRate: 3e-3, l2: 1e-4 } },
   { name: 'moe-pairwise', train: { kind: 'moe', objective: 'pairwise', hidden: 64, experts: 4, epochs: 30, patience: 4, learningRate: 3e-3, l2: 1e-4 } },
 ];
@@ -111,9 +111,12 @@ export function splitTrainVal(rows: readonly RoutingRow[], fraction: number, see
   return { fit, val };
 }
 
+const ENSEMBLE_TOLERANCE = 0.001;
+
 /**
- * Picks the subset of trained heads whose averaged prediction has the best AIQ on the validation split (fewer
- * heads win ties), so a head that hurts on this data is left out of the artifact.
+ * Picks the subset of trained heads whose averaged prediction has the best AIQ on the validation split, so a head
+ * that hurts on this data is left out of the artifact. Differences below ENSEMBLE_TOLERANCE are validation noise;
+ * among those, the larger ensemble wins (averaging more heads lowers variance).
  */
 export function selectEnsemble(
   ds: RoutingDataset,
@@ -133,7 +136,7 @@ export function selectEnsemble(
     return c / base.n;
   }));
   const scores: Record<string, number> = {};
-  let best = { names: names.slice(0, 1), score: -Infinity };
+  const all: Array<{ names: string[]; score: number }> = [];
   for (let mask = 1; mask < 1 << names.length; mask++) {
     const chosen = names.filter((_, i) => mask & (1 << i));
     const avg = new Float32Array(val.length * M);
@@ -141,8 +144,10 @@ export function selectEnsemble(
     const t = { ...base, predQuality: avg };
     const score = aiq(sweepWtp(t, wtpGrid(meanCost(t))), maxCost);
     scores[chosen.join('+')] = Number(score.toFixed(5));
-    if (score > best.score + 1e-6 || (Math.abs(score - best.score) <= 1e-6 && chosen.length < best.names.length)) best = { names: chosen, score };
+    all.push({ names: chosen, score });
   }
+  const top = Math.max(...all.map((a) => a.score));
+  const best = all.filter((a) => a.score >= top - ENSEMBLE_TOLERANCE).sort((a, b) => b.names.length - a.names.length || b.score - a.score)[0]!;
   return { names: best.names, scores };
 }
 

@@ -4,9 +4,9 @@ import { connectNatsBus, connectRedisStore, createLogger, MemoryBus, MemoryStore
 import { ClassifyRequest, ClassifyResponse, RegisterAgentRequest, RegisterAgentResponse } from '@moma/proto';
 import { testInfra, uniqueId } from '@moma/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOrchestrator, type OrchestratorHandle } from '../../orchestrator/src/app.ts';
-import { startIntent, type IntentHandle } from './app.ts';
-import { prefixedBus } from './test-support.ts';
+import { startOrchestrator, type OrchestratorHandle } from '../services/orchestrator/src/app.ts';
+import { startIntent, type IntentHandle } from '../services/intent/src/app.ts';
+import { prefixedBus } from '../services/intent/src/test-support.ts';
 
 const logger = createLogger('propagation-test', { level: 'silent' });
 
