@@ -57,7 +57,7 @@ interface Sample {
 }
 
 function entryFor(name: string): string {
-  const file = args.dist ? join(ROOT, 'dist', 'services', name, 'main.js') : join(ROOT, 'services', name, 'src', 'main.ts');
+  const file = args.dist ? join(ROOT, 'dist', 'services', name, 'src', 'main.js') : join(ROOT, 'services', name, 'src', 'main.ts');
   if (!existsSync(file)) throw new Error(`${file} not found${args.dist ? ' (run `node scripts/build.ts` first)' : ''}`);
   return file;
 }
