@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     redisUrl: infra.redisUrl,
     keyPrefix,
     providers: [{ name: 'bench', baseUrl: upstream.url, models: ['*'] }],
-    // Every request mints a session; keep them short-lived so a run leaves nothing behind for long.
+    // Requests carry no session id (stateless: nothing is written); the TTL only bounds anything a run might leave.
     env: { SESSION_TTL_SECONDS: '600', OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED ?? 'false' },
     ...(args['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'moma-profiles')}`] } : {}),
   });

@@ -8,6 +8,7 @@
 //   node bench/memory-services.ts --compile-cache        # NODE_COMPILE_CACHE warmed by a first, discarded run
 //   node bench/memory-services.ts --node-args="--max-semi-space-size=1" --services=scoring,intent --runs=3
 //   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node bench/memory-services.ts   # exporter path too
+//   node bench/memory-services.ts --services=intent,orchestrator --agents=150   # registry seeded with 150 agents
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { connectRedisStore } from '@moma/platform';
+import { Agent } from '@moma/proto';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ALL = ['scoring', 'intent', 'orchestrator', 'gateway', 'executor'];
@@ -28,6 +31,8 @@ const { values: args } = parseArgs({
     'settle-ms': { type: 'string', default: '3000' },
     runs: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
+    /** Synthetic agents written to the registry (as the orchestrator stores them) before intent/orchestrator start. */
+    agents: { type: 'string', default: '0' },
   },
 });
 
@@ -62,12 +67,55 @@ function entryFor(name: string): string {
   return file;
 }
 
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const keyPrefix = (name: string) => `bench-mem-${process.pid}-${name}:`;
+
+const TOPICS = ['weather', 'banking', 'travel', 'cooking', 'music', 'fitness', 'shopping', 'insurance', 'calendar', 'translation'];
+
+/**
+ * Writes `n` synthetic agents (a few skills with examples each, like a real card) and the registry version under
+ * the service's key prefix, the way the orchestrator stores them; returns a cleanup that deletes them again.
+ */
+async function seedAgents(name: string, n: number): Promise<() => Promise<void>> {
+  if (n <= 0 || (name !== 'intent' && name !== 'orchestrator')) return async () => {};
+  const store = await connectRedisStore({ url: REDIS_URL, keyPrefix: keyPrefix(name) });
+  const keys: string[] = ['registry:version'];
+  for (let i = 0; i < n; i++) {
+    const topic = `${TOPICS[i % TOPICS.length]} ${Math.floor(i / TOPICS.length)}`;
+    const agent = Agent.fromPartial({
+      id: `agent-${i}`,
+      healthy: true,
+      card: {
+        name: `agent-${i}`,
+        description: `Helps with ${topic}: questions, requests and updates about ${topic}`,
+        url: `http://127.0.0.1:9/agent-${i}`,
+        version: '1',
+        skills: [0, 1, 2].map((k) => ({
+          id: `skill-${k}`,
+          name: `${topic} skill ${k}`,
+          description: `Task ${k} for ${topic}`,
+          tags: [topic],
+          examples: [`how do I do task ${k} about ${topic}`, `please help me with ${topic} number ${k}`, `what is the status of my ${topic} ${k}`],
+        })),
+      },
+    });
+    keys.push(`agent:${agent.id}`);
+    await store.put(`agent:${agent.id}`, Agent.toJSON(agent));
+  }
+  await store.put('registry:version', 1);
+  return async () => {
+    for (const k of keys) await store.delete(k);
+    await store.close();
+  };
+}
+
 function envFor(name: string, extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: `bench-mem-${process.pid}-${name}:`,
+    NATS_URL,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: keyPrefix(name),
     OTEL_SERVICE_NAME: name,
     LOG_LEVEL: 'info',
     HEALTH_PORT: '0',
@@ -80,6 +128,7 @@ function envFor(name: string, extra: Record<string, string>): NodeJS.ProcessEnv 
 
 async function measure(name: string, extraEnv: Record<string, string>): Promise<Sample> {
   const nodeArgs = args['node-args'].split(/\s+/).filter(Boolean);
+  const cleanup = await seedAgents(name, Number(args.agents));
   const started = performance.now();
   const child = spawn(process.execPath, [...nodeArgs, '--import', PROBE, entryFor(name)], {
     cwd: ROOT,
@@ -113,6 +162,7 @@ async function measure(name: string, extraEnv: Record<string, string>): Promise<
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
+    await cleanup();
   }
 }
 
@@ -129,7 +179,7 @@ if (args['compile-cache']) {
   for (const name of services) await measure(name, extraEnv); // warm the cache; this run is discarded
 }
 
-const mode = `${args.dist ? 'dist JS' : 'TS sources'}${cacheDir ? ' + NODE_COMPILE_CACHE' : ''}${args['node-args'] ? ` + ${args['node-args']}` : ''}`;
+const mode = `${args.dist ? 'dist JS' : 'TS sources'}${Number(args.agents) > 0 ? `, ${args.agents} agents` : ''}${cacheDir ? ' + NODE_COMPILE_CACHE' : ''}${args['node-args'] ? ` + ${args['node-args']}` : ''}`;
 const otel = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
 const results: Record<string, Sample> = {};
 if (!args.json) {

@@ -82,10 +82,12 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
     expect(routedTo).toBe(`agent:${agentId}`);
 
     // Turn 1: no city → the agent asks for it (input-required).
-    const t1 = await post('/v1/chat/completions', { messages: [user('What is the weather going to be like today?')] });
+    const created = await post('/v1/sessions', {});
+    expect(created.status).toBe(201);
+    const sid = ((await created.json()) as { session_id: string }).session_id;
+    const t1 = await post('/v1/chat/completions', { messages: [user('What is the weather going to be like today?')] }, { 'x-moma-session-id': sid });
     const b1 = (await t1.json()) as any;
     expect(t1.status, JSON.stringify(b1)).toBe(200);
-    const sid = t1.headers.get('x-moma-session-id')!;
     expect(t1.headers.get('x-moma-target')).toBe(`agent:${agentId}`);
     expect(b1.moma.agent_state).toBe('input-required');
     expect(b1.choices[0].message.content).toMatch(/which city/i);

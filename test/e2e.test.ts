@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
-import { RouterClient, type ChatResponse, type RouteResponse } from '@moma/proto';
+import { RouterClient, type ChatResponse, type CreateSessionResponse, type RouteResponse } from '@moma/proto';
 import { startFakeOpenAI, startOtlpReceiver, testInfra, uniqueId, type FakeOpenAI, type OtlpReceiver, type ReceivedSpan } from '@moma/testkit';
 import { startExtraGateway, startPrivateNats, startSystem, startTcpProxy, type PrivateNats, type System } from './support/system.ts';
 
@@ -67,8 +67,37 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
     return JSON.parse(raw!) as SessionValue;
   }
 
+  async function newSession(): Promise<string> {
+    const res = await post('/v1/sessions', {});
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { session_id: string }).session_id;
+  }
+
+  it('e2e - a request without a session id is stateless: nothing is written to Redis', async () => {
+    const before = await redis.keys(`${keyPrefix}session:*`);
+    const res = await post('/v1/chat/completions', { messages: [user('A one-off question about rivers.')] });
+    const body = (await res.json()) as any;
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(res.headers.get('x-moma-session-id')).toBeNull();
+    expect(body.session_id).toBe('');
+    expect(body.choices[0].message.content).toContain('A one-off question about rivers.');
+    expect(await redis.keys(`${keyPrefix}session:*`)).toEqual(before);
+  });
+
+  it('e2e - POST /v1/sessions creates an empty session in Redis', async () => {
+    const sid = await newSession();
+    const stored = await session(sid);
+    expect(stored.history).toEqual([]);
+    expect(await redis.ttl(`${keyPrefix}session:${sid}`)).toBeGreaterThan(0);
+  });
+
   it('e2e - http chat returns the decision in body and headers and writes the session to Redis', async () => {
-    const res = await post('/v1/chat/completions', { model: 'moma/auto', messages: [user('What is the capital of France?')], moma: { mode: 'quality' } });
+    const sid = await newSession();
+    const res = await post(
+      '/v1/chat/completions',
+      { model: 'moma/auto', messages: [user('What is the capital of France?')], moma: { mode: 'quality' } },
+      { 'x-moma-session-id': sid },
+    );
     const body = (await res.json()) as any;
     expect(res.status, JSON.stringify(body)).toBe(200);
     const target = res.headers.get('x-moma-target')!;
@@ -82,16 +111,16 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
     expect(body.choices[0].message.content).toBe(`[${target.slice(4)}] What is the capital of France?`);
     expect(body.model).toBe(target.slice(4));
 
-    const sid = res.headers.get('x-moma-session-id')!;
+    expect(res.headers.get('x-moma-session-id')).toBe(sid);
     const stored = await session(sid);
     expect(stored.history.map((m) => m.role)).toEqual(['user', 'assistant']);
     expect(stored.history[1]!.content).toBe(body.choices[0].message.content);
   });
 
   it('e2e - the next turn reads the session back and sends the earlier turns to the provider', async () => {
-    const first = await post('/v1/chat/completions', { messages: [user('My favourite colour is teal.')] });
+    const sid = await newSession();
+    const first = await post('/v1/chat/completions', { messages: [user('My favourite colour is teal.')], session_id: sid });
     expect(first.status).toBe(200);
-    const sid = first.headers.get('x-moma-session-id')!;
     const before = fake.requests.length;
     const second = await post('/v1/chat/completions', { messages: [user('What is my favourite colour?')] }, { 'x-moma-session-id': sid });
     expect(second.status).toBe(200);
@@ -124,9 +153,12 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
       router.route({ sessionId: '', messages: [user('Summarise the plot of Hamlet.')], switchTo: '' }, (err, r) => (err ? reject(err) : resolve(r))),
     );
     expect(routed.decision?.target).toMatch(/^llm:/);
+    const created = await new Promise<CreateSessionResponse>((resolve, reject) =>
+      router.createSession({ tenant: '' }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
     const events: ChatResponse[] = [];
     await new Promise<void>((resolve, reject) => {
-      const call = router.chat({ sessionId: '', messages: [user('Summarise the plot of Hamlet.')], switchTo: '', maxTokens: 64 });
+      const call = router.chat({ sessionId: created.sessionId, messages: [user('Summarise the plot of Hamlet.')], switchTo: '', maxTokens: 64 });
       call.on('data', (e: ChatResponse) => events.push(e));
       call.on('error', reject);
       call.on('end', resolve);
@@ -137,6 +169,8 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
       `[${decision.target.slice(4)}] Summarise the plot of Hamlet.`,
     );
     expect(events.at(-1)!.usage?.servedBy).toBe(decision.target);
+    expect(decision.sessionId).toBe(created.sessionId);
+    expect((await session(created.sessionId)).history.map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
   it('e2e - when the first-ranked provider fails the executor falls back to the next model', async () => {

@@ -73,6 +73,7 @@ export const Subjects = {
   intentClassify: 'moma.intent.classify',
   orchestratorDecide: 'moma.orchestrator.decide',
   orchestratorRecord: 'moma.orchestrator.record',
+  orchestratorSessionCreate: 'moma.orchestrator.session.create',
   registryRegister: 'moma.orchestrator.registry.register',
   registryUpdate: 'moma.orchestrator.registry.update',
   registryRemove: 'moma.orchestrator.registry.remove',

@@ -1,8 +1,16 @@
 // W3C trace context over gRPC metadata (the executor stream and the public Router API), mirroring the NATS
 // header propagation so one request stays one trace across both transports.
 import { context, propagation, trace, ROOT_CONTEXT, SpanKind, type Context, type Span, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
-import { Metadata as MetadataCtor, type Metadata } from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import type { Metadata } from '@grpc/grpc-js';
 import { recordSpanError } from './telemetry.ts';
+
+// grpc-js (with node:http2, ~10-20 MB RSS) is required on first use, not imported: the NATS-only services load
+// this package without ever making a gRPC call. It is CommonJS, so `require` returns the instance an `import`
+// elsewhere in the process gets.
+const require = createRequire(import.meta.url);
+let MetadataCtor: typeof Metadata | undefined;
+const newMetadata = (): Metadata => new (MetadataCtor ??= (require('@grpc/grpc-js') as typeof import('@grpc/grpc-js')).Metadata)();
 
 const setter: TextMapSetter<Metadata> = { set: (md, k, v) => md.set(k, v) };
 const getter: TextMapGetter<Metadata> = {
@@ -26,7 +34,7 @@ export function extractGrpcContext(md: Metadata, base: Context = context.active(
 
 /** Fresh metadata carrying the active trace context, for an outgoing gRPC call. */
 export function grpcCallMetadata(ctx: Context = context.active()): Metadata {
-  return injectGrpcMetadata(new MetadataCtor(), ctx);
+  return injectGrpcMetadata(newMetadata(), ctx);
 }
 
 /**

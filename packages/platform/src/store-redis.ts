@@ -1,7 +1,8 @@
 // Store over Redis. Each key is a hash {v: version, d: JSON}; writes are Lua scripts so the version check, the
 // write and the TTL are one atomic step (no WATCH round trips on the hot path). Redis down → UNAVAILABLE fast:
 // no offline queue, one retry, bounded connect and command timeouts.
-import { Redis } from 'ioredis';
+// Type-only: ioredis (~5-9 MB RSS) is loaded by connectRedisStore, so a process without REDIS_URL never loads it.
+import type { Redis } from 'ioredis';
 import type { Logger, Store, Versioned } from './contracts.ts';
 import { Code, MomaError } from './errors.ts';
 import { updateWithRetries } from './store-update.ts';
@@ -56,6 +57,7 @@ export function redactUrl(url: string): string {
 /** Connects to Redis; fails with UNAVAILABLE (naming the URL) when it cannot be reached within the timeout. */
 export async function connectRedisStore(opts: ConnectRedisStoreOptions): Promise<RedisStore> {
   const connectTimeout = opts.connectTimeoutMs ?? 2000;
+  const { Redis } = await import('ioredis');
   const redis = new Redis(opts.url, {
     lazyConnect: true,
     enableOfflineQueue: false,

@@ -3,7 +3,7 @@
 // NATS and gRPC, so a downstream service that does export keeps the caller's trace. No auto-instrumentation:
 // the only spans are the ones the platform and the handlers make (the gateway's latency budget is 2 ms).
 import { randomUUID } from 'node:crypto';
-import { context, propagation, trace, SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, trace, SpanStatusCode, TraceFlags, type Attributes, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -11,12 +11,13 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
+  RandomIdGenerator,
   TraceIdRatioBasedSampler,
   TracerProvider,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { LazyOtlpTraceExporter } from './telemetry-exporter.ts';
 import { loadCommonConfig, type Env } from './config.ts';
 import { MomaError } from './errors.ts';
 
@@ -79,8 +80,11 @@ export function startTelemetry(serviceName: string, opts: TelemetryOptions = {})
   const name = cfg.OTEL_SERVICE_NAME ?? serviceName;
   const endpoint = opts.exporter ? 'custom exporter' : tracesEndpoint(cfg);
   let provider: TracerProvider | undefined;
-  if (!cfg.OTEL_SDK_DISABLED) {
-    const exporter = opts.exporter ?? (endpoint ? new OTLPTraceExporter({ url: endpoint }) : undefined);
+  const exportsSpans = opts.exporter !== undefined || endpoint !== undefined;
+  // Nothing would receive the spans: ids only (trace ids in logs and across NATS/gRPC), no SDK recording work.
+  if (!cfg.OTEL_SDK_DISABLED && !exportsSpans) trace.setGlobalTracerProvider(ID_ONLY_PROVIDER);
+  if (!cfg.OTEL_SDK_DISABLED && exportsSpans) {
+    const exporter = opts.exporter ?? (endpoint ? new LazyOtlpTraceExporter(endpoint) : undefined);
     const spanProcessors: SpanProcessor[] = exporter
       ? [new BatchSpanProcessor({ exporter, scheduledDelayMillis: cfg.OTEL_BSP_SCHEDULE_DELAY, maxQueueSize: 8192 })]
       : [];
@@ -150,3 +154,32 @@ export async function withSpan<T>(name: string, attrs: Attributes, fn: (span: Sp
     }
   });
 }
+
+const ids = new RandomIdGenerator();
+
+/**
+ * The tracer when no exporter is configured: every span is a non-recording span with a fresh span id under the
+ * caller's trace id and sampled flag (a new sampled trace at a root), so context still propagates and a downstream
+ * service that does export keeps the caller's trace, at the cost of two random ids per span.
+ */
+const idOnlyTracer = {
+  startSpan(_name: string, options?: SpanOptions, ctx: Context = context.active()): Span {
+    const parent = options?.root ? undefined : trace.getSpanContext(ctx);
+    const valid = parent !== undefined && trace.isSpanContextValid(parent);
+    return trace.wrapSpanContext({
+      traceId: valid ? parent.traceId : ids.generateTraceId(),
+      spanId: ids.generateSpanId(),
+      traceFlags: valid ? parent.traceFlags : TraceFlags.SAMPLED,
+      ...(valid && parent.traceState ? { traceState: parent.traceState } : {}),
+    });
+  },
+  startActiveSpan(name: string, ...rest: unknown[]): unknown {
+    const fn = rest[rest.length - 1] as (span: Span) => unknown;
+    const options = rest.length >= 2 ? (rest[0] as SpanOptions | undefined) : undefined;
+    const ctx = rest.length >= 3 ? ((rest[1] as Context | undefined) ?? context.active()) : context.active();
+    const span = idOnlyTracer.startSpan(name, options, ctx);
+    return context.with(trace.setSpan(ctx, span), fn, undefined, span);
+  },
+} as Tracer;
+
+const ID_ONLY_PROVIDER = { getTracer: (): Tracer => idOnlyTracer };

@@ -145,7 +145,7 @@ export class Executor {
     const model = this.#deps.providers.resolve(cand.id);
     if (!model) throw new TargetFailure(`no provider configured for model "${cand.id}" (add it to MOMA_PROVIDERS or add a "*" provider)`);
     span.setAttributes({ 'gen_ai.request.model': model.upstreamModel, 'app.executor.provider': model.provider, 'server.address': model.baseUrl });
-    const input: ChatInput = { messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature };
+    const input: ChatInput = { messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature, stream: req.stream !== false };
     const r = await callLlm(model, input, onDelta, signal, this.#deps.timeouts);
     span.setAttribute('app.executor.usage_estimated', r.estimated);
     return { ...r, cost: costUsd(r.promptTokens, r.completionTokens, model.price), state: '', contextId: '', taskId: '' };

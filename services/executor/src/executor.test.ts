@@ -44,6 +44,22 @@ describe('executor - llm targets', () => {
     expect(primary.requests.at(-1)).toMatchObject({ model: 'small', stream: true });
   });
 
+  it('executor - stream=false calls the upstream non-streaming and sends the answer as one delta with its usage', async () => {
+    const r = await execute(exec.client, { decision: decision(['llm:big', 'llm:small']), messages: user('one two three'), stream: false });
+    expect(r.error).toBeUndefined();
+    expect(r.deltas).toEqual(['[big] one two three']);
+    expect(primary.requests.at(-1)).toMatchObject({ model: 'big' });
+    expect(primary.requests.at(-1)?.stream).toBeFalsy();
+    expect(r.usage).toMatchObject({ servedBy: 'llm:big', completionTokens: 4 });
+  });
+
+  it('executor - stream=false still falls back when the first provider fails', async () => {
+    const r = await execute(exec.client, { decision: decision(['llm:ghost', 'llm:small']), messages: user('hi'), stream: false });
+    expect(r.error).toBeUndefined();
+    expect(r.fallbacks).toEqual(['llm:ghost']);
+    expect(r.text).toBe('[small] hi');
+  });
+
   it('executor - maps model names per provider and routes unlisted models to the catch-all provider', async () => {
     const mapped = await execute(exec.client, { decision: decision(['llm:mapped']), messages: user('hi') });
     expect(mapped.text).toBe('[upstream-name] hi');

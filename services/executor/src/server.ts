@@ -8,26 +8,65 @@ import type { ExecuteOutcome, Executor } from './execute.ts';
 
 const tracer = trace.getTracer('@moma/executor');
 
-/** Publishes off the hot path; `settle()` waits for what is still in flight (used on shutdown). */
+/**
+ * Publishes off the hot path: the call never waits for JetStream's ack, and events are sent in batches every
+ * `batchMs` (one socket write and one burst of acks for many calls instead of one each per call). `settle()` sends
+ * what is queued and waits for the acks (shutdown). At most `maxInFlight` events are queued or awaiting an ack: when
+ * JetStream is slower than the request rate, further events are dropped and counted (one warning per 1000) rather
+ * than piling up in memory.
+ */
 export class UsagePublisher {
   readonly #bus: Bus;
   readonly #logger: Logger;
   readonly #pending = new Set<Promise<void>>();
+  readonly #maxInFlight: number;
+  readonly #batchMs: number;
+  #queue: UsageEvent[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #dropped = 0;
 
-  constructor(bus: Bus, logger: Logger) {
+  constructor(bus: Bus, logger: Logger, opts: { maxInFlight?: number; batchMs?: number } = {}) {
     this.#bus = bus;
     this.#logger = logger;
+    this.#maxInFlight = opts.maxInFlight ?? 1024;
+    this.#batchMs = opts.batchMs ?? 10;
+  }
+
+  /** Events dropped because too many were queued or waiting for an ack. */
+  get dropped(): number {
+    return this.#dropped;
   }
 
   publish(event: UsageEvent): void {
-    const p = this.#bus
-      .publish(Subjects.eventsUsage, event, UsageEvent)
-      .catch((err: unknown) => this.#logger.warn({ err: MomaError.from(err).message, target: event.target }, 'usage event not published'))
-      .finally(() => this.#pending.delete(p));
-    this.#pending.add(p);
+    if (this.#pending.size + this.#queue.length >= this.#maxInFlight) {
+      if (this.#dropped++ % 1000 === 0) {
+        this.#logger.warn({ dropped: this.#dropped, inFlight: this.#pending.size }, 'usage events dropped: JetStream is not keeping up');
+      }
+      return;
+    }
+    this.#queue.push(event);
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#flush(), this.#batchMs);
+      this.#timer.unref();
+    }
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#queue;
+    this.#queue = [];
+    for (const event of batch) {
+      const p = this.#bus
+        .publish(Subjects.eventsUsage, event, UsageEvent)
+        .catch((err: unknown) => this.#logger.warn({ err: MomaError.from(err).message, target: event.target }, 'usage event not published'))
+        .finally(() => this.#pending.delete(p));
+      this.#pending.add(p);
+    }
   }
 
   async settle(): Promise<void> {
+    this.#flush();
     await Promise.allSettled([...this.#pending]);
   }
 }

@@ -1,12 +1,15 @@
-// Steps 2-5 of the request path: session id, intent ‖ scoring, orchestrator, and the Decision built from them.
+// Steps 2-5 of the request path: intent ‖ scoring, orchestrator, and the Decision built from them. A turn without a
+// session id is stateless (the orchestrator decides from the idle state and writes nothing); sessions are created
+// explicitly (`createSession`, POST /v1/sessions), never minted per request.
 // Scoring starts first and runs while intent and the orchestrator answer (speculative: if an agent is chosen, the
 // LLM ranking becomes its fallback list), so the decision costs max(intent + orchestrator, scoring) round trips.
-import { randomUUID } from 'node:crypto';
 import type { Bus } from '@moma/platform';
 import { MomaError, Subjects } from '@moma/platform';
 import {
   ClassifyRequest,
   ClassifyResponse,
+  CreateSessionRequest,
+  CreateSessionResponse,
   OrchestrateRequest,
   OrchestrateResponse,
   ScoreRequest,
@@ -22,6 +25,7 @@ export interface Decided {
   decision: Decision;
   /** Orchestrator answer: agent url, A2A ids and the session history before this turn. */
   orchestration: OrchestrateResponse;
+  /** '' for a stateless turn (nothing to record afterwards). */
   sessionId: string;
 }
 
@@ -29,8 +33,7 @@ const NO_INTENT: ClassifyResponse = ClassifyResponse.fromPartial({});
 
 export async function decide(bus: Bus, turn: Turn): Promise<Decided> {
   const started = performance.now();
-  const createSession = turn.sessionId === '';
-  const sessionId = createSession ? randomUUID() : turn.sessionId;
+  const sessionId = turn.sessionId;
   const { messages, options } = turn;
   const last = messages[messages.length - 1]!;
   const context: ChatMessage[] = messages.length > 1 ? messages.slice(0, -1) : [];
@@ -61,7 +64,7 @@ export async function decide(bus: Bus, turn: Turn): Promise<Decided> {
       tenant: options.tenant,
       message: last,
       disableAgents: options.disableAgents,
-      createSession,
+      createSession: false,
     },
     OrchestrateRequest,
     OrchestrateResponse,
@@ -103,4 +106,10 @@ export async function decide(bus: Bus, turn: Turn): Promise<Decided> {
     routerVersion: score.routerVersion,
   };
   return { decision, orchestration, sessionId };
+}
+
+/** Starts a session in the orchestrator (one Store write) and returns its id. */
+export async function createSession(bus: Bus, tenant: string): Promise<string> {
+  const res = await bus.request(Subjects.orchestratorSessionCreate, { tenant }, CreateSessionRequest, CreateSessionResponse);
+  return res.sessionId;
 }

@@ -40,7 +40,7 @@ export class Executor {
    * Runs the decision and calls `onEvent` for each streamed event; resolves with the outcome when the stream ends.
    * `signal` cancels the call (client went away).
    */
-  async run(decided: Decided, turn: Turn, onEvent: (ev: ExecuteResponse) => void, signal?: AbortSignal): Promise<Outcome> {
+  async run(decided: Decided, turn: Turn, onEvent: (ev: ExecuteResponse) => void, signal?: AbortSignal, stream = true): Promise<Outcome> {
     const { decision, orchestration } = decided;
     const req: ExecuteRequest = {
       decision,
@@ -50,6 +50,7 @@ export class Executor {
       agentContextId: orchestration.agentContextId,
       agentTaskId: orchestration.agentTaskId,
       agentUrl: orchestration.agentUrl,
+      stream,
     };
     const call = this.client.execute(req, injectGrpcMetadata(new grpc.Metadata()), { deadline: Date.now() + this.timeoutMs });
     const abort = () => call.cancel();

@@ -10,6 +10,8 @@ import { Code, MemoryBus, MemoryStore, MomaError, Subjects, type Logger } from '
 import {
   ClassifyRequest,
   ClassifyResponse,
+  CreateSessionRequest,
+  CreateSessionResponse,
   ExecutorService,
   ListAgentsRequest,
   ListAgentsResponse,
@@ -36,6 +38,9 @@ let executor: grpc.Server;
 let grpcClient: RouterClient;
 const executed: ExecuteRequest[] = [];
 const sessions = new Map<string, ChatMessage[]>();
+/** Every decide/record the stand-in orchestrator saw, to check what a stateless call asks to store. */
+const stageCalls: Array<{ subject: string; sessionId: string; createSession?: boolean }> = [];
+let nextSession = 0;
 
 async function startStages(b: MemoryBus): Promise<void> {
   await b.serve(Subjects.intentClassify, ClassifyRequest, ClassifyResponse, async (req) => ({
@@ -60,7 +65,14 @@ async function startStages(b: MemoryBus): Promise<void> {
     ],
     routerVersion: 'test-v1',
   }));
+  await b.serve(Subjects.orchestratorSessionCreate, CreateSessionRequest, CreateSessionResponse, async (req) => {
+    const sessionId = `s-${++nextSession}${req.tenant ? `-${req.tenant}` : ''}`;
+    sessions.set(sessionId, []);
+    return { sessionId };
+  });
   await b.serve(Subjects.orchestratorDecide, OrchestrateRequest, OrchestrateResponse, async (req) => {
+    stageCalls.push({ subject: 'decide', sessionId: req.sessionId, createSession: req.createSession });
+    if (req.sessionId === '') return OrchestrateResponse.fromPartial({ fsmState: 'idle', reason: 'no agent fits', history: [] });
     const history = sessions.get(req.sessionId);
     if (!history && !req.createSession) throw MomaError.notFound(`unknown session ${req.sessionId}`);
     const before = [...(history ?? [])];
@@ -68,6 +80,7 @@ async function startStages(b: MemoryBus): Promise<void> {
     return OrchestrateResponse.fromPartial({ fsmState: 'llm', reason: 'no agent fits', history: before });
   });
   await b.serve(Subjects.orchestratorRecord, RecordTurnRequest, RecordTurnResponse, async (req) => {
+    stageCalls.push({ subject: 'record', sessionId: req.sessionId });
     sessions.get(req.sessionId)?.push(req.reply!);
     return { fsmState: 'llm', version: 2 };
   });
@@ -155,7 +168,9 @@ describe('gateway http - chat completions', () => {
     expect(body.choices[0].message.content).toBe('hello world');
     expect(body.usage.total_tokens).toBe(5);
     expect(body.moma.decision.ranked.map((c: any) => c.target)).toEqual(['llm:m-large', 'llm:m-small']);
-    expect(body.session_id).toBe(res.headers.get('x-moma-session-id'));
+    // No session id given: stateless, so no session is named anywhere.
+    expect(body.session_id).toBe('');
+    expect(res.headers.get('x-moma-session-id')).toBeNull();
   });
 
   it('gateway http - streams OpenAI chunks with the decision first and [DONE] last', async () => {
@@ -171,9 +186,34 @@ describe('gateway http - chat completions', () => {
     expect(chunks.at(-1).usage.completion_tokens).toBe(2);
   });
 
+  it('gateway http - a request without a session id is stateless: nothing created, nothing recorded', async () => {
+    const before = { calls: stageCalls.length, sessions: sessions.size };
+    const res = await post('/v1/chat/completions', { messages: [user('just once')] });
+    expect(res.status).toBe(200);
+    const calls = stageCalls.slice(before.calls);
+    expect(calls).toEqual([{ subject: 'decide', sessionId: '', createSession: false }]);
+    expect(sessions.size).toBe(before.sessions);
+  });
+
+  it('gateway http - POST /v1/sessions creates a session (201) and returns its id', async () => {
+    const res = await post('/v1/sessions', { tenant: 'acme' });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { session_id: string };
+    expect(body.session_id).toMatch(/^s-\d+-acme$/);
+    expect(res.headers.get('x-moma-session-id')).toBe(body.session_id);
+    expect(sessions.get(body.session_id)).toEqual([]);
+    const bare = await fetch(`${gw.httpUrl}/v1/sessions`, { method: 'POST' });
+    expect(bare.status).toBe(201);
+    const bad = await post('/v1/sessions', { tenant: 7 });
+    expect(bad.status).toBe(400);
+  });
+
   it('gateway http - the next turn of a session carries the earlier turns to the executor', async () => {
-    const first = await post('/v1/chat/completions', { messages: [user('my name is Ada')] });
-    const sid = first.headers.get('x-moma-session-id')!;
+    const created = (await (await post('/v1/sessions', {})).json()) as { session_id: string };
+    const sid = created.session_id;
+    const first = await post('/v1/chat/completions', { messages: [user('my name is Ada')] }, { 'x-moma-session-id': sid });
+    expect(first.headers.get('x-moma-session-id')).toBe(sid);
+    expect(((await first.json()) as any).session_id).toBe(sid);
     const second = await post('/v1/chat/completions', { messages: [user('what is my name?')] }, { 'x-moma-session-id': sid });
     expect(second.status).toBe(200);
     const last = executed.at(-1)!;
@@ -286,7 +326,19 @@ describe('gateway grpc - router', () => {
       grpcClient.route({ sessionId: '', messages: [user('hi')], switchTo: '' }, (err, r) => (err ? reject(err) : resolve(r))),
     );
     expect(res.decision.target).toBe('llm:m-large');
-    expect(res.decision.sessionId).not.toBe('');
+    expect(res.decision.sessionId).toBe('');
+  });
+
+  it('gateway grpc - CreateSession returns a new session that Route then uses', async () => {
+    const created = await new Promise<any>((resolve, reject) =>
+      grpcClient.createSession({ tenant: '' }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    expect(sessions.has(created.sessionId)).toBe(true);
+    const res = await new Promise<any>((resolve, reject) =>
+      grpcClient.route({ sessionId: created.sessionId, messages: [user('hi')], switchTo: '' }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    expect(res.decision.sessionId).toBe(created.sessionId);
+    expect(sessions.get(created.sessionId)!.map((m) => m.content)).toEqual(['hi']);
   });
 
   it('gateway grpc - Chat streams decision, deltas, usage', async () => {

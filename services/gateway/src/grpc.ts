@@ -21,6 +21,7 @@ import {
   UpdateAgentResponse,
   type AgentRegistryServer,
   type ChatRequest,
+  type CreateSessionRequest,
   type ChatResponse,
   type RouteRequest,
   type RouterServer,
@@ -65,6 +66,9 @@ function routerServer(router: GatewayRouter): RouterServer {
       return { decision };
     }),
     listModels: unary('moma.v1.Router/ListModels', () => router.listModels()),
+    createSession: unary('moma.v1.Router/CreateSession', async (req: CreateSessionRequest) => ({
+      sessionId: await router.createSession(req.tenant),
+    })),
     chat: (call) => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());

@@ -106,3 +106,12 @@ function contentText(content: string | Array<{ type: string; text?: string | und
   for (const part of content) if (part.type === 'text' && part.text) out += out ? `\n${part.text}` : part.text;
   return out;
 }
+
+const sessionBodySchema = z.object({ tenant: z.string().max(128).optional() }).loose();
+
+/** POST /v1/sessions: an optional `{tenant}`; no body at all is fine. Returns the tenant ('' = default). */
+export function parseSessionBody(body: unknown): string {
+  if (body === undefined || body === null || body === '') return '';
+  if (typeof body !== 'object' || Array.isArray(body)) throw MomaError.invalidArgument('request body must be a JSON object');
+  return sessionBodySchema.parse(body).tenant ?? '';
+}

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '@moma/platform';
 import type { ExecuteResponse } from '@moma/proto';
-import { parseChatBody } from './http-body.ts';
+import { parseChatBody, parseSessionBody } from './http-body.ts';
 import { registerAgentRoutes } from './http-agents.ts';
 import { decisionHeaders, decisionJson, httpError, modelsJson, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
@@ -40,6 +40,8 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
           void reply.headers(decisionHeaders(decision));
         },
         () => undefined,
+        undefined,
+        false,
       );
       const d = decided.decision;
       const servedBy = outcome.usage?.servedBy || d.target;
@@ -60,6 +62,15 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
         session_id: decided.sessionId,
         moma: { decision: decisionJson(d), usage, agent_state: outcome.agentState, fallbacks: outcome.fallbacks },
       };
+    }),
+  );
+
+  // Sessions are explicit: a chat or route call without a session id is stateless and stores nothing.
+  app.post('/v1/sessions', (req, reply) =>
+    inSpan('POST /v1/sessions', parentFrom(req.headers), async () => {
+      const sessionId = await router.createSession(parseSessionBody(req.body));
+      void reply.code(201).header('x-moma-session-id', sessionId);
+      return { session_id: sessionId };
     }),
   );
 

@@ -25,10 +25,10 @@ export function decisionJson(d: Decision) {
   };
 }
 
-/** The decision as response headers; the reason is URI-encoded because it is free text. */
+/** The decision as response headers; the reason is URI-encoded because it is free text. No session id = stateless. */
 export function decisionHeaders(d: Decision): Record<string, string> {
   const first = d.ranked[0];
-  return {
+  const h: Record<string, string> = {
     'x-moma-target': d.target,
     'x-moma-mode': modeLabel(d.mode),
     'x-moma-reason': encodeURIComponent(d.reason),
@@ -39,6 +39,8 @@ export function decisionHeaders(d: Decision): Record<string, string> {
     'x-moma-router-version': d.routerVersion,
     'x-moma-decision-ms': String(d.decisionMs),
   };
+  if (d.sessionId === '') delete h['x-moma-session-id'];
+  return h;
 }
 
 export function usageJson(u: Usage | undefined, fallbacks: string[]) {

@@ -3,7 +3,7 @@
 import type { Bus, Logger } from '@moma/platform';
 import { Code, MomaError, Subjects } from '@moma/platform';
 import { ListAgentsRequest, ListAgentsResponse, ListModelsRequest, ListModelsResponse, type ExecuteResponse } from '@moma/proto';
-import { decide, type Decided } from './decide.ts';
+import { createSession, decide, type Decided } from './decide.ts';
 import { Executor, recordTurn, type Outcome } from './execute.ts';
 import { checkTurn, type Turn } from './turn.ts';
 
@@ -32,7 +32,13 @@ export class GatewayRouter {
     this.modelsTtlMs = opts.modelsTtlMs;
   }
 
-  /** Validates the turn (and a pinned model) and returns the decision; the session's user turn is recorded. */
+  /** Starts a stateful conversation; its id goes on every later turn. */
+  async createSession(tenant: string): Promise<string> {
+    if (tenant.length > 128) throw MomaError.invalidArgument('tenant: must be at most 128 characters', { field: 'tenant' });
+    return createSession(this.bus, tenant);
+  }
+
+  /** Validates the turn (and a pinned model) and returns the decision; a session's user turn is recorded. */
   async route(turn: Turn): Promise<Decided> {
     checkTurn(turn);
     if (turn.pinnedModel !== '') await this.checkModel(turn.pinnedModel);
@@ -41,25 +47,27 @@ export class GatewayRouter {
 
   /**
    * Decides, then streams the execution: `onDecision` runs before the first executor event (so HTTP can send
-   * headers), `onEvent` for each event. The turn is recorded in the session before this resolves, so the client's
-   * next turn sees it.
+   * headers), `onEvent` for each event. `stream` false = the caller only wants the whole answer (the executor then
+   * calls the upstream non-streaming and sends it as one delta). A session's turn is recorded before this resolves, so the client's next turn
+   * sees it; a stateless turn is not recorded anywhere.
    */
   async chat(
     turn: Turn,
     onDecision: (d: Decided) => void,
     onEvent: (ev: ExecuteResponse) => void,
     signal?: AbortSignal,
+    stream = true,
   ): Promise<{ decided: Decided; outcome: Outcome }> {
     const decided = await this.route(turn);
     onDecision(decided);
     let outcome: Outcome;
     try {
-      outcome = await this.executor.run(decided, turn, onEvent, signal);
+      outcome = await this.executor.run(decided, turn, onEvent, signal, stream);
     } catch (err) {
-      await recordTurn(this.bus, this.logger, decided, undefined, true);
+      if (decided.sessionId !== '') await recordTurn(this.bus, this.logger, decided, undefined, true);
       throw err;
     }
-    await recordTurn(this.bus, this.logger, decided, outcome, false);
+    if (decided.sessionId !== '') await recordTurn(this.bus, this.logger, decided, outcome, false);
     return { decided, outcome };
   }
 

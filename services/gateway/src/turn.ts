@@ -5,7 +5,7 @@ import { MomaError } from '@moma/platform';
 import { RoutingMode, type ChatMessage, type RouteOptions } from '@moma/proto';
 
 export interface Turn {
-  /** Session id the client gave ('' = none; the gateway then mints one). */
+  /** Session id the client gave ('' = none: a stateless turn, nothing is stored). */
   sessionId: string;
   messages: ChatMessage[];
   options: RouteOptions;

@@ -3,6 +3,8 @@
 // each moma.events.registry announcement, so a turn costs one session read and one compare-and-set.
 import { MomaError, Subjects, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import {
+  CreateSessionRequest,
+  CreateSessionResponse,
   ListAgentsRequest,
   ListAgentsResponse,
   OrchestrateRequest,
@@ -20,7 +22,7 @@ import {
 import type { FetchLike } from './card-fetch.ts';
 import type { OrchestratorConfig } from './config.ts';
 import { AgentRegistry } from './registry.ts';
-import { decideTurn, recordTurn, type TurnDeps } from './turns.ts';
+import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
 
 export interface OrchestratorHandle extends ServiceHandle {
   registry: AgentRegistry;
@@ -76,6 +78,15 @@ export async function startOrchestrator(ctx: ServiceContext, config: Config, opt
           'app.orchestrator.masked': res.masked.map((m) => `${m.agentId}: ${m.reason}`),
           'app.orchestrator.reason': res.reason,
         });
+        return res;
+      }),
+    ),
+  );
+  subs.push(
+    await ctx.bus.serve(Subjects.orchestratorSessionCreate, CreateSessionRequest, CreateSessionResponse, (req) =>
+      withSpan('orchestrator.session.create', { 'app.orchestrator.tenant': req.tenant }, async (span) => {
+        const res = await createSession(deps, req);
+        span.setAttribute('app.orchestrator.session_id', res.sessionId);
         return res;
       }),
     ),

@@ -11,6 +11,8 @@ export interface SessionRecord {
   lastDecision?: unknown;
   agentContextId?: string;
   agentTaskId?: string;
+  /** Tenant given when the session was created explicitly (informational; each turn still names its tenant). */
+  tenant?: string;
   /** Milliseconds since the epoch. */
   createdAt: number;
   updatedAt: number;
@@ -22,8 +24,8 @@ export const sessionKey = (id: string): string => SESSION_KEY_PREFIX + id;
 const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export const isValidSessionId = (id: string): boolean => SESSION_ID.test(id);
 
-export function newSession(id: string, now: number): SessionRecord {
-  return { id, history: [], fsm: { kind: 'idle' }, createdAt: now, updatedAt: now };
+export function newSession(id: string, now: number, tenant = ''): SessionRecord {
+  return { id, history: [], fsm: { kind: 'idle' }, ...(tenant ? { tenant } : {}), createdAt: now, updatedAt: now };
 }
 
 /** Appends turns, keeping the newest `max` so a long conversation cannot grow the Redis value without bound. */

@@ -1,9 +1,13 @@
-// The two per-turn handlers of the orchestrator: `decide` (agent or none, before execution) and `record` (after
-// execution). Each is one Store read and one compare-and-set when no other turn of the session races it.
+// The session handlers of the orchestrator: `create` (explicit, once per conversation), then per turn `decide` (agent or
+// none, before execution) and `record` (after execution). Each turn handler is one Store read and one compare-and-set
+// when no other turn of the session races it; a turn without a session id touches no Store at all.
+import { randomUUID } from 'node:crypto';
 import { applyAgentOutcome, decideAgentTurn, fsmStateName, type ClassifyResult, type FsmState } from '@moma/core';
-import { MomaError, type Store } from '@moma/platform';
+import { Code, MomaError, type Store } from '@moma/platform';
 import {
   Decision,
+  type CreateSessionRequest,
+  type CreateSessionResponse,
   type OrchestrateRequest,
   type OrchestrateResponse,
   type RecordTurnRequest,
@@ -26,6 +30,16 @@ function checkSessionId(id: string): void {
   if (!isValidSessionId(id)) {
     throw MomaError.invalidArgument(`session id "${id.slice(0, 40)}" must be 1-128 letters, digits, '.', '_', ':' or '-'`, { field: 'session_id' });
   }
+}
+
+/** Creates an empty session (idle, no history) under a fresh id: one compare-and-set that never overwrites. */
+export async function createSession(deps: TurnDeps, req: CreateSessionRequest): Promise<CreateSessionResponse> {
+  if (req.tenant.length > 128) throw MomaError.invalidArgument('tenant: must be at most 128 characters', { field: 'tenant' });
+  const id = randomUUID();
+  const created = await deps.store.compareAndSet(sessionKey(id), newSession(id, Date.now(), req.tenant), 0, deps.sessionTtlSeconds);
+  // A v4 uuid colliding with a live session is practically impossible; refuse rather than share someone's state.
+  if (!created) throw new MomaError(Code.ABORTED, `session id ${id} already exists; retry`);
+  return { sessionId: id };
 }
 
 /** Runs the state machine for one user turn and persists the new state with the user message. */

@@ -111,12 +111,29 @@ export function splitTrainVal(rows: readonly RoutingRow[], fraction: number, see
   return { fit, val };
 }
 
-const ENSEMBLE_TOLERANCE = 0.001;
+const ENSEMBLE_TOLERANCE = 1e-4;
+
+/** Masked binary cross-entropy of predicted qualities against the scores (lower = better calibrated). */
+function logLoss(pred: Float32Array, rows: readonly RoutingRow[], models: number): number {
+  let sum = 0;
+  let n = 0;
+  rows.forEach((r, i) => {
+    for (let m = 0; m < models; m++) {
+      const y = r.scores[m]!;
+      if (Number.isNaN(y)) continue;
+      const p = Math.min(Math.max(pred[i * models + m]!, 1e-6), 1 - 1e-6);
+      sum -= y * Math.log(p) + (1 - y) * Math.log(1 - p);
+      n++;
+    }
+  });
+  return sum / Math.max(n, 1);
+}
 
 /**
- * Picks the subset of trained heads whose averaged prediction has the best AIQ on the validation split, so a head
- * that hurts on this data is left out of the artifact. Differences below ENSEMBLE_TOLERANCE are validation noise;
- * among those, the larger ensemble wins (averaging more heads lowers variance).
+ * Picks the subset of trained heads whose averaged prediction has the lowest log-loss on the validation split
+ * (AIQ on a few hundred validation queries is too noisy to choose by; log-loss uses every label), so a head that
+ * hurts on this data, or is poorly calibrated, is left out of the artifact. Within ENSEMBLE_TOLERANCE the larger
+ * ensemble wins. Validation AIQ is recorded beside it.
  */
 export function selectEnsemble(
   ds: RoutingDataset,
@@ -124,30 +141,31 @@ export function selectEnsemble(
   valX: Float32Array,
   heads: Record<string, HeadSpec>,
   dim: number,
-): { names: string[]; scores: Record<string, number> } {
+): { names: string[]; scores: Record<string, { logLoss: number; aiq: number }> } {
   const M = ds.models.length;
   const names = Object.keys(heads);
   const preds = names.map((n) => predictRows([heads[n]!], valX, val.length, dim, M));
   const base = routingTable(ds, val, preds[0]!);
-  const singles = Array.from({ length: M }, (_, m) => m);
-  const maxCost = Math.max(...singles.map((m) => {
-    let c = 0;
-    for (let i = 0; i < base.n; i++) c += base.trueCost[i * M + m]!;
-    return c / base.n;
-  }));
-  const scores: Record<string, number> = {};
-  const all: Array<{ names: string[]; score: number }> = [];
+  const maxCost = Math.max(
+    ...Array.from({ length: M }, (_, m) => {
+      let c = 0;
+      for (let i = 0; i < base.n; i++) c += base.trueCost[i * M + m]!;
+      return c / base.n;
+    }),
+  );
+  const scores: Record<string, { logLoss: number; aiq: number }> = {};
+  const all: Array<{ names: string[]; loss: number }> = [];
   for (let mask = 1; mask < 1 << names.length; mask++) {
     const chosen = names.filter((_, i) => mask & (1 << i));
     const avg = new Float32Array(val.length * M);
     for (let i = 0; i < names.length; i++) if (mask & (1 << i)) for (let j = 0; j < avg.length; j++) avg[j]! += preds[i]![j]! / chosen.length;
     const t = { ...base, predQuality: avg };
-    const score = aiq(sweepWtp(t, wtpGrid(meanCost(t))), maxCost);
-    scores[chosen.join('+')] = Number(score.toFixed(5));
-    all.push({ names: chosen, score });
+    const loss = logLoss(avg, val, M);
+    scores[chosen.join('+')] = { logLoss: Number(loss.toFixed(5)), aiq: Number(aiq(sweepWtp(t, wtpGrid(meanCost(t))), maxCost).toFixed(5)) };
+    all.push({ names: chosen, loss });
   }
-  const top = Math.max(...all.map((a) => a.score));
-  const best = all.filter((a) => a.score >= top - ENSEMBLE_TOLERANCE).sort((a, b) => b.names.length - a.names.length || b.score - a.score)[0]!;
+  const low = Math.min(...all.map((a) => a.loss));
+  const best = all.filter((a) => a.loss <= low + ENSEMBLE_TOLERANCE).sort((a, b) => b.names.length - a.names.length || a.loss - b.loss)[0]!;
   return { names: best.names, scores };
 }
 
@@ -195,7 +213,7 @@ export function trainRouter(ds: RoutingDataset, trainRows: readonly RoutingRow[]
       format: ds.format,
       rows: { fit: fit.length, validation: val.length },
       ensemble: selection.names,
-      validationAiq: selection.scores,
+      validationScores: selection.scores,
       heads: Object.fromEntries(
         Object.entries(losses).map(([k, v]) => [k, { bestEpoch: v.bestEpoch, trainLoss: v.train.at(-1), valLoss: v.val[v.bestEpoch] }]),
       ),

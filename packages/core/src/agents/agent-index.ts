@@ -62,6 +62,7 @@ export function buildAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonom
   const ctxWeight = options.contextWeight ?? 0.35;
   const ctxTurns = options.contextTurns ?? 2;
   const temperature = options.headTemperature ?? 1;
+  const shiftCutoff = options.shiftContextCutoff ?? 0.5;
 
   const sampleScores = new Float32Array(sampleVecs.length);
   const centScores = new Float32Array(agents.length);
@@ -112,7 +113,10 @@ export function buildAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonom
     classify(text, context, topK): ClassifyResult {
       if (typeof text !== 'string' || !text.trim()) throw new InvalidInputError('query text is empty', 'text');
       const k = Math.max(1, topK && topK > 0 ? topK : defaultTopK);
-      const q = queryVec(text, context);
+      const lastSystem = context ? ([...context].reverse().find((m) => m.role !== 'user')?.content ?? '') : '';
+      const shift = options.shift ? options.shift.score(text, lastSystem) : undefined;
+      // a turn that starts a new task is scored on its own: the earlier turns belong to the previous task
+      const q = queryVec(text, shift !== undefined && shift >= shiftCutoff ? undefined : context);
       const scores = scoreAgents(q);
       const catScores = categories.map((c) => {
         let best = 0;
@@ -129,6 +133,7 @@ export function buildAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonom
         .sort((x, y) => y.score - x.score);
       const best = candidates[0]?.score ?? 0;
       return {
+        ...(shift !== undefined ? { shift: round(shift) } : {}),
         categories: chosen.map((ci) => ({ category: categories[ci]!.id, score: round(catScores[ci]!) })),
         candidates,
         inScope: candidates.length > 0 && best >= threshold,

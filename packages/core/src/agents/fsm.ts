@@ -37,9 +37,13 @@ export interface FsmPolicy {
    * the LLM (the user changed topic). 0 keeps every such turn with the agent.
    */
   stayThreshold: number;
+  /** When the classifier's shift probability reaches this, the user is taken to start a new task … */
+  shiftThreshold: number;
+  /** … and a challenger then needs only this margin over the holder (may be negative). */
+  shiftMargin: number;
 }
 
-export const DEFAULT_FSM_POLICY: FsmPolicy = { switchMargin: 0.1, awaitingMargin: 0.3, stayThreshold: 0.1 };
+export const DEFAULT_FSM_POLICY: FsmPolicy = { switchMargin: 0.1, awaitingMargin: 0.3, stayThreshold: 0.1, shiftThreshold: 0.5, shiftMargin: 0 };
 
 /** The agent currently holding the conversation, if any. */
 export function heldBy(state: FsmState): string | null {
@@ -101,14 +105,15 @@ export function decideAgentTurn(input: AgentTurnInput, policy: Partial<FsmPolicy
   }
 
   const heldScore = classify.candidates.find((c) => c.agentId === held)?.score ?? 0;
-  const margin = state.kind === 'awaiting_input' ? p.awaitingMargin : p.switchMargin;
+  const shifted = classify.shift !== undefined && classify.shift >= p.shiftThreshold;
+  const margin = shifted ? p.shiftMargin : state.kind === 'awaiting_input' ? p.awaitingMargin : p.switchMargin;
   const challenger = allowed.find((c) => c.agentId !== held);
   if (challenger && challenger.score >= classify.threshold && challenger.score >= heldScore + margin) {
     return {
       agentId: challenger.agentId,
       next: engage(state, challenger.agentId),
       masked,
-      reason: `${challenger.agentId} ${f(challenger.score)} clears ${held} ${f(heldScore)} by margin ${f(margin)}`,
+      reason: `${challenger.agentId} ${f(challenger.score)} clears ${held} ${f(heldScore)} by margin ${f(margin)}${shifted ? ` (topic shift ${f(classify.shift!)})` : ''}`,
     };
   }
   // the holder keeps the turn: every other candidate is masked by the state

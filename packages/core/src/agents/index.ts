@@ -17,3 +17,4 @@ export {
   type AgentTurnDecision,
 } from './fsm.ts';
 export { WordVectorEncoder, ConcatEncoder } from './word-vectors.ts';
+export { ShiftDetector, type ShiftSample } from './shift.ts';

@@ -1,6 +1,7 @@
 import type { Encoder } from '../encoder/index.ts';
 import type { AgentCardData } from './card.ts';
 import type { SoftmaxHeadOptions } from './head.ts';
+import type { ShiftDetector } from './shift.ts';
 
 /** A registered agent as routing sees it: its card plus who may use it and whether it is up. */
 export interface AgentSpec {
@@ -33,6 +34,8 @@ export interface ClassifyResult {
   /** Whether the best candidate clears the threshold (otherwise the query is out of scope: LLM routing). */
   inScope: boolean;
   threshold: number;
+  /** Probability that the turn starts a new task (present when the index has a shift detector). */
+  shift?: number;
 }
 
 export interface AgentIndex {
@@ -70,6 +73,10 @@ export interface AgentIndexOptions {
   weights?: Partial<ScoreWeights>;
   /** k of the kNN signal (default 3). */
   knnK?: number;
+  /** Topic-shift detector; its score goes into ClassifyResult.shift for the state machine. */
+  shift?: ShiftDetector;
+  /** A turn whose shift probability reaches this is classified without its context (default 0.5; >1 never). */
+  shiftContextCutoff?: number;
   /** Softmax temperature applied to the head logits at query time (default 1). */
   headTemperature?: number;
 }

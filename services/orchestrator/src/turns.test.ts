@@ -1,0 +1,69 @@
+// The session handlers on a MemoryStore: explicit creation, stateless turns that never touch the Store, and an
+// unknown id refused. (The same handlers over NATS + Redis are exercised in app.test.ts and test/e2e.)
+import { Code, MemoryBus, MemoryStore, createLogger, type Store } from '@moma/platform';
+import { OrchestrateRequest } from '@moma/proto';
+import { describe, expect, it } from 'vitest';
+import { AgentRegistry } from './registry.ts';
+import { sessionKey, type SessionRecord } from './session.ts';
+import { createSession, decideTurn, type TurnDeps } from './turns.ts';
+import { intent } from './test-support.ts';
+
+function depsWith(store: Store): TurnDeps {
+  const logger = createLogger('turns-test', { level: 'silent' });
+  const registry = new AgentRegistry({ store, bus: new MemoryBus().connect(), logger, cardTimeoutMs: 1000 });
+  return { store, registry, sessionTtlSeconds: 60, maxMessages: 50 };
+}
+
+/** A Store that counts writes, so "stateless" can be checked as "wrote nothing". */
+function countingStore(): { store: Store; writes: () => number } {
+  const inner = new MemoryStore();
+  let writes = 0;
+  const store: Store = {
+    get: (key) => inner.get(key),
+    list: (prefix) => inner.list(prefix),
+    delete: (key) => (writes++, inner.delete(key)),
+    put: (key, value, ttl) => (writes++, inner.put(key, value, ttl)),
+    compareAndSet: (key, value, expected, ttl) => (writes++, inner.compareAndSet(key, value, expected, ttl)),
+    update: (key, fn, ttl) => (writes++, inner.update(key, fn, ttl)),
+    close: () => inner.close(),
+  };
+  return { store, writes: () => writes };
+}
+
+describe('orchestrator turns - sessions', () => {
+  it('session - createSession stores an empty idle session under a fresh id with the tenant', async () => {
+    const store = new MemoryStore();
+    const deps = depsWith(store);
+    const a = await createSession(deps, { tenant: 'acme' });
+    const b = await createSession(deps, { tenant: '' });
+    expect(a.sessionId).not.toBe(b.sessionId);
+    const stored = await store.get<SessionRecord>(sessionKey(a.sessionId));
+    expect(stored?.value).toMatchObject({ id: a.sessionId, history: [], fsm: { kind: 'idle' }, tenant: 'acme' });
+    expect((await store.get<SessionRecord>(sessionKey(b.sessionId)))?.value.tenant).toBeUndefined();
+  });
+
+  it('session - a turn without a session id decides from the idle state and writes nothing', async () => {
+    const { store, writes } = countingStore();
+    const res = await decideTurn(depsWith(store), OrchestrateRequest.fromPartial({ intent: intent(), message: { role: 'user', content: 'hi' } }));
+    expect(res.agentId).toBe('');
+    expect(res.fsmState).toBe('llm');
+    expect(res.history).toEqual([]);
+    expect(writes()).toBe(0);
+  });
+
+  it('session - a created session takes turns; an unknown id is NOT_FOUND', async () => {
+    const deps = depsWith(new MemoryStore());
+    const { sessionId } = await createSession(deps, { tenant: '' });
+    await decideTurn(deps, OrchestrateRequest.fromPartial({ sessionId, intent: intent(), message: { role: 'user', content: 'one' } }));
+    const second = await decideTurn(deps, OrchestrateRequest.fromPartial({ sessionId, intent: intent(), message: { role: 'user', content: 'two' } }));
+    expect(second.history.map((m) => m.content)).toEqual(['one']);
+    await expect(decideTurn(deps, OrchestrateRequest.fromPartial({ sessionId: 'never-created', intent: intent() }))).rejects.toMatchObject({
+      code: Code.NOT_FOUND,
+      message: 'unknown session never-created',
+    });
+  });
+
+  it('session - an over-long tenant is INVALID_ARGUMENT', async () => {
+    await expect(createSession(depsWith(new MemoryStore()), { tenant: 'x'.repeat(129) })).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
+  });
+});
