@@ -59,6 +59,8 @@ interface Sample {
   external: number;
   arrayBuffers: number;
   readyMs: number;
+  /** HTTP status of /healthz (services with a health server). */
+  health?: number | undefined;
 }
 
 function entryFor(name: string): string {
@@ -137,12 +139,14 @@ async function measure(name: string, extraEnv: Record<string, string>): Promise<
   });
   const lines: string[] = [];
   try {
+    let healthPort = 0;
     const readyMs = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name}: not ready within 30 s\n${lines.slice(-10).join('\n')}`)), 30_000);
       for (const stream of [child.stdout!, child.stderr!]) {
         createInterface({ input: stream }).on('line', (line) => {
           lines.push(line);
           if (/"msg":"[^"]*(ready|listening)"/.test(line) && !line.includes('service context ready')) {
+            healthPort = Number(/"healthPort":(\d+)/.exec(line)?.[1] ?? 0);
             clearTimeout(timer);
             resolve(performance.now() - started);
           }
@@ -153,12 +157,14 @@ async function measure(name: string, extraEnv: Record<string, string>): Promise<
         reject(new Error(`${name}: exited with ${code} before ready\n${lines.slice(-10).join('\n')}`));
       });
     });
+    // One probe, as Kubernetes would send: proves the stage answers over the bus (and that a dist build works).
+    const health = healthPort ? (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.status ?? 0 : undefined;
     await new Promise((r) => setTimeout(r, Number(args['settle-ms'])));
-    const mem = await new Promise<Omit<Sample, 'readyMs'>>((resolve, reject) => {
-      child.once('message', (m) => resolve(m as Omit<Sample, 'readyMs'>));
+    const mem = await new Promise<Omit<Sample, 'readyMs' | 'health'>>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as Omit<Sample, 'readyMs' | 'health'>));
       child.send('mem', (err) => err && reject(err));
     });
-    return { ...mem, readyMs };
+    return { ...mem, readyMs, health };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
@@ -184,12 +190,12 @@ const otel = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTE
 const results: Record<string, Sample> = {};
 if (!args.json) {
   console.log(`idle memory, ${mode}; OTLP ${otel ? `→ ${otel}` : 'off'}; settle ${args['settle-ms']} ms; median of ${runs} (MB)`);
-  console.log('service        VmRSS  RssAnon  RssFile  heapUsed heapTotal external  arrayBuf  ready ms');
+  console.log('service        VmRSS  RssAnon  RssFile  heapUsed heapTotal external  arrayBuf  ready ms  healthz');
 }
 for (const name of services) {
   const samples: Sample[] = [];
   for (let i = 0; i < runs; i++) samples.push(await measure(name, extraEnv));
-  const pick = (k: keyof Sample) => median(samples.map((s) => s[k]));
+  const pick = (k: Exclude<keyof Sample, 'health'>) => median(samples.map((s) => s[k]));
   const s: Sample = {
     rss: pick('rss'),
     vmRss: pick('vmRss'),
@@ -200,11 +206,12 @@ for (const name of services) {
     external: pick('external'),
     arrayBuffers: pick('arrayBuffers'),
     readyMs: pick('readyMs'),
+    health: samples.at(-1)?.health,
   };
   results[name] = s;
   if (!args.json) {
     console.log(
-      `${name.padEnd(12)}${mb(s.vmRss)}  ${mb(s.rssAnon)}  ${mb(s.rssFile)}   ${mb(s.heapUsed)}   ${mb(s.heapTotal)}  ${mb(s.external)}  ${mb(s.arrayBuffers)}  ${s.readyMs.toFixed(0).padStart(7)}`,
+      `${name.padEnd(12)}${mb(s.vmRss)}  ${mb(s.rssAnon)}  ${mb(s.rssFile)}   ${mb(s.heapUsed)}   ${mb(s.heapTotal)}  ${mb(s.external)}  ${mb(s.arrayBuffers)}  ${s.readyMs.toFixed(0).padStart(7)}  ${String(s.health ?? '-').padStart(7)}`,
     );
   }
 }

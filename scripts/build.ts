@@ -17,6 +17,12 @@ import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+// stripTypeScriptTypes warns that it is experimental on first use; that is known here and only noise in build logs.
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name !== 'ExperimentalWarning') console.warn(`${w.name}: ${w.message}`);
+});
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: args } = parseArgs({ options: { out: { type: 'string', default: 'dist' }, quiet: { type: 'boolean', default: false } } });
 const OUT = join(ROOT, args.out);

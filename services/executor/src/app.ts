@@ -13,9 +13,10 @@ export async function startExecutor(ctx: ServiceContext, config: ExecutorConfig)
   const logger = ctx.logger;
   const drainMs = config.drainMs ?? 25_000;
   const timeouts = { firstTokenMs: config.firstTokenTimeoutMs, idleMs: config.idleTimeoutMs };
+  // The client-level timeout only bounds reaching the response headers; StreamDeadline covers the stream.
+  const providers = new ProviderRegistry(config.providers, { timeoutMs: config.firstTokenTimeoutMs });
   const executor = new Executor({
-    // The client-level timeout only bounds reaching the response headers; StreamDeadline covers the stream.
-    providers: new ProviderRegistry(config.providers, { timeoutMs: config.firstTokenTimeoutMs }),
+    providers,
     agentCardTtlMs: config.agentCardTtlMs,
     agentUrls: config.agents,
     timeouts,
@@ -57,6 +58,7 @@ export async function startExecutor(ctx: ServiceContext, config: ExecutorConfig)
           });
         });
         await usage.settle();
+        await providers.close().catch(() => undefined);
         logger.info({}, 'executor stopped');
       })();
       return stopping;

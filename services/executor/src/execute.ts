@@ -101,24 +101,31 @@ export class Executor {
       failed: [...failed],
     });
 
+    // stream=false: an LLM's whole answer rides on the usage event (one message on the wire instead of two).
+    const whole = req.stream === false;
     for (const [i, cand] of candidates.entries()) {
       let streamed = false;
+      let text = '';
       const span = tracer.startSpan(`executor.call ${cand.target}`, { kind: SpanKind.CLIENT, attributes: { 'app.executor.target': cand.target } });
       try {
         const result = await context.with(trace.setSpan(context.active(), span), () =>
           cand.kind === 'llm'
             ? this.#llm(cand, req, span, signal, (delta) => {
+                if (whole) {
+                  text += delta;
+                  return;
+                }
                 streamed = true;
-                emit({ delta, agentState: '', agentContextId: '', agentTaskId: '' });
+                emit({ delta, agentState: '', agentContextId: '', agentTaskId: '', text: '' });
               })
             : this.#agent(cand, req, cand === primaryAgent, span, signal, (delta, ids) => {
                 streamed = true;
-                emit({ delta, agentState: ids.state, agentContextId: ids.contextId, agentTaskId: ids.taskId });
+                emit({ delta, agentState: ids.state, agentContextId: ids.contextId, agentTaskId: ids.taskId, text: '' });
               }),
         );
         const u = usage(result.promptTokens, result.completionTokens, result.cost, cand.target);
         span.setAttributes({ 'gen_ai.usage.input_tokens': u.promptTokens, 'gen_ai.usage.output_tokens': u.completionTokens });
-        emit({ usage: u, agentState: result.state, agentContextId: result.contextId, agentTaskId: result.taskId });
+        emit({ usage: u, agentState: result.state, agentContextId: result.contextId, agentTaskId: result.taskId, text });
         return { usage: u, ok: true };
       } catch (err) {
         const f = err instanceof TargetFailure ? err : new TargetFailure(`${cand.target}: ${(err as Error)?.message ?? err}`, { cause: err });
@@ -132,7 +139,7 @@ export class Executor {
         }
         failures.push(`${cand.target}: ${f.message}`);
         this.#deps.logger.warn({ target: cand.target, err: f.message, next: candidates[i + 1]?.target }, 'target failed');
-        if (i + 1 < candidates.length) emit({ fallback: cand.target, agentState: '', agentContextId: '', agentTaskId: '' });
+        if (i + 1 < candidates.length) emit({ fallback: cand.target, agentState: '', agentContextId: '', agentTaskId: '', text: '' });
       } finally {
         span.end();
       }

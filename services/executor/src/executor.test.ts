@@ -44,10 +44,11 @@ describe('executor - llm targets', () => {
     expect(primary.requests.at(-1)).toMatchObject({ model: 'small', stream: true });
   });
 
-  it('executor - stream=false calls the upstream non-streaming and sends the answer as one delta with its usage', async () => {
+  it('executor - stream=false calls the upstream non-streaming and sends the whole answer on the usage event', async () => {
     const r = await execute(exec.client, { decision: decision(['llm:big', 'llm:small']), messages: user('one two three'), stream: false });
     expect(r.error).toBeUndefined();
-    expect(r.deltas).toEqual(['[big] one two three']);
+    expect(r.deltas).toEqual([]);
+    expect(r.events.map((e) => e.text)).toEqual(['[big] one two three']);
     expect(primary.requests.at(-1)).toMatchObject({ model: 'big' });
     expect(primary.requests.at(-1)?.stream).toBeFalsy();
     expect(r.usage).toMatchObject({ servedBy: 'llm:big', completionTokens: 4 });
@@ -57,7 +58,7 @@ describe('executor - llm targets', () => {
     const r = await execute(exec.client, { decision: decision(['llm:ghost', 'llm:small']), messages: user('hi'), stream: false });
     expect(r.error).toBeUndefined();
     expect(r.fallbacks).toEqual(['llm:ghost']);
-    expect(r.text).toBe('[small] hi');
+    expect(r.events.at(-1)?.text).toBe('[small] hi');
   });
 
   it('executor - maps model names per provider and routes unlisted models to the catch-all provider', async () => {

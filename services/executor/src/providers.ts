@@ -2,6 +2,7 @@
 // alive, and building one per request would cost more than the whole latency budget of a routed call.
 import OpenAI from 'openai';
 import type { ProviderConfig } from './config.ts';
+import { upstreamFetch } from './upstream-fetch.ts';
 
 export interface ModelPrice {
   /** USD per 1M prompt tokens. */
@@ -26,6 +27,8 @@ export class ProviderRegistry {
   readonly #catchAll: { cfg: ProviderConfig; client: OpenAI } | undefined;
   readonly #cache = new Map<string, ResolvedModel>();
 
+  readonly #fetch = upstreamFetch();
+
   constructor(providers: readonly ProviderConfig[], opts: { timeoutMs: number }) {
     let catchAll: { cfg: ProviderConfig; client: OpenAI } | undefined;
     for (const cfg of providers) {
@@ -36,6 +39,8 @@ export class ProviderRegistry {
         maxRetries: 0,
         timeout: opts.timeoutMs,
         defaultHeaders: cfg.headers,
+        // One keep-alive undici Agent under every provider's client (see upstream-fetch.ts).
+        fetch: this.#fetch,
       });
       const entry = { cfg, client };
       for (const model of cfg.models) {
@@ -61,6 +66,11 @@ export class ProviderRegistry {
     };
     this.#cache.set(model, resolved);
     return resolved;
+  }
+
+  /** Closes the providers' idle connections (shutdown). */
+  close(): Promise<void> {
+    return this.#fetch.close();
   }
 
   /** Every explicitly listed model with its provider and price (for /v1/models-style listings). */

@@ -61,7 +61,11 @@ export class Executor {
       await new Promise<void>((resolve, reject) => {
         call.on('data', (ev: ExecuteResponse) => {
           if (ev.delta !== undefined) out.text += ev.delta;
-          else if (ev.usage !== undefined) out.usage = ev.usage;
+          else if (ev.usage !== undefined) {
+            out.usage = ev.usage;
+            // A non-streamed call (stream=false) carries its whole answer on the usage event.
+            out.text += ev.text;
+          }
           else if (ev.fallback !== undefined) out.fallbacks.push(ev.fallback);
           if (ev.agentState) out.agentState = ev.agentState;
           if (ev.agentContextId) out.agentContextId = ev.agentContextId;

@@ -99,17 +99,18 @@ function startExecutor(): Promise<number> {
         return;
       }
       if (asked === 'fail-mid') {
-        call.write({ delta: 'partial ', agentState: '', agentContextId: '', agentTaskId: '' });
+        call.write({ delta: 'partial ', agentState: '', agentContextId: '', agentTaskId: '', text: '' });
         setTimeout(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'stream broke: provider down' }), 5);
         return;
       }
-      call.write({ delta: 'hello ', agentState: '', agentContextId: '', agentTaskId: '' });
-      call.write({ delta: 'world', agentState: '', agentContextId: '', agentTaskId: '' });
+      call.write({ delta: 'hello ', agentState: '', agentContextId: '', agentTaskId: '', text: '' });
+      call.write({ delta: 'world', agentState: '', agentContextId: '', agentTaskId: '', text: '' });
       call.write({
         usage: { promptTokens: 3, completionTokens: 2, costUsd: 0.001, latencyMs: 1, servedBy: target, failed: [] },
         agentState: '',
         agentContextId: '',
         agentTaskId: '',
+        text: '',
       });
       call.end();
     },

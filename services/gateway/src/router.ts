@@ -48,7 +48,7 @@ export class GatewayRouter {
   /**
    * Decides, then streams the execution: `onDecision` runs before the first executor event (so HTTP can send
    * headers), `onEvent` for each event. `stream` false = the caller only wants the whole answer (the executor then
-   * calls the upstream non-streaming and sends it as one delta). A session's turn is recorded before this resolves, so the client's next turn
+   * calls the upstream non-streaming and sends the whole answer on its usage event). A session's turn is recorded before this resolves, so the client's next turn
    * sees it; a stateless turn is not recorded anywhere.
    */
   async chat(

@@ -9,6 +9,8 @@ import {
   type ClassifyResult,
   type FsmPolicy,
   type FsmState,
+  ShiftDetector,
+  type ShiftSample,
 } from '@moma/core';
 import { domainOf, loadSgdDialogues, sgdAgents, type SgdDialogue } from './sgd-data.ts';
 
@@ -101,25 +103,40 @@ interface Fitted {
   policy: FsmPolicy;
   contextWeight: number;
   threshold: number;
+  /** Replay on the held-out third of SGD train with a detector fitted on the other two thirds. */
   train: ReplayMetrics;
 }
 
-/** Fits the generic knobs (context weight, threshold, margins) on SGD train, whose services differ from dev's. */
+const DIM = 1 << 14;
+/** Descriptions-only cards give the head few samples; kNN over the descriptions helps (chosen on SGD train). */
+const WEIGHTS = { head: 0.6, knn: 0.3, centroid: 0.1 };
+const HEAD = { epochs: 12, learningRate: 0.8 };
+
+function shiftSamples(dialogues: readonly SgdDialogue[]): ShiftSample[] {
+  return dialogues.flatMap((d) => d.turns.map((t, i) => ({ user: t.user, system: t.system, shifted: i > 0 && d.turns[i - 1]!.service !== t.service })));
+}
+
+/**
+ * Fits the generic knobs (context weight, margins, shift cut-offs) on SGD train, whose services differ from dev's:
+ * the shift detector is fitted on two thirds of the train dialogues and the knobs on the remaining third.
+ */
 export function fitSgdPolicy(dir: string, log: (m: string) => void): Fitted {
   const agents = sgdAgents(join(dir, 'raw/train/schema.json'));
-  const dialogues = loadSgdDialogues(dir, 'train');
+  const all = loadSgdDialogues(dir, 'train');
+  const tune = all.filter((_, i) => i % 3 === 0);
+  const shift = ShiftDetector.fit(shiftSamples(all.filter((_, i) => i % 3 !== 0)));
   const ids = agents.map((a) => a.id);
+  const threshold = 0; // SGD has no out-of-scope turns, so every turn goes to some agent
   let best: Fitted | null = null;
-  for (const contextWeight of [0.3, 0.6, 1.0]) {
+  for (const contextWeight of [0.6, 1.0]) {
     log(`sgd: fitting policy on train (context weight ${contextWeight})`);
-    const cls = classifyAll(agents, dialogues, { contextWeight });
-    for (const threshold of [0]) {
-      const c = withThreshold(cls, threshold);
-      for (const switchMargin of [0, 0.05, 0.1, 0.2]) {
-        for (const awaitingMargin of [0.05, 0.2, 1]) {
-          for (const stayThreshold of [0]) {
-            const policy: FsmPolicy = { switchMargin, awaitingMargin, stayThreshold };
-            const m = score(dialogues, replayFsm(dialogues, c, ids, policy));
+    const cls = withThreshold(classifyAll(agents, tune, { contextWeight, shift, dim: DIM, weights: WEIGHTS, head: HEAD }), threshold);
+    for (const switchMargin of [0.04, 0.08, 0.15, 1]) {
+      for (const awaitingMargin of [0.02, 0.05, 0.1]) {
+        for (const shiftThreshold of [0.3, 0.5]) {
+          for (const shiftMargin of [-0.03, 0]) {
+            const policy: FsmPolicy = { switchMargin, awaitingMargin, stayThreshold: 0, shiftThreshold, shiftMargin };
+            const m = score(tune, replayFsm(tune, cls, ids, policy));
             if (!best || m.turnAccuracy > best.train.turnAccuracy) best = { policy, contextWeight, threshold, train: m };
           }
         }
@@ -131,13 +148,14 @@ export function fitSgdPolicy(dir: string, log: (m: string) => void): Fitted {
 
 export function evalSgd(dir: string, log: (m: string) => void = () => {}): SgdMetrics & { train: ReplayMetrics } {
   const fitted = fitSgdPolicy(dir, log);
-  log(`sgd: policy ${JSON.stringify(fitted.policy)} context ${fitted.contextWeight} threshold ${fitted.threshold}`);
+  log(`sgd: policy ${JSON.stringify(fitted.policy)} context ${fitted.contextWeight}; fitting the shift detector on all train dialogues`);
+  const shift = ShiftDetector.fit(shiftSamples(loadSgdDialogues(dir, 'train')));
   const dialogues = loadSgdDialogues(dir, 'dev');
   const run = (schema: string, variant: boolean) => {
     const agents = sgdAgents(join(dir, schema), variant);
-    const cls = withThreshold(classifyAll(agents, dialogues, { contextWeight: fitted.contextWeight }), fitted.threshold);
+    const cls = withThreshold(classifyAll(agents, dialogues, { contextWeight: fitted.contextWeight, shift, dim: DIM, weights: WEIGHTS, head: HEAD }), fitted.threshold);
     const fsm = score(dialogues, replayFsm(dialogues, cls, agents.map((a) => a.id), fitted.policy));
-    const stateless = statelessAll(agents, dialogues, {});
+    const stateless = statelessAll(agents, dialogues, { dim: DIM, weights: WEIGHTS, head: HEAD });
     return { agents, fsm, stateless: score(dialogues, stateless), stateless1: stateless };
   };
   log('sgd: replaying dev dialogues');

@@ -103,3 +103,15 @@ describe('agents fsm - applyAgentOutcome', () => {
     expect(applyAgentOutcome(awaitingW, { agentId: 'weather', taskState: 'completed' })).toEqual({ kind: 'engaged', agentId: 'weather', contextId: 'c1' });
   });
 });
+
+describe('agents fsm - topic shift', () => {
+  it.each<[string, number | undefined, string]>([
+    ['no shift score: the margin applies', undefined, 'weather'],
+    ['low shift: the margin applies', 0.2, 'weather'],
+    ['shift: a challenger within the shift margin takes over', 0.9, 'flights'],
+  ])('%s', (_name, shift, agentId) => {
+    const c = { ...cls({ weather: 0.6, flights: 0.58 }), ...(shift !== undefined ? { shift } : {}) };
+    const d = decideAgentTurn({ state: awaitingW, classify: c, tenant: 'x', agents }, { ...policy, shiftThreshold: 0.5, shiftMargin: -0.05 });
+    expect(d.agentId).toBe(agentId);
+  });
+});

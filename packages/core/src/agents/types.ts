@@ -71,7 +71,7 @@ export interface AgentIndexOptions {
   /** Options of the softmax head, or false for no head (similarity only). */
   head?: SoftmaxHeadOptions | false;
   weights?: Partial<ScoreWeights>;
-  /** k of the kNN signal (default 3). */
+  /** k of the kNN signal (default 3; used only when weights.knn > 0, default 0). */
   knnK?: number;
   /** Topic-shift detector; its score goes into ClassifyResult.shift for the state machine. */
   shift?: ShiftDetector;
