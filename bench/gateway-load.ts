@@ -4,7 +4,7 @@
 //
 //   node bench/gateway-load.ts [--duration 10] [--warmup 3] [--json] [--cpu-prof]
 // Targets: 1 connection p50 ≤ 2 ms, p99 ≤ 8 ms; 16 connections ≥ 1,000 req/s; each service idle ≤ 150 MB.
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -153,6 +153,8 @@ async function main(): Promise<void> {
     const url = `${sys.httpUrl}/v1/chat/completions`;
     const upstreamUrl = `${upstream.url}/chat/completions`;
 
+    // The machine may be shared: the load average says how much of the 2 cores the run could have had.
+    const loadBefore = loadavg().map((l) => round(l));
     if (warmup > 0) await drive(url, 16, warmup);
     const routed1 = await drive(url, 1, duration);
     const pids = { ...sys.pids, ...(await infraPids()), ...(nats ? { 'nats-server': nats.pid } : {}) };
@@ -164,6 +166,7 @@ async function main(): Promise<void> {
 
     const report = {
       duration,
+      loadAverage: { before: loadBefore, after: loadavg().map((l) => round(l)) },
       routed: { c1: routed1, c16: routed16 },
       upstream: { c1: direct1, c16: direct16 },
       rssMb: { idle, afterLoad: after },
@@ -186,6 +189,7 @@ async function main(): Promise<void> {
       console.log(line('routed, 16 connections', routed16));
       console.log(line('upstream direct, 1 connection', direct1));
       console.log(line('upstream direct, 16 connections', direct16));
+      console.log(`\nload average (1/5/15 min): before ${report.loadAverage.before.join(' ')}, after ${report.loadAverage.after.join(' ')}`);
       console.log(`\nresident memory (MB)   ${SERVICES.map((s) => s.padStart(13)).join('')}`);
       console.log(`idle                   ${SERVICES.map((s) => String(idle[s]).padStart(13)).join('')}`);
       console.log(`after load             ${SERVICES.map((s) => String(after[s]).padStart(13)).join('')}`);

@@ -24,7 +24,12 @@ export async function startExecutor(ctx: ServiceContext, config: ExecutorConfig)
   });
   const usage = new UsagePublisher(ctx.bus, logger);
 
-  const server = new Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  // channelz off: its per-call bookkeeping is measurable at thousands of calls per second and nothing reads it here.
+  const server = new Server({
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    'grpc.enable_channelz': 0,
+  });
   server.addService(ExecutorService, { execute: executeHandler(executor, usage, logger) });
   const health = new HealthImplementation({ '': 'SERVING', 'moma.v1.Executor': 'SERVING' });
   health.addToServer(server);

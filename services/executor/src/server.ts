@@ -29,7 +29,7 @@ export class UsagePublisher {
     this.#bus = bus;
     this.#logger = logger;
     this.#maxInFlight = opts.maxInFlight ?? 1024;
-    this.#batchMs = opts.batchMs ?? 10;
+    this.#batchMs = opts.batchMs ?? 25;
   }
 
   /** Events dropped because too many were queued or waiting for an ack. */
@@ -91,7 +91,12 @@ export function executeHandler(executor: Executor, usage: UsagePublisher, logger
       parent,
     );
     const abort = new AbortController();
-    call.on('cancelled', () => abort.abort(new Error('cancelled by the client')));
+    // grpc-js also emits 'cancelled' when a finished call closes; aborting then would only build an Error and
+    // dispatch an event for nothing on every call.
+    let finished = false;
+    call.on('cancelled', () => {
+      if (!finished) abort.abort(new Error('cancelled by the client'));
+    });
     let fallbacks = 0;
     const emit = (ev: ExecuteResponse) => {
       if (ev.fallback !== undefined) fallbacks++;
@@ -99,6 +104,7 @@ export function executeHandler(executor: Executor, usage: UsagePublisher, logger
     };
 
     const finish = (outcome: ExecuteOutcome | undefined, err: MomaError | undefined) => {
+      finished = true;
       if (outcome) {
         const u = outcome.usage;
         span.setAttributes({

@@ -32,6 +32,8 @@ export class Executor {
     this.client = new ExecutorClient(addr, grpc.credentials.createInsecure(), {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      // Per-call channelz bookkeeping costs CPU on every request and nothing here reads it.
+      'grpc.enable_channelz': 0,
     });
     this.timeoutMs = timeoutMs;
   }
@@ -71,6 +73,9 @@ export class Executor {
           if (ev.agentContextId) out.agentContextId = ev.agentContextId;
           if (ev.agentTaskId) out.agentTaskId = ev.agentTaskId;
           onEvent(ev);
+          // The executor sends usage only on success and as its last event: the answer is complete, so finish now
+          // instead of waiting for the status trailers (a separate write on the executor's side, one more hop).
+          if (ev.usage !== undefined) resolve();
         });
         call.on('error', (err: grpc.ServiceError) => reject(executorError(err)));
         call.on('end', () => resolve());

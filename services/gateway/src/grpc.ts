@@ -124,7 +124,7 @@ export interface GrpcGateway {
 }
 
 export function buildGrpcServer(router: GatewayRouter, logger: Logger): GrpcGateway {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0 });
   server.addService(RouterService, routerServer(router));
   server.addService(AgentRegistryService, registryServer(router.bus));
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });

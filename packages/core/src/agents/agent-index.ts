@@ -2,6 +2,7 @@ import { HashingEncoder, type Encoder } from '../encoder/index.ts';
 import { InvalidInputError } from '../errors.ts';
 import { sphericalKMeans } from './cluster.ts';
 import { SoftmaxHead } from './head.ts';
+import { SparseHashingEncoder } from './sparse-encoder.ts';
 import { blend, dotSparse, SparseMatrix, toSparse, type SparseVec } from './sparse.ts';
 import { agentTexts } from './texts.ts';
 import type { AgentIndex, AgentIndexOptions, AgentSpec, ClassifyResult, ScoreWeights, Taxonomy } from './types.ts';
@@ -31,9 +32,15 @@ export function buildAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonom
   const texts = agents.map((a) => agentTexts(a.card));
   const taxCats = taxonomy?.categories ?? [];
   const taxTexts = taxCats.map((c) => [c.description, ...(c.examples ?? [])].filter((t) => t.trim()).join('. '));
-  const encoder: Encoder = options.encoder ?? HashingEncoder.fit([...texts.flat(), ...taxTexts], { dim: options.dim ?? 1 << 15 });
+  let encoder: Encoder | SparseHashingEncoder | undefined = options.encoder;
+  if (!encoder) {
+    const fitted = HashingEncoder.fit([...texts.flat(), ...taxTexts], { dim: options.dim ?? 1 << 15 });
+    encoder = new SparseHashingEncoder(fitted.state, fitted.id);
+  }
   const dim = encoder.dim;
-  const enc = (t: string): SparseVec => toSparse(encoder.encode(t));
+  const sparseEncoder = encoder instanceof SparseHashingEncoder ? encoder : null;
+  const denseEncoder = encoder;
+  const enc = (t: string): SparseVec => (sparseEncoder ? sparseEncoder.encodeSparse(t) : toSparse(denseEncoder.encode(t)));
 
   const sampleVecs: SparseVec[] = [];
   const sampleAgent: number[] = [];
