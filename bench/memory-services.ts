@@ -8,7 +8,9 @@
 //   node bench/memory-services.ts --compile-cache        # NODE_COMPILE_CACHE warmed by a first, discarded run
 //   node bench/memory-services.ts --node-args="--max-semi-space-size=1" --services=scoring,intent --runs=3
 //   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node bench/memory-services.ts   # exporter path too
-//   node bench/memory-services.ts --services=intent,orchestrator --agents=150   # registry seeded with 150 agents
+//   node bench/memory-services.ts --services=intent,orchestrator --agents=150 --settle-ms=12000   # 150 agents registered
+//   node bench/memory-services.ts --without-redis=scoring   # as if scoring opened no Redis connection
+// Memory flags in the environment (NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_=131072) are passed on to the services.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +35,8 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     /** Synthetic agents written to the registry (as the orchestrator stores them) before intent/orchestrator start. */
     agents: { type: 'string', default: '0' },
+    /** Services started without REDIS_URL (what a stage that never touches the store saves by not connecting). */
+    'without-redis': { type: 'string', default: '' },
   },
 });
 
@@ -113,7 +117,7 @@ async function seedAgents(name: string, n: number): Promise<() => Promise<void>>
 }
 
 function envFor(name: string, extra: Record<string, string>): NodeJS.ProcessEnv {
-  return {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     NATS_URL,
     REDIS_URL,
@@ -126,6 +130,8 @@ function envFor(name: string, extra: Record<string, string>): NodeJS.ProcessEnv 
     EXECUTOR_GRPC_PORT: '0',
     ...extra,
   };
+  if (args['without-redis'].split(',').includes(name)) delete env.REDIS_URL;
+  return env;
 }
 
 async function measure(name: string, extraEnv: Record<string, string>): Promise<Sample> {

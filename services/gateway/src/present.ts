@@ -34,12 +34,11 @@ export function decisionHeaders(d: Decision): Record<string, string> {
     'x-moma-reason': encodeURIComponent(d.reason),
     'x-moma-predicted-quality': String(first?.predictedQuality ?? 0),
     'x-moma-predicted-cost-usd': String(first?.predictedCostUsd ?? 0),
-    'x-moma-session-id': d.sessionId,
     'x-moma-fsm-state': d.fsmState,
     'x-moma-router-version': d.routerVersion,
     'x-moma-decision-ms': String(d.decisionMs),
   };
-  if (d.sessionId === '') delete h['x-moma-session-id'];
+  if (d.sessionId !== '') h['x-moma-session-id'] = d.sessionId;
   return h;
 }
 
