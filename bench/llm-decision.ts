@@ -4,7 +4,8 @@
 // same layer shapes, since the decision cost depends on shapes, not values.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLlmRouter, type HeadSpec, type RouterArtifact, rng, warmTokenizer } from '@moma/core';
+import { createLlmRouter, type HeadSpec, type RouterArtifact, warmTokenizer } from '@moma/core';
+import { rng } from '@moma/core/train';
 import { readArtifactDir } from '../packages/cli/src/llm/artifact-files.ts';
 
 const { values } = parseArgs({

@@ -1,5 +1,5 @@
 import { countTokens } from '@moma/core';
-import { rng } from '@moma/core';
+import { rng } from '@moma/core/train';
 import type { RoutingDataset, RoutingRow } from './types.ts';
 
 /** RouteLLM's benchmarks/README.md price table: GPT-4 Turbo $20/M (1:1), the weak model at Llama-2-70B's $0.90/M. */

@@ -9,13 +9,10 @@ import {
   type RouterArtifact,
   type RoutingModeName,
   type RoutingTable,
-  rng,
   sweepWtp,
-  trainHead,
-  type TrainOptions,
-  type TrainSet,
   wtpGrid,
 } from '@moma/core';
+import { rng, trainHead, type TrainOptions, type TrainSet } from '@moma/core/train';
 import type { RoutingDataset, RoutingRow } from '../data/load.ts';
 
 export interface HeadPlan {

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { createLlmRouter, decodeArtifact, encodeArtifact, type TrainSet, trainHead } from '@moma/core';
+import { createLlmRouter, decodeArtifact, encodeArtifact } from '@moma/core';
+import { type TrainSet, trainHead } from '@moma/core/train';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../data/load.ts';
 import { initTf } from '../tf.ts';

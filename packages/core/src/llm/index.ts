@@ -20,5 +20,5 @@ export { choose, paretoFront, validateOptions, type Candidate, type Choice } fro
 export { extractQuestion, routingText, promptText } from './extract.ts';
 export { countTokens, warmTokenizer } from './tokens.ts';
 export { predictHead, predictEnsemble, sparsify, sigmoid, type SparseVec } from './heads/infer.ts';
-export { trainHead, rng, type TrainSet, type TrainOptions, type TrainResult } from './train/index.ts';
+// Training (tfjs) is a separate entry, `@moma/core/train`, so serving processes never load tfjs.
 export { pairLabel, modelPairs, PAIR_CLASSES, DEFAULT_GAPS, type GapThresholds } from './pairwise.ts';
