@@ -1,10 +1,9 @@
 // Idle memory of each service in distributed mode: starts every service as its own process (as `node
-// services/<n>/src/main.ts`, or the built dist/ JS with --dist) on the local NATS + Redis with a unique key
+// services/<n>/src/main.ts`) on the local NATS + Redis with a unique key
 // prefix, waits for its "ready"/"listening" log line plus a settle time, then prints VmRSS (from /proc), V8
 // heapUsed/heapTotal and external per service. Processes run one at a time so they do not compete for the 2 CPUs.
 //
 //   node bench/memory-services.ts                        # all five services, sources (type stripping)
-//   node bench/memory-services.ts --dist                 # the JS emitted by `node scripts/build.ts`
 //   node bench/memory-services.ts --compile-cache        # NODE_COMPILE_CACHE warmed by a first, discarded run
 //   node bench/memory-services.ts --node-args="--max-semi-space-size=1" --services=scoring,intent --runs=3
 //   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node bench/memory-services.ts   # exporter path too
@@ -12,7 +11,7 @@
 //   node bench/memory-services.ts --without-redis=scoring   # as if scoring opened no Redis connection
 // Memory flags in the environment (NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_=131072) are passed on to the services.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,7 +26,6 @@ const ALL = ['scoring', 'intent', 'orchestrator', 'gateway', 'executor'];
 const { values: args } = parseArgs({
   options: {
     services: { type: 'string', default: ALL.join(',') },
-    dist: { type: 'boolean', default: false },
     'compile-cache': { type: 'boolean', default: false },
     'node-args': { type: 'string', default: '' },
     'settle-ms': { type: 'string', default: '3000' },
@@ -68,8 +66,7 @@ interface Sample {
 }
 
 function entryFor(name: string): string {
-  const file = args.dist ? join(ROOT, 'dist', 'services', name, 'src', 'main.js') : join(ROOT, 'services', name, 'src', 'main.ts');
-  if (!existsSync(file)) throw new Error(`${file} not found${args.dist ? ' (run `node scripts/build.ts` first)' : ''}`);
+  const file = join(ROOT, 'services', name, 'src', 'main.ts');
   return file;
 }
 
@@ -163,7 +160,7 @@ async function measure(name: string, extraEnv: Record<string, string>): Promise<
         reject(new Error(`${name}: exited with ${code} before ready\n${lines.slice(-10).join('\n')}`));
       });
     });
-    // One probe, as Kubernetes would send: proves the stage answers over the bus (and that a dist build works).
+    // One probe, as Kubernetes would send: proves the stage answers over the bus.
     const health = healthPort ? (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.status ?? 0 : undefined;
     await new Promise((r) => setTimeout(r, Number(args['settle-ms'])));
     const mem = await new Promise<Omit<Sample, 'readyMs' | 'health'>>((resolve, reject) => {
@@ -191,7 +188,7 @@ if (args['compile-cache']) {
   for (const name of services) await measure(name, extraEnv); // warm the cache; this run is discarded
 }
 
-const mode = `${args.dist ? 'dist JS' : 'TS sources'}${Number(args.agents) > 0 ? `, ${args.agents} agents` : ''}${cacheDir ? ' + NODE_COMPILE_CACHE' : ''}${args['node-args'] ? ` + ${args['node-args']}` : ''}`;
+const mode = `TS sources${Number(args.agents) > 0 ? `, ${args.agents} agents` : ''}${cacheDir ? ' + NODE_COMPILE_CACHE' : ''}${args['node-args'] ? ` + ${args['node-args']}` : ''}`;
 const otel = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
 const results: Record<string, Sample> = {};
 if (!args.json) {

@@ -10,6 +10,13 @@ export const SERVICES = ['executor', 'scoring', 'intent', 'orchestrator', 'gatew
 export type ServiceName = (typeof SERVICES)[number];
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * Idle memory (each service must idle under 150 MB): a young generation capped at 2 × 8 MB instead of 2 × 16 MB
+ * (no measurable CPU cost), and Node's compile cache, which keeps the type-stripped sources so a process does not
+ * instantiate the TypeScript stripper again (15-25 MB each). Both apply unless the caller's env sets its own.
+ */
+const DEFAULT_NODE_ARGS = ['--max-semi-space-size=8'];
+const COMPILE_CACHE = `${ROOT}node_modules/.cache/moma-compile`;
 const COLORS = [36, 33, 35, 32, 34];
 
 export interface Fleet {
@@ -42,9 +49,9 @@ export function spawnFleet(
   const color = process.stdout.isTTY;
 
   (opts.services ?? SERVICES).forEach((name, i) => {
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), `services/${name}/src/main.ts`], {
+    const child = spawn(process.execPath, [...DEFAULT_NODE_ARGS, ...(opts.nodeArgs ?? []), `services/${name}/src/main.ts`], {
       cwd: ROOT,
-      env: { ...env, OTEL_SERVICE_NAME: name, ...opts.envFor?.(name) },
+      env: { NODE_COMPILE_CACHE: COMPILE_CACHE, ...env, OTEL_SERVICE_NAME: name, ...opts.envFor?.(name) },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group: a Ctrl-C (or `timeout`) signals the launcher's group, and the launcher forwards exactly
       // one SIGTERM; a second signal would make a service skip its graceful drain.
