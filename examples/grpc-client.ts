@@ -4,7 +4,7 @@
 //   node examples/grpc-client.ts models
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
-import { RouterClient, RoutingMode, type ChatRequest } from '@moma/proto';
+import { Decision, RouterClient, RoutingMode, type ChatRequest } from '@moma/proto';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -35,7 +35,7 @@ const request: ChatRequest = {
 if (command === 'route') {
   client.route(request, (err, res) => {
     if (err) return fail(err);
-    console.log(JSON.stringify(res.decision, null, 2));
+    console.log(JSON.stringify(res.decision && Decision.toJSON(res.decision), null, 2));
     client.close();
   });
 } else if (command === 'chat') {
