@@ -4,22 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectNatsBus, MemoryBus, Subjects, type Bus } from '@moma/platform';
 import { ArtifactPublished } from '@moma/proto';
-import { testInfra, uniqueId } from '@moma/testkit';
+import { prefixedBus as prefixed, testInfra, uniqueId } from '@moma/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPublish } from './publish.ts';
 
 const DEFAULT_ARTIFACT = fileURLToPath(new URL('../../../artifacts/default', import.meta.url));
-
-function prefixed(bus: Bus, prefix: string): Bus {
-  const p = (s: string) => `${prefix}.${s}`;
-  return {
-    request: (s, r, a, b, o) => bus.request(p(s), r, a, b, o),
-    serve: (s, a, b, h, o) => bus.serve(p(s), a, b, h, o),
-    publish: (s, m, c) => bus.publish(p(s), m, c),
-    subscribe: (s, c, h) => bus.subscribe(p(s), c, h),
-    close: () => bus.close(),
-  };
-}
 
 function capture() {
   const out: string[] = [];

@@ -3,17 +3,7 @@
 import type { Bus, Store } from '@moma/platform';
 import { Agent, RegistryChanged } from '@moma/proto';
 import { AGENT_KEY_PREFIX } from './agents.ts';
-
-export function prefixedBus(bus: Bus, prefix: string): Bus {
-  const p = (s: string) => `${prefix}.${s}`;
-  return {
-    request: (subject, req, reqCodec, resCodec, opts) => bus.request(p(subject), req, reqCodec, resCodec, opts),
-    serve: (subject, reqCodec, resCodec, handler, opts) => bus.serve(p(subject), reqCodec, resCodec, handler, opts),
-    publish: (subject, msg, codec) => bus.publish(p(subject), msg, codec),
-    subscribe: (subject, codec, handler) => bus.subscribe(p(subject), codec, handler),
-    close: () => bus.close(),
-  };
-}
+export { prefixedBus } from '@moma/testkit';
 
 export function testAgent(id: string, description: string, examples: string[], category = ''): Agent {
   return Agent.fromPartial({

@@ -2,17 +2,7 @@
 // other's requests, and small agent cards.
 import type { Bus } from '@moma/platform';
 import type { ClassifyResponse } from '@moma/proto';
-
-export function prefixedBus(bus: Bus, prefix: string): Bus {
-  const p = (s: string) => `${prefix}.${s}`;
-  return {
-    request: (subject, req, reqCodec, resCodec, opts) => bus.request(p(subject), req, reqCodec, resCodec, opts),
-    serve: (subject, reqCodec, resCodec, handler, opts) => bus.serve(p(subject), reqCodec, resCodec, handler, opts),
-    publish: (subject, msg, codec) => bus.publish(p(subject), msg, codec),
-    subscribe: (subject, codec, handler) => bus.subscribe(p(subject), codec, handler),
-    close: () => bus.close(),
-  };
-}
+export { prefixedBus } from '@moma/testkit';
 
 export function cardJson(name: string, description: string, examples: string[], url = 'http://127.0.0.1:9/a2a'): string {
   return JSON.stringify({

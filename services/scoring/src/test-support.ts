@@ -4,17 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeArtifact, type RouterArtifact } from '@moma/core';
 import type { Bus } from '@moma/platform';
-
-export function prefixedBus(bus: Bus, prefix: string): Bus {
-  const p = (s: string) => `${prefix}.${s}`;
-  return {
-    request: (subject, req, reqCodec, resCodec, opts) => bus.request(p(subject), req, reqCodec, resCodec, opts),
-    serve: (subject, reqCodec, resCodec, handler, opts) => bus.serve(p(subject), reqCodec, resCodec, handler, opts),
-    publish: (subject, msg, codec) => bus.publish(p(subject), msg, codec),
-    subscribe: (subject, codec, handler) => bus.subscribe(p(subject), codec, handler),
-    close: () => bus.close(),
-  };
-}
+export { prefixedBus } from '@moma/testkit';
 
 /** A tiny valid artifact: 3 models with distinct prices, a seeded linear head over a 64-bucket hashing encoder. */
 export function syntheticArtifact(version: string, seed = 7): RouterArtifact {
