@@ -17,18 +17,19 @@ import { domainOf, loadSgdDialogues, sgdAgents, type SgdDialogue } from './sgd-d
 export interface ReplayMetrics {
   turns: number;
   switchTurns: number;
-  /** Same-domain service counts as right (Hotels_1 vs Hotels_4 cannot be told apart from descriptions). */
+  /** The exact active service (the issue's metric). */
   turnAccuracy: number;
   switchTurnAccuracy: number;
-  /** Exact service. */
-  turnAccuracyStrict: number;
+  /** A same-domain service counts as right (Hotels_1 vs Hotels_4 cannot be told apart from their descriptions). */
+  turnAccuracyDomain: number;
+  switchTurnAccuracyDomain: number;
 }
 
 export interface SgdMetrics extends ReplayMetrics {
   dialogues: number;
   services: number;
   statelessTurnAccuracy: number;
-  statelessTurnAccuracyStrict: number;
+  statelessTurnAccuracyDomain: number;
   stickyTurnAccuracy: number;
   policy: FsmPolicy;
   contextWeight: number;
@@ -60,24 +61,34 @@ function statelessAll(agents: readonly AgentSpec[], dialogues: readonly SgdDialo
 
 function score(dialogues: readonly SgdDialogue[], preds: ReadonlyArray<ReadonlyArray<string | null>>): ReplayMetrics {
   let n = 0;
-  let ok = 0;
-  let strict = 0;
+  let exact = 0;
+  let domain = 0;
   let sw = 0;
-  let swOk = 0;
+  let swExact = 0;
+  let swDomain = 0;
   dialogues.forEach((d, di) =>
     d.turns.forEach((t, i) => {
       const p = preds[di]![i] ?? null;
-      const right = p !== null && domainOf(p) === domainOf(t.service);
+      const isExact = p === t.service;
+      const isDomain = p !== null && domainOf(p) === domainOf(t.service);
       n++;
-      if (right) ok++;
-      if (p === t.service) strict++;
+      if (isExact) exact++;
+      if (isDomain) domain++;
       if (i > 0 && d.turns[i - 1]!.service !== t.service) {
         sw++;
-        if (right) swOk++;
+        if (isExact) swExact++;
+        if (isDomain) swDomain++;
       }
     }),
   );
-  return { turns: n, switchTurns: sw, turnAccuracy: ok / n, switchTurnAccuracy: sw ? swOk / sw : 0, turnAccuracyStrict: strict / n };
+  return {
+    turns: n,
+    switchTurns: sw,
+    turnAccuracy: exact / n,
+    switchTurnAccuracy: sw ? swExact / sw : 0,
+    turnAccuracyDomain: domain / n,
+    switchTurnAccuracyDomain: sw ? swDomain / sw : 0,
+  };
 }
 
 /** Replays every dialogue through the state machine, feeding back the task state the real system reply implies. */
@@ -173,7 +184,7 @@ export function evalSgd(dir: string, log: (m: string) => void = () => {}): SgdMe
     services: main.agents.length,
     ...main.fsm,
     statelessTurnAccuracy: main.stateless.turnAccuracy,
-    statelessTurnAccuracyStrict: main.stateless.turnAccuracyStrict,
+    statelessTurnAccuracyDomain: main.stateless.turnAccuracyDomain,
     stickyTurnAccuracy: sticky.turnAccuracy,
     policy: fitted.policy,
     contextWeight: fitted.contextWeight,

@@ -101,7 +101,12 @@ export function decideAgentTurn(input: AgentTurnInput, policy: Partial<FsmPolicy
     if (best && classify.inScope && best.score >= classify.threshold) {
       return { agentId: best.agentId, next: engage(heldOk ? state : { kind: 'idle' }, best.agentId), masked, reason: `${lost}${best.agentId} in scope (${f(best.score)} ≥ ${f(classify.threshold)})` };
     }
-    return { agentId: null, next: { kind: 'llm' }, masked, reason: `${lost}no agent in scope (best ${best ? `${best.agentId} ${f(best.score)}` : 'none'} < ${f(classify.threshold)})` };
+    const why = best
+      ? `no agent in scope (best ${best.agentId} ${f(best.score)} < ${f(classify.threshold)})`
+      : classify.candidates.length === 0
+        ? 'no agent candidates'
+        : 'every candidate agent masked';
+    return { agentId: null, next: { kind: 'llm' }, masked, reason: `${lost}${why}` };
   }
 
   const heldScore = classify.candidates.find((c) => c.agentId === held)?.score ?? 0;
