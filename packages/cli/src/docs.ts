@@ -7,9 +7,9 @@ import { markdownReport } from './llm/report.ts';
 import { costQualitySvg } from './llm/svg.ts';
 import { importOptional } from './optional-import.ts';
 
-const USAGE = `moma docs [--datasets DIR] [--out DIR] [--dim N] [--seed N] [--quiet]
+const USAGE = `moma docs [--datasets DIR] [--out DIR] [--dim N] [--seed N] [--llm-only] [--quiet]
   Re-runs every LLM evaluation whose data is present and rewrites docs/results/llm/*.md, *.svg and *.json,
-  then the agent-routing results (eval-agents). Default datasets dir: ../shared/datasets.`;
+  then the agent-routing results (eval-agents; --llm-only skips them). Default datasets dir: ../shared/datasets.`;
 
 const LLM_DATA: Array<[string, string]> = [
   ['routerbench', 'routerbench-subset/routerbench_subset.jsonl'],
@@ -38,6 +38,7 @@ export async function runDocs(argv: string[]): Promise<number> {
       out: { type: 'string', default: path.join('docs', 'results') },
       dim: { type: 'string', default: '4096' },
       seed: { type: 'string', default: '7' },
+      'llm-only': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -81,6 +82,7 @@ ${summary.join('\n')}
 `,
     );
   }
+  if (values['llm-only']) return 0;
   try {
     const agents = await importOptional<AgentDocs>('./eval-agents/index.ts', 'eval-agents');
     const clinc = path.join(values.datasets, 'clinc150-oos-eval', 'clinc150.jsonl');

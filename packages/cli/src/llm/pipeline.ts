@@ -9,6 +9,7 @@ import {
   type RouterArtifact,
   type RoutingModeName,
   type RoutingTable,
+  singleModelPoints,
   sweepWtp,
   wtpGrid,
 } from '@moma/core';
@@ -81,12 +82,15 @@ export function meanCost(t: RoutingTable): number {
 const FINITE_MAX_WTP = 1e6;
 
 /**
- * Mode presets from the validation sweep: quality = cheapest point within 0.5 points of the best quality;
+ * Mode presets from the validation sweep. quality = the cheapest point whose quality reaches both the best single
+ * model's validation quality (the quality-mode target: never worse than always sending to the best model) and
+ * the best swept quality less half a point; if no point reaches the best single model, the best swept point.
  * balanced = cheapest reaching 85% of the way from the cheapest point to the best; cost = 50% of the way.
  */
 export function calibrateModes(t: RoutingTable): Record<RoutingModeName, number> {
   const pts = sweepWtp(t, wtpGrid(meanCost(t)));
   const qmax = Math.max(...pts.map((p) => p.quality));
+  const bestSingle = Math.max(...singleModelPoints(t).map((p) => p.quality));
   const cheapest = pts.reduce((a, b) => (b.cost < a.cost ? b : a));
   const at = (q: number): number => {
     const ok = pts.filter((p) => p.quality >= q - 1e-9).sort((a, b) => a.cost - b.cost || b.wtp - a.wtp);
@@ -94,7 +98,7 @@ export function calibrateModes(t: RoutingTable): Record<RoutingModeName, number>
     return Number.isFinite(w) ? w : FINITE_MAX_WTP;
   };
   return {
-    quality: at(qmax - 0.005),
+    quality: at(Math.min(qmax, Math.max(bestSingle, qmax - 0.005))),
     balanced: at(cheapest.quality + 0.85 * (qmax - cheapest.quality)),
     cost: at(cheapest.quality + 0.5 * (qmax - cheapest.quality)),
   };
