@@ -229,11 +229,13 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
   });
 
   it('e2e - one request produces one trace with spans from all five services', async () => {
+    // A turn of a session: every stage takes part (a stateless turn with no agent candidate skips the orchestrator).
+    const sid = await newSession();
     const traceId = randomBytes(16).toString('hex');
     const res = await post(
       '/v1/chat/completions',
       { messages: [user('Trace this request, please.')] },
-      { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`, 'x-moma-session-id': sid },
     );
     expect(res.status).toBe(200);
     const services = ['gateway', 'intent', 'orchestrator', 'scoring', 'executor'];

@@ -55,20 +55,28 @@ export async function decide(bus: Bus, turn: Turn): Promise<Decided> {
         ClassifyRequest,
         ClassifyResponse,
       );
-  const orchestration = await bus.request(
-    Subjects.orchestratorDecide,
-    {
-      sessionId,
-      intent,
-      switchTo: turn.switchTo,
-      tenant: options.tenant,
-      message: last,
-      disableAgents: options.disableAgents,
-      createSession: false,
-    },
-    OrchestrateRequest,
-    OrchestrateResponse,
-  );
+  // A stateless turn with no agent candidate has nothing for the orchestrator to decide (no session to advance,
+  // nothing to mask): its answer would be "llm" from the idle state. Skipping the round trip takes one NATS hop and
+  // a stage off the path of plain LLM traffic.
+  const orchestration = sessionId === '' && turn.switchTo === '' && (options.disableAgents || intent.candidates.length === 0)
+    ? OrchestrateResponse.fromPartial({
+        fsmState: 'llm',
+        reason: options.disableAgents ? 'agents disabled for this request' : 'no agent candidates',
+      })
+    : await bus.request(
+        Subjects.orchestratorDecide,
+        {
+          sessionId,
+          intent,
+          switchTo: turn.switchTo,
+          tenant: options.tenant,
+          message: last,
+          disableAgents: options.disableAgents,
+          createSession: false,
+        },
+        OrchestrateRequest,
+        OrchestrateResponse,
+      );
   const score = await scoring;
 
   let target: string;

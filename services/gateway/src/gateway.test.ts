@@ -45,7 +45,8 @@ let nextSession = 0;
 async function startStages(b: MemoryBus): Promise<void> {
   await b.serve(Subjects.intentClassify, ClassifyRequest, ClassifyResponse, async (req) => ({
     categories: [{ category: req.text.includes('weather') ? 'weather' : 'general', score: 0.8 }],
-    candidates: [],
+    // A weather question has a (weak) agent candidate; everything else has none.
+    candidates: req.text.includes('weather') ? [{ agentId: 'weather-bot', score: 0.2, category: 'weather' }] : [],
     inScope: false,
     threshold: 0.5,
   }));
@@ -161,7 +162,8 @@ describe('gateway http - chat completions', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-moma-target')).toBe('llm:m-large');
     expect(res.headers.get('x-moma-mode')).toBe('balanced');
-    expect(decodeURIComponent(res.headers.get('x-moma-reason')!)).toContain('no agent fits');
+    // Stateless, and intent found no candidate: the orchestrator is skipped and the reason says so.
+    expect(decodeURIComponent(res.headers.get('x-moma-reason')!)).toContain('no agent candidates');
     expect(res.headers.get('x-moma-router-version')).toBe('test-v1');
     const body = (await res.json()) as any;
     expect(body.object).toBe('chat.completion');
@@ -191,9 +193,17 @@ describe('gateway http - chat completions', () => {
     const before = { calls: stageCalls.length, sessions: sessions.size };
     const res = await post('/v1/chat/completions', { messages: [user('just once')] });
     expect(res.status).toBe(200);
+    // No session and no agent candidate: not even the orchestrator's decide is asked.
     const calls = stageCalls.slice(before.calls);
-    expect(calls).toEqual([{ subject: 'decide', sessionId: '', createSession: false }]);
+    expect(calls).toEqual([]);
     expect(sessions.size).toBe(before.sessions);
+  });
+
+  it('gateway http - a stateless request with an agent candidate still asks the orchestrator', async () => {
+    const before = stageCalls.length;
+    const res = await post('/v1/chat/completions', { messages: [user('what is the weather in Oslo')] });
+    expect(res.status).toBe(200);
+    expect(stageCalls.slice(before)).toEqual([{ subject: 'decide', sessionId: '', createSession: false }]);
   });
 
   it('gateway http - POST /v1/sessions creates a session (201) and returns its id', async () => {
