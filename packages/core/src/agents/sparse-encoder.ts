@@ -1,16 +1,6 @@
 import type { Encoder, HashingEncoderState } from '../encoder/index.ts';
+import { hashedFeatures } from '../encoder/hashing.ts';
 import type { SparseVec } from './sparse.ts';
-
-const TOKEN = /[\p{L}\p{N}]+/gu;
-
-function hash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 /**
  * The HashingEncoder's exact features (same state, same vector) computed sparsely: the dense encoder walks all
@@ -33,27 +23,13 @@ export class SparseHashingEncoder implements Encoder {
   }
 
   encodeSparse(text: string): SparseVec {
-    const { dim, wordNgrams } = this.state;
-    const [cmin, cmax] = this.state.charNgrams;
+    const { dim, wordNgrams, charNgrams } = this.state;
     const tf = this.scratch;
     const touched: number[] = [];
-    const emit = (h: number): void => {
-      const b = h % dim;
+    hashedFeatures(text, dim, wordNgrams, charNgrams, (b, sign) => {
       if (tf[b] === 0) touched.push(b);
-      tf[b]! += h & 0x80000000 ? -1 : 1;
-    };
-    const words = text.toLowerCase().match(TOKEN) ?? [];
-    for (let i = 0; i < words.length; i++) {
-      let gram = '';
-      for (let n = 0; n < wordNgrams && i + n < words.length; n++) {
-        gram = n === 0 ? `w:${words[i]}` : `${gram} ${words[i + n]}`;
-        emit(hash(gram));
-      }
-      if (cmax > 0) {
-        const w = `<${words[i]}>`;
-        for (let n = cmin; n <= cmax; n++) for (let j = 0; j + n <= w.length; j++) emit(hash(w.slice(j, j + n)));
-      }
-    }
+      tf[b]! += sign;
+    });
     // a bucket whose signed count returns to 0 mid-text may be listed twice: dedupe after sorting
     touched.sort((a, b) => a - b);
     const idx: number[] = [];

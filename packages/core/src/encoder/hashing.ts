@@ -39,8 +39,8 @@ function hashGram(word: string, from: number, to: number): number {
   return h >>> 0;
 }
 
-/** Calls `emit(bucket, sign)` for every word n-gram and character n-gram of the text. */
-function features(text: string, dim: number, wordN: number, [cmin, cmax]: [number, number], emit: (b: number, s: number) => void): void {
+/** Calls `emit(bucket, sign)` for every word n-gram and character n-gram of the text (shared with sparse encoders). */
+export function hashedFeatures(text: string, dim: number, wordN: number, [cmin, cmax]: [number, number], emit: (b: number, s: number) => void): void {
   const words = text.toLowerCase().match(TOKEN) ?? [];
   for (let i = 0; i < words.length; i++) {
     let gram = '';
@@ -88,7 +88,7 @@ export class HashingEncoder implements Encoder {
     const seen = new Uint8Array(dim);
     for (const t of texts) {
       seen.fill(0);
-      features(t, dim, wordNgrams, charNgrams, (b) => {
+      hashedFeatures(t, dim, wordNgrams, charNgrams, (b) => {
         seen[b] = 1;
       });
       for (let b = 0; b < dim; b++) df[b]! += seen[b]!;
@@ -100,7 +100,7 @@ export class HashingEncoder implements Encoder {
 
   encode(text: string): Float32Array {
     const tf = new Float32Array(this.dim);
-    features(text, this.dim, this.state.wordNgrams, this.state.charNgrams, (b, s) => {
+    hashedFeatures(text, this.dim, this.state.wordNgrams, this.state.charNgrams, (b, s) => {
       tf[b]! += s;
     });
     let norm = 0;
