@@ -5,7 +5,7 @@
 import type { Bus, Codec, Logger, RequestOptions, ServeOptions, Subscription } from './contracts.ts';
 import { Code, MomaError } from './errors.ts';
 import { injectContext, withClientSpan, withServerSpan } from './bus-trace.ts';
-import { DEADLINE_HEADER, MapHeaders, deadlinePassed, decodeOrThrow, encodeOrThrow } from './bus-wire.ts';
+import { DEADLINE_HEADER, MapHeaders, deadlinePassed, decodeOrThrow, encodeOrThrow, logHandlerError } from './bus-wire.ts';
 import { assertValidSubject, subjectMatches } from './subjects.ts';
 import type { RequestMetrics } from './metrics.ts';
 
@@ -143,7 +143,7 @@ export class MemoryBus implements Bus {
           return out;
         } catch (err) {
           const e = MomaError.from(err);
-          this.logError(subject, e);
+          logHandlerError(this.logger, subject, e);
           this.metrics?.observe(subject, e.code, (performance.now() - t0) / 1000);
           throw new MomaError(e.code, e.message, { details: { subject } });
         }
@@ -157,13 +157,6 @@ export class MemoryBus implements Bus {
         this.own.servers.delete(server);
       },
     };
-  }
-
-  private logError(subject: string, e: MomaError): void {
-    if (!this.logger) return;
-    const fields = { subject, code: e.codeName, err: e.cause ?? e };
-    if (e.code === Code.INTERNAL || e.code === Code.UNKNOWN) this.logger.error(fields, 'handler failed');
-    else this.logger.debug(fields, 'handler rejected request');
   }
 
   async publish<T>(subject: string, msg: T, codec: Codec<T>): Promise<void> {

@@ -15,6 +15,7 @@ import {
   encodeOrThrow,
   errorFromHeaders,
   headerSafe,
+  logHandlerError,
 } from './bus-wire.ts';
 import { assertValidSubject, subjectMatches } from './subjects.ts';
 import { ensureEventStream, EVENTS_SUBJECTS } from './jetstream-events.ts';
@@ -215,7 +216,7 @@ export class NatsBus implements Bus {
       });
     } catch (err) {
       const e = MomaError.from(err);
-      this.logError(subject, e);
+      logHandlerError(this.logger, subject, e);
       this.metrics?.observe(subject, e.code, (performance.now() - t0) / 1000);
       const eh = headers();
       eh.set(ERROR_CODE_HEADER, String(e.code));
@@ -235,13 +236,6 @@ export class NatsBus implements Bus {
     } catch (err) {
       this.logger?.warn({ err, subject }, 'could not send reply');
     }
-  }
-
-  private logError(subject: string, e: MomaError): void {
-    if (!this.logger) return;
-    const fields = { subject, code: e.codeName, err: e.cause ?? e };
-    if (e.code === Code.INTERNAL || e.code === Code.UNKNOWN) this.logger.error(fields, 'handler failed');
-    else this.logger.debug(fields, 'handler rejected request');
   }
 
   async publish<T>(subject: string, msg: T, codec: Codec<T>): Promise<void> {

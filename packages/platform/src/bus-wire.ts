@@ -2,7 +2,7 @@
 // `nats micro` tooling shows them too) carrying our gRPC-like code, and an absolute deadline.
 import { Code, MomaError, parseCode } from './errors.ts';
 import type { HeaderCarrier } from './bus-trace.ts';
-import type { Codec } from './contracts.ts';
+import type { Codec, Logger } from './contracts.ts';
 
 /** Same header names as @nats-io/services `ServiceErrorHeader` / `ServiceErrorCodeHeader`. */
 export const ERROR_HEADER = 'Nats-Service-Error';
@@ -61,4 +61,12 @@ export class MapHeaders implements HeaderCarrier {
   keys(): Iterable<string> {
     return this.map.keys();
   }
+}
+
+/** Handler failures: bugs (INTERNAL/UNKNOWN) are errors; rejections of bad requests are debug noise. */
+export function logHandlerError(logger: Logger | undefined, subject: string, e: MomaError): void {
+  if (!logger) return;
+  const fields = { subject, code: e.codeName, err: e.cause ?? e };
+  if (e.code === Code.INTERNAL || e.code === Code.UNKNOWN) logger.error(fields, 'handler failed');
+  else logger.debug(fields, 'handler rejected request');
 }

@@ -1,5 +1,5 @@
 import type { SparseVec } from './sparse.ts';
-import { rng } from './head.ts';
+import { rng } from '../random.ts';
 
 function dotDense(v: SparseVec, c: Float32Array): number {
   let s = 0;

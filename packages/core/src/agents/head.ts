@@ -1,4 +1,5 @@
 import type { SparseVec } from './sparse.ts';
+import { rng } from '../random.ts';
 
 export interface SoftmaxHeadOptions {
   epochs?: number;
@@ -8,17 +9,6 @@ export interface SoftmaxHeadOptions {
   seed?: number;
 }
 
-/** Deterministic PRNG (mulberry32) so fitting the same cards gives the same head. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Multinomial logistic regression over sparse hashed features, trained by SGD on the agents' card texts only.

@@ -1,5 +1,5 @@
 import { HashingEncoder } from '../encoder/index.ts';
-import { rng } from './train/train-head.ts';
+import { rng } from '../random.ts';
 import type { HeadSpec, RouterArtifact, Tensor } from './types.ts';
 
 /** A small artifact with seeded random weights (for tests and benchmarks; not a trained router). */

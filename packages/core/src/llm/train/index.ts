@@ -1,1 +1,2 @@
-export { trainHead, rng, type TrainSet, type TrainOptions, type TrainResult } from './train-head.ts';
+export { trainHead, type TrainSet, type TrainOptions, type TrainResult } from './train-head.ts';
+export { rng } from '../../random.ts';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { HeadKind, HeadSpec, Objective, Tensor } from '../types.ts';
 import { DEFAULT_GAPS, modelPairs, pairLabel, type GapThresholds } from '../pairwise.ts';
+import { rng } from '../../random.ts';
 
 /** Training rows: X is row-major [n, dim]; Y is [n, models] scores in [0, 1], NaN where missing. */
 export interface TrainSet {
@@ -37,17 +38,6 @@ export interface TrainResult {
   bestEpoch: number;
 }
 
-/** Mulberry32: a tiny seeded PRNG so runs are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Params = Record<string, tf.Variable>;
 
