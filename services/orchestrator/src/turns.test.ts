@@ -30,6 +30,14 @@ function countingStore(): { store: Store; writes: () => number } {
   return { store, writes: () => writes };
 }
 
+describe('orchestrator turns - explicit switch', () => {
+  it('switch - to an agent that is not registered is NOT_FOUND, naming the agent', async () => {
+    const deps = depsWith(new MemoryStore());
+    const req = OrchestrateRequest.fromPartial({ intent: intent(), switchTo: 'agent:nope', message: { role: 'user', content: 'hi' } });
+    await expect(decideTurn(deps, req)).rejects.toMatchObject({ code: Code.NOT_FOUND, message: expect.stringContaining('unknown agent "nope"') });
+  });
+});
+
 describe('orchestrator turns - sessions', () => {
   it('session - createSession stores an empty idle session under a fresh id with the tenant', async () => {
     const store = new MemoryStore();

@@ -44,6 +44,11 @@ export async function createSession(deps: TurnDeps, req: CreateSessionRequest): 
 
 /** Runs the state machine for one user turn and persists the new state with the user message. */
 export async function decideTurn(deps: TurnDeps, req: OrchestrateRequest): Promise<OrchestrateResponse> {
+  // A switch to an agent nobody registered is a mistake in the request, not something to mask and route around.
+  // (A registered agent that is unhealthy or not allowed for the tenant is masked, with the reason, as usual.)
+  if (req.switchTo.startsWith('agent:') && !deps.registry.get(req.switchTo.slice('agent:'.length))) {
+    throw new MomaError(Code.NOT_FOUND, `switch_to: unknown agent "${req.switchTo.slice('agent:'.length)}"; GET /v1/agents lists the registered agents`);
+  }
   const decideFrom = (state: FsmState) =>
     decideAgentTurn({
       state,
