@@ -1,41 +1,17 @@
 // NatsBus against a nats-server this test starts itself (no JetStream, and one it can stop and restart):
 // the core-publish fallback and recovery after an outage. Skipped when no nats-server binary is on PATH.
 import { describe, expect, it, afterAll } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { connectNatsBus, type NatsBus } from './bus-nats.ts';
 import { Code } from './errors.ts';
 import { EchoCodec, type Echo } from './test-support/codecs.ts';
-import { reachable } from '../../testkit/src/infra.ts';
+import { freePort, hasBinary as binaryOnPath, sleep, startLocalServer, stopLocalServer } from './test-support/local-server.ts';
 
-const hasBinary = spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).status === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const hasBinary = binaryOnPath('nats-server');
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (await reachable(`nats://127.0.0.1:${port}`, port, 100)) return child;
-    await sleep(20);
-  }
-  child.kill('SIGKILL');
-  throw new Error('nats-server did not start');
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
+const startServer = (port: number): Promise<ChildProcess> =>
+  startLocalServer('nats-server', ['-a', '127.0.0.1', '-p', String(port)], `nats://127.0.0.1:${port}`, port);
+const stopServer = stopLocalServer;
 
 describe.skipIf(!hasBinary)(`NatsBus with its own nats-server${hasBinary ? '' : ' (skipped: no nats-server binary on PATH)'}`, () => {
   const children: ChildProcess[] = [];

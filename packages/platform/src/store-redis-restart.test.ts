@@ -1,40 +1,16 @@
 // RedisStore against a redis-server this test starts itself, so it can stop and restart it: fast UNAVAILABLE
 // during the outage and recovery after. Skipped when no redis-server binary is on PATH.
 import { describe, expect, it, afterAll } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { connectRedisStore, type RedisStore } from './store-redis.ts';
 import { Code } from './errors.ts';
-import { reachable } from '../../testkit/src/infra.ts';
+import { freePort, hasBinary as binaryOnPath, sleep, startLocalServer, stopLocalServer } from './test-support/local-server.ts';
 
-const hasBinary = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const hasBinary = binaryOnPath('redis-server');
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (await reachable(`redis://127.0.0.1:${port}`, port, 100)) return child;
-    await sleep(20);
-  }
-  child.kill('SIGKILL');
-  throw new Error('redis-server did not start');
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
+const startServer = (port: number): Promise<ChildProcess> =>
+  startLocalServer('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], `redis://127.0.0.1:${port}`, port);
+const stopServer = stopLocalServer;
 
 describe.skipIf(!hasBinary)(`RedisStore with its own redis-server${hasBinary ? '' : ' (skipped: no redis-server binary on PATH)'}`, () => {
   const children: ChildProcess[] = [];
