@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { ClassifyRequest, ClassifyResponse } from '@moma/proto';
-import { MemoryBus, connectNatsBus, connectRedisStore, startTelemetry, type Bus } from '@moma/platform';
+import { MemoryBus, connectNatsBus, connectRedisStore, startTelemetry, type Bus, type ServiceSpec } from '@moma/platform';
 
 const { values } = parseArgs({
   options: {
@@ -74,8 +74,14 @@ const res = ClassifyResponse.fromPartial({
   threshold: 0.5,
 });
 
+/** The benched service: one Classify endpoint on `subject` answering `res`, like the intent stage. */
+const intentService = (subject: string): ServiceSpec => ({
+  name: 'bench-intent',
+  endpoints: [{ name: 'Classify', subject, request: ClassifyRequest, response: ClassifyResponse, handler: async () => res }],
+});
+
 async function busCase(label: string, server: Bus, client: Bus, subject: string): Promise<void> {
-  await server.serve(subject, ClassifyRequest, ClassifyResponse, async () => res);
+  await server.serve(intentService(subject));
   await latency(`${label} round trip`, () => client.request(subject, req, ClassifyRequest, ClassifyResponse));
   await throughput(`${label} throughput @${CONC}`, () => client.request(subject, req, ClassifyRequest, ClassifyResponse));
 }
@@ -133,7 +139,7 @@ async function natsCases(tracing: string): Promise<void> {
     const server = await connectNatsBus({ url: NATS_URL, name: 'bench-intent', useServices });
     servers.push(server);
     const subject = `moma.bench.${useServices ? 'svc' : 'plain'}.${tracing}.${process.pid}`;
-    await server.serve(subject, ClassifyRequest, ClassifyResponse, async () => res);
+    await server.serve(intentService(subject));
     const label = `NatsBus ${useServices ? '@nats-io/services' : 'plain queue sub'} (tracing ${tracing})`;
     cases.push({ name: `${label} round trip`, fn: () => client.request(subject, req, ClassifyRequest, ClassifyResponse) });
   }

@@ -1,6 +1,7 @@
 // Offline checks for deploy/ (no cluster needed): every YAML file parses, every kustomization's resources and
 // generator files exist, each workload is hardened (non-root, read-only root FS, no capabilities, seccomp,
-// requests/limits, probes), and the provider files pass the executor's own validation.
+// requests/limits, probes, the five services' /metrics scrape port), and the provider files pass the executor's own
+// validation.
 //   node deploy/validate.ts
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -69,6 +70,19 @@ function checkWorkload(file: string, doc: Obj): void {
     for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
       const port = get(c, probe, 'httpGet', 'port') ?? get(c, probe, 'tcpSocket', 'port');
       if (typeof port === 'string' && !portNames.has(port)) fail(file, `${cname}: ${probe} uses unknown port name ${port}`);
+    }
+  }
+  // The five MoMA services serve /metrics on HEALTH_PORT: the scrape annotations, a `health` container port and
+  // the HEALTH_PORT variable must name the same port.
+  if (['edge', 'stage'].includes(String(get(labels, 'app.kubernetes.io/component')))) {
+    const ann = get(doc, 'spec', 'template', 'metadata', 'annotations');
+    const c = ((pod.containers as unknown[]) ?? [])[0];
+    const healthPort = ((get(c, 'ports') as unknown[]) ?? []).find((p) => get(p, 'name') === 'health');
+    const envPort = ((get(c, 'env') as unknown[]) ?? []).find((e) => get(e, 'name') === 'HEALTH_PORT');
+    if (get(ann, 'prometheus.io/scrape') !== 'true' || get(ann, 'prometheus.io/path') !== '/metrics') {
+      fail(file, `${name}: pod template needs prometheus.io/scrape "true" and prometheus.io/path /metrics`);
+    } else if (!healthPort || String(get(healthPort, 'containerPort')) !== get(ann, 'prometheus.io/port') || get(envPort, 'value') !== get(ann, 'prometheus.io/port')) {
+      fail(file, `${name}: prometheus.io/port, the "health" container port and HEALTH_PORT must be the same port`);
     }
   }
 }

@@ -54,7 +54,7 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
     const client = new AgentRegistryClient(sys.grpcAddr, grpc.credentials.createInsecure());
     try {
       const viaGrpc = await new Promise<ListAgentsResponse>((resolve, reject) =>
-        client.listAgents({ tenant: '' }, (err, r) => (err ? reject(err) : resolve(r))),
+        client.listAgents({ tenant: '', knownVersion: 0 }, (err, r) => (err ? reject(err) : resolve(r))),
       );
       expect(viaGrpc.agents.map((a) => a.id)).toContain(agentId);
     } finally {

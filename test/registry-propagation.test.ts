@@ -1,7 +1,7 @@
-// Cross-stage: an agent registered on an orchestrator instance reaches an intent instance through the Store and
-// the moma.events.registry announcement. (The orchestrator is started in-process from its source folder.)
-import { connectNatsBus, connectRedisStore, createLogger, MemoryBus, MemoryStore, Subjects, type Bus, type Store } from '@moma/platform';
-import { ClassifyRequest, ClassifyResponse, RegisterAgentRequest, RegisterAgentResponse } from '@moma/proto';
+// Cross-stage: an agent registered on an orchestrator instance reaches an intent instance over the bus only (the
+// orchestrator's snapshot and its RegistryChanged announcement): intent gets a Store of its own that holds nothing.
+import { connectNatsBus, connectRedisStore, createLogger, MemoryBus, MemoryStore, stageClient, type Bus, type Store } from '@moma/platform';
+import { IntentStageDefinition, OrchestratorStageDefinition, RegisterAgentRequest } from '@moma/proto';
 import { testInfra, uniqueId } from '@moma/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrchestrator, type OrchestratorHandle } from '../services/orchestrator/src/app.ts';
@@ -42,10 +42,10 @@ function propagationSuite(rigFor: () => Promise<Rig>): void {
   });
 
   it('registry - an agent registered on the orchestrator is seen by the next intent classify', async () => {
-    const classify = (text: string) => rig.client.request(Subjects.intentClassify, { text, context: [], topK: 3, tenant: '' }, ClassifyRequest, ClassifyResponse);
+    const classify = (text: string) => stageClient(rig.client, IntentStageDefinition).classify({ text, context: [], topK: 3, tenant: '' });
     expect((await classify('book a table for two tonight')).candidates).toEqual([]);
     const register = (cardJson: string) =>
-      rig.client.request(Subjects.registryRegister, RegisterAgentRequest.fromPartial({ cardJson }), RegisterAgentRequest, RegisterAgentResponse);
+      stageClient(rig.client, OrchestratorStageDefinition).registerAgent(RegisterAgentRequest.fromPartial({ cardJson }));
     await register(card('Table Booker', 'Restaurant table reservations', ['book a table for two tonight', 'reserve dinner at an Italian place']));
     await register(card('Taxi Caller', 'Order a taxi or a ride to an address', ['get me a taxi to the airport', 'call a cab home']));
     const deadline = Date.now() + 20_000;
@@ -60,7 +60,7 @@ describe('registry propagation - memory bus and store', () => {
   propagationSuite(async () => {
     const bus = new MemoryBus();
     const store = new MemoryStore();
-    return { orchestratorBus: bus, intentBus: bus, client: bus, orchestratorStore: store, intentStore: store, close: () => bus.close() };
+    return { orchestratorBus: bus, intentBus: bus, client: bus, orchestratorStore: store, intentStore: new MemoryStore(), close: () => bus.close() };
   });
 });
 
@@ -69,14 +69,13 @@ describe.skipIf(!infra.ok)(`registry propagation - real NATS and Redis${infra.ok
   propagationSuite(async () => {
     const prefix = uniqueId('prop');
     const buses = await Promise.all(['orchestrator', 'intent', 'client'].map((name) => connectNatsBus({ url: infra.natsUrl, name, useServices: false, logger })));
-    // Separate connections per service, as separate processes would have.
-    const stores = await Promise.all([0, 1].map(() => connectRedisStore({ url: infra.redisUrl, keyPrefix: `moma-test:${prefix}:`, logger })));
+    const stores = [await connectRedisStore({ url: infra.redisUrl, keyPrefix: `moma-test:${prefix}:`, logger })];
     return {
       orchestratorBus: prefixedBus(buses[0]!, prefix),
       intentBus: prefixedBus(buses[1]!, prefix),
       client: prefixedBus(buses[2]!, prefix),
       orchestratorStore: stores[0]!,
-      intentStore: stores[1]!,
+      intentStore: new MemoryStore(),
       close: async () => {
         for (const { key } of await stores[0]!.list('')) await stores[0]!.delete(key);
         for (const s of stores) await s.close();

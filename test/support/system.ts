@@ -1,7 +1,7 @@
 // Starts the distributed system for end-to-end tests and the load benchmark: every service its own process
 // (`node services/<name>/src/main.ts`) on real NATS and Redis, on free ports, with a unique Redis key prefix.
 import { createServer } from 'node:net';
-import { spawnFleet, SERVICES, type Fleet, type ServiceName } from '../../services/launcher-processes.ts';
+import { spawnFleet, SERVICES, type Fleet, type ServiceName } from '@moma/launcher';
 
 export interface SystemOptions {
   natsUrl: string;
@@ -24,6 +24,8 @@ export interface System {
   httpUrl: string;
   grpcAddr: string;
   executorAddr: string;
+  /** Base URL of each service's health/metrics server (/healthz, /readyz, /metrics). */
+  healthUrls: Record<ServiceName, string>;
   /** The environment every service got (for starting more instances). */
   env: Record<string, string | undefined>;
   pids: Record<ServiceName, number>;
@@ -46,9 +48,11 @@ export function freePort(): Promise<number> {
 }
 
 export async function startSystem(opts: SystemOptions): Promise<System> {
-  const [httpPort, grpcPort, executorPort, intentHealth, orchestratorHealth, scoringHealth] = await Promise.all(
-    Array.from({ length: 6 }, freePort),
+  const [httpPort, grpcPort, executorPort, ...healthPortList] = await Promise.all(
+    Array.from({ length: 3 + SERVICES.length }, freePort),
   );
+  // Every service serves /healthz, /readyz and /metrics on its own HEALTH_PORT.
+  const healthPorts = Object.fromEntries(SERVICES.map((name, i) => [name, healthPortList[i]!])) as Record<ServiceName, number>;
   const env: Record<string, string | undefined> = {
     ...process.env,
     NATS_URL: opts.natsUrl,
@@ -69,14 +73,13 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     OTEL_BSP_SCHEDULE_DELAY: opts.otlpUrl ? '100' : process.env.OTEL_BSP_SCHEDULE_DELAY,
     ...opts.env,
   };
-  const healthPorts: Partial<Record<ServiceName, number>> = { intent: intentHealth, orchestrator: orchestratorHealth, scoring: scoringHealth };
   const logs: string[] = [];
   const deaths: string[] = [];
   const fleet: Fleet = spawnFleet(
     env,
     (name, code, signal) => deaths.push(`${name} exited (code ${code}, signal ${signal})`),
     {
-      envFor: (name) => ({ HEALTH_PORT: String(healthPorts[name] ?? 0) }),
+      envFor: (name) => ({ HEALTH_PORT: String(healthPorts[name]) }),
       onLine: (name, line) => {
         logs.push(`${name}| ${line}`);
         if (opts.echo) process.stderr.write(`${name.padEnd(12)}| ${line}\n`);
@@ -90,6 +93,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     httpUrl,
     grpcAddr: `127.0.0.1:${grpcPort}`,
     executorAddr: `127.0.0.1:${executorPort}`,
+    healthUrls: Object.fromEntries(SERVICES.map((name) => [name, `http://127.0.0.1:${healthPorts[name]}`])) as Record<ServiceName, string>,
     env,
     pids,
     logs,
@@ -140,7 +144,7 @@ export async function startExtraGateway(sys: System, natsUrl: string): Promise<{
   const [httpPort, grpcPort] = await Promise.all([freePort(), freePort()]);
   const logs: string[] = [];
   const fleet = spawnFleet(
-    { ...sys.env, NATS_URL: natsUrl, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_GRPC_PORT: String(grpcPort) },
+    { ...sys.env, NATS_URL: natsUrl, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_GRPC_PORT: String(grpcPort), HEALTH_PORT: '0' },
     (name, code) => logs.push(`${name} exited (code ${code})`),
     { services: ['gateway'], onLine: (_n, line) => logs.push(line) },
   );

@@ -2,10 +2,10 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runEvalOn } from './eval.ts';
+import { writeAgentDocs } from './eval-agents/index.ts';
 import type { EvalResult } from './llm/evaluate.ts';
 import { markdownReport } from './llm/report.ts';
 import { costQualitySvg } from './llm/svg.ts';
-import { importOptional } from './optional-import.ts';
 
 const USAGE = `moma docs [--datasets DIR] [--out DIR] [--dim N] [--seed N] [--llm-only] [--quiet]
   Re-runs every LLM evaluation whose data is present and rewrites docs/results/llm/*.md, *.svg and *.json,
@@ -16,10 +16,6 @@ const LLM_DATA: Array<[string, string]> = [
   ['llmrouter', 'llmrouter-dcrouter/dcrouter_joined.jsonl'],
   ['routellm-mmlu', 'routellm-evals/mmlu_gpt4_vs_mixtral.jsonl'],
 ];
-
-interface AgentDocs {
-  writeAgentDocs(opts: { clinc?: string; sgd?: string; outDir: string }): Promise<void>;
-}
 
 function summaryRow(r: EvalResult): string[] {
   return r.evals.map((g) => {
@@ -84,10 +80,9 @@ ${summary.join('\n')}
   }
   if (values['llm-only']) return 0;
   try {
-    const agents = await importOptional<AgentDocs>('./eval-agents/index.ts', 'eval-agents');
     const clinc = path.join(values.datasets, 'clinc150-oos-eval', 'clinc150.jsonl');
     const sgd = path.join(values.datasets, 'sgd', 'sgd_user_turns.jsonl');
-    await agents.writeAgentDocs({
+    await writeAgentDocs({
       ...(existsSync(clinc) ? { clinc } : {}),
       ...(existsSync(sgd) ? { sgd } : {}),
       outDir: path.join(values.out, 'agents'),

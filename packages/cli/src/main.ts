@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // The `moma` command: dispatches subcommands (each module loaded only when used).
-import { importOptional } from './optional-import.ts';
 
 const USAGE = `usage: moma <command> [options]
   train        train the LLM router and write an artifact
@@ -16,8 +15,8 @@ const COMMANDS: Record<string, () => Promise<Runner>> = {
   train: async () => (await import('./train.ts')).runTrain,
   eval: async () => (await import('./eval.ts')).runEval,
   docs: async () => (await import('./docs.ts')).runDocs,
-  'eval-agents': async () => (await importOptional<{ runEvalAgents: Runner }>('./eval-agents/index.ts', 'eval-agents')).runEvalAgents,
-  publish: async () => (await importOptional<{ runPublish: Runner }>('./publish.ts', 'publish')).runPublish,
+  'eval-agents': async () => (await import('./eval-agents/index.ts')).runEvalAgents,
+  publish: async () => (await import('./publish.ts')).runPublish,
 };
 
 async function main(argv: string[]): Promise<number> {

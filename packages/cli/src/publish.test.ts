@@ -2,8 +2,8 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectNatsBus, MemoryBus, Subjects, type Bus } from '@moma/platform';
-import { ArtifactPublished } from '@moma/proto';
+import { connectNatsBus, MemoryBus, subscribeEvent, type Bus } from '@moma/platform';
+import { Topics, type ArtifactPublished } from '@moma/proto';
 import { prefixedBus as prefixed, testInfra, uniqueId } from '@moma/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPublish } from './publish.ts';
@@ -49,7 +49,7 @@ describe('cli publish', () => {
   it('publish - announces the version and absolute path of a valid artifact', async () => {
     const bus = new MemoryBus();
     const seen: ArtifactPublished[] = [];
-    await bus.subscribe(Subjects.eventsArtifact, ArtifactPublished, (m) => void seen.push(m));
+    await subscribeEvent(bus, Topics.artifact, (m) => void seen.push(m));
     const c = capture();
     const code = await runPublish(['--artifact', DEFAULT_ARTIFACT], { ...c.io, connect: async () => bus });
     expect(code).toBe(0);
@@ -72,7 +72,7 @@ describe.skipIf(!infra.ok)(`cli publish - real NATS${infra.ok ? '' : ` (skipped:
     const prefix = uniqueId('publish');
     const listener = prefixed(await connectNatsBus({ url: infra.natsUrl, name: 'publish-test', useServices: false }), prefix);
     const seen: ArtifactPublished[] = [];
-    await listener.subscribe(Subjects.eventsArtifact, ArtifactPublished, (m) => void seen.push(m));
+    await subscribeEvent(listener, Topics.artifact, (m) => void seen.push(m));
     try {
       const c = capture();
       const code = await runPublish(['--artifact', DEFAULT_ARTIFACT, '--nats', infra.natsUrl], {

@@ -5,13 +5,13 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLlmRouter, decodeArtifact } from '@moma/core';
-import { connectNatsBus, MomaError, Subjects, type Bus } from '@moma/platform';
-import { ArtifactPublished } from '@moma/proto';
+import { connectNatsBus, MomaError, publishEvent, type Bus } from '@moma/platform';
+import { Topics } from '@moma/proto';
 
 const USAGE = `usage: moma publish --artifact DIR [--nats URL]
 
 Validates the router artifact in DIR (manifest.json + weights.bin) and publishes ArtifactPublished on
-${Subjects.eventsArtifact}; scoring instances swap to it without a restart.
+${Topics.artifact.subject}; scoring instances swap to it without a restart.
   --artifact DIR   artifact directory (as the scoring instances see it)
   --nats URL       NATS server (default: $NATS_URL, else nats://127.0.0.1:4222)`;
 
@@ -74,7 +74,7 @@ export async function runPublish(argv: string[], io: PublishIo = {}): Promise<nu
   try {
     const bus = await (io.connect ?? ((u: string) => connectNatsBus({ url: u, name: 'moma-cli', useServices: false })))(url);
     try {
-      await bus.publish(Subjects.eventsArtifact, { version, path: dir }, ArtifactPublished);
+      await publishEvent(bus, Topics.artifact, { version, path: dir });
     } finally {
       await bus.close();
     }
@@ -82,6 +82,6 @@ export async function runPublish(argv: string[], io: PublishIo = {}): Promise<nu
     err(`moma publish: cannot publish to NATS at ${url}: ${MomaError.from(e).message} (pass --nats URL or set NATS_URL)`);
     return 1;
   }
-  out(`published ${Subjects.eventsArtifact} {version: ${version}, path: ${dir}}`);
+  out(`published ${Topics.artifact.subject} {version: ${version}, path: ${dir}}`);
   return 0;
 }

@@ -4,3 +4,4 @@ export * from './encoder/index.ts';
 export * from './metrics/index.ts';
 export * from './llm/index.ts';
 export * from './agents/index.ts';
+export * from './rules/index.ts';

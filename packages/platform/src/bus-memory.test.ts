@@ -3,6 +3,7 @@ import { MemoryBus } from './bus-memory.ts';
 import { Code } from './errors.ts';
 import { busContract } from './test-support/bus-contract.ts';
 import { EchoCodec } from './test-support/codecs.ts';
+import { one } from './test-support/service.ts';
 
 busContract('MemoryBus', async () => {
   const root = new MemoryBus();
@@ -24,8 +25,8 @@ describe('MemoryBus specifics', () => {
     const root = new MemoryBus();
     const a = root.connect();
     const b = root.connect();
-    await a.serve('moma.x.a', EchoCodec, EchoCodec, async (r) => r);
-    await b.serve('moma.x.b', EchoCodec, EchoCodec, async (r) => r);
+    await a.serve(one('a', 'moma.x.a', EchoCodec, EchoCodec, async (r) => r));
+    await b.serve(one('b', 'moma.x.b', EchoCodec, EchoCodec, async (r) => r));
     await a.close();
     await expect(root.request('moma.x.b', { text: 'ok', n: 1 }, EchoCodec, EchoCodec)).resolves.toEqual({ text: 'ok', n: 1 });
     await expect(root.request('moma.x.a', { text: '', n: 0 }, EchoCodec, EchoCodec)).rejects.toMatchObject({ code: Code.UNAVAILABLE });

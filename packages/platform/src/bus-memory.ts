@@ -2,7 +2,7 @@
 // tell: payloads go through the codecs, queue groups share load round-robin, errors arrive as a fresh MomaError
 // with only code + message (as over the wire), deadlines and "no responders" give the same codes, and the
 // handler runs in a child span of the caller's.
-import type { Bus, Codec, Logger, RequestOptions, ServeOptions, Subscription } from './contracts.ts';
+import type { Bus, Codec, EndpointSpec, Logger, RequestOptions, ServiceSpec, Subscription } from './contracts.ts';
 import { Code, MomaError } from './errors.ts';
 import { injectContext, withClientSpan, withServerSpan } from './bus-trace.ts';
 import { DEADLINE_HEADER, MapHeaders, deadlinePassed, decodeOrThrow, encodeOrThrow, logHandlerError } from './bus-wire.ts';
@@ -117,18 +117,32 @@ export class MemoryBus implements Bus {
     });
   }
 
-  async serve<Req, Res>(
-    subject: string,
-    reqCodec: Codec<Req>,
-    resCodec: Codec<Res>,
-    handler: (req: Req) => Promise<Res>,
-    opts?: ServeOptions,
-  ): Promise<Subscription> {
-    assertValidSubject(subject, true);
-    this.checkOpen(subject);
-    const server: Server = {
+  async serve(service: ServiceSpec): Promise<Subscription> {
+    for (const e of service.endpoints) {
+      assertValidSubject(e.subject, true);
+      this.checkOpen(e.subject);
+    }
+    const queue = service.queue ?? service.name;
+    const servers = service.endpoints.map((e) => this.server(e, queue));
+    for (const server of servers) {
+      this.hub.servers.add(server);
+      this.own.servers.add(server);
+    }
+    return {
+      unsubscribe: async () => {
+        for (const server of servers) {
+          this.hub.servers.delete(server);
+          this.own.servers.delete(server);
+        }
+      },
+    };
+  }
+
+  private server<Req, Res>(e: EndpointSpec<Req, Res>, queue: string): Server {
+    const { subject } = e;
+    return {
       pattern: subject,
-      queue: opts?.queue ?? '',
+      queue,
       handle: async (data, headers) => {
         // Yield first, like a network hop: the caller's code after `request()` never runs inside the handler.
         await Promise.resolve();
@@ -136,8 +150,8 @@ export class MemoryBus implements Bus {
         try {
           const out = await withServerSpan(subject, 'process', headers, async () => {
             if (deadlinePassed(headers)) throw new MomaError(Code.DEADLINE_EXCEEDED, `caller's deadline passed before ${subject} started`);
-            const req = decodeOrThrow(reqCodec, data, `request to ${subject}`, Code.INVALID_ARGUMENT);
-            return encodeOrThrow(resCodec, await handler(req), `reply from ${subject}`);
+            const req = decodeOrThrow(e.request, data, `request to ${subject}`, Code.INVALID_ARGUMENT);
+            return encodeOrThrow(e.response, await e.handler(req), `reply from ${subject}`);
           });
           this.metrics?.observe(subject, Code.OK, (performance.now() - t0) / 1000);
           return out;
@@ -147,14 +161,6 @@ export class MemoryBus implements Bus {
           this.metrics?.observe(subject, e.code, (performance.now() - t0) / 1000);
           throw new MomaError(e.code, e.message, { details: { subject } });
         }
-      },
-    };
-    this.hub.servers.add(server);
-    this.own.servers.add(server);
-    return {
-      unsubscribe: async () => {
-        this.hub.servers.delete(server);
-        this.own.servers.delete(server);
       },
     };
   }

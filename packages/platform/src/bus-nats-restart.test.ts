@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { connectNatsBus, type NatsBus } from './bus-nats.ts';
 import { Code } from './errors.ts';
 import { EchoCodec, type Echo } from './test-support/codecs.ts';
+import { one } from './test-support/service.ts';
 import { freePort, hasBinary as binaryOnPath, sleep, startLocalServer, stopLocalServer } from './test-support/local-server.ts';
 
 const hasBinary = binaryOnPath('nats-server');
@@ -44,7 +45,7 @@ describe.skipIf(!hasBinary)(`NatsBus with its own nats-server${hasBinary ? '' : 
     const svc = await connectNatsBus({ url, name: 'svc' });
     const client = await connectNatsBus({ url, name: 'client' });
     buses.push(svc, client);
-    await svc.serve('moma.test.restart', EchoCodec, EchoCodec, async (r) => ({ text: 'up', n: r.n }));
+    await svc.serve(one('svc', 'moma.test.restart', EchoCodec, EchoCodec, async (r) => ({ text: 'up', n: r.n })));
     await expect(client.request('moma.test.restart', { text: '', n: 1 }, EchoCodec, EchoCodec)).resolves.toEqual({ text: 'up', n: 1 });
 
     await stopServer(server);

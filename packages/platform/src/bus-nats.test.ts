@@ -1,12 +1,13 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { testInfra } from '../../testkit/src/infra.ts';
+import { testInfra } from './test-support/infra.ts';
 import { connectNatsBus, type NatsBus } from './bus-nats.ts';
 import { Code, MomaError } from './errors.ts';
 import { EVENTS_STREAM } from './jetstream-events.ts';
 import { busContract } from './test-support/bus-contract.ts';
-import { EchoCodec } from './test-support/codecs.ts';
+import { EchoCodec, type Echo } from './test-support/codecs.ts';
+import { one } from './test-support/service.ts';
 import { startTcpProxy } from './test-support/tcp-proxy.ts';
 
 const infra = await testInfra({ nats: true });
@@ -62,9 +63,37 @@ describe.skipIf(!infra.ok)(`NatsBus${suffix}`, () => {
     it('nats bus - a served endpoint is discoverable with $SRV.PING', async () => {
       const name = `disc${Date.now().toString(36)}`;
       const b = await bus(name);
-      await b.serve(`moma.test.${name}.x`, EchoCodec, EchoCodec, async (r) => r);
+      await b.serve(one(name, `moma.test.${name}.x`, EchoCodec, EchoCodec, async (r) => r));
       const reply = await b.nc.request(`$SRV.PING.${name}`, undefined, { timeout: 1000 });
       expect(JSON.parse(new TextDecoder().decode(reply.data))).toMatchObject({ name, type: 'io.nats.micro.v1.ping_response' });
+    });
+
+    it('nats bus - $SRV.INFO lists a service with several endpoints once, with all its endpoints', async () => {
+      const name = `info${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+      const b = await bus('info-host');
+      const echo = async (r: Echo) => r;
+      const [first, second] = [`moma.test.${name}.first`, `moma.test.${name}.second`];
+      await b.serve({
+        name,
+        version: '2.3.4',
+        description: 'moma.v1.TestStage',
+        endpoints: [
+          { name: 'First', subject: first, request: EchoCodec, response: EchoCodec, handler: echo },
+          { name: 'Second', subject: second, request: EchoCodec, response: EchoCodec, handler: echo },
+        ],
+      });
+      // Every service instance by that name answers; collect all replies for a moment.
+      const replies: unknown[] = [];
+      for await (const m of await b.nc.requestMany(`$SRV.INFO.${name}`, undefined, { strategy: 'timer', maxWait: 300 })) {
+        replies.push(JSON.parse(new TextDecoder().decode(m.data)));
+      }
+      expect(replies).toHaveLength(1);
+      expect(replies[0]).toMatchObject({ type: 'io.nats.micro.v1.info_response', name, version: '2.3.4', description: 'moma.v1.TestStage' });
+      const endpoints = (replies[0] as { endpoints: Array<{ name: string; subject: string; queue_group: string }> }).endpoints;
+      expect(endpoints.map((e) => ({ name: e.name, subject: e.subject, queue: e.queue_group }))).toEqual([
+        { name: 'First', subject: first, queue: name },
+        { name: 'Second', subject: second, queue: name },
+      ]);
     });
 
     it('nats bus - connecting to a NATS that is not there fails fast with UNAVAILABLE', async () => {
@@ -83,7 +112,7 @@ describe.skipIf(!infra.ok)(`NatsBus${suffix}`, () => {
       buses.push(client);
       const server = await bus('cut-server');
       const subject = `moma.test.cut.${Date.now().toString(36)}`;
-      await server.serve(subject, EchoCodec, EchoCodec, async (r) => r);
+      await server.serve(one('cut-server', subject, EchoCodec, EchoCodec, async (r) => r));
       await expect(client.request(subject, { text: 'a', n: 1 }, EchoCodec, EchoCodec)).resolves.toEqual({ text: 'a', n: 1 });
       await proxy.cut();
       await new Promise((r) => setTimeout(r, 50));

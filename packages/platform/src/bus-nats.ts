@@ -3,7 +3,7 @@
 import { connect, createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSub } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
-import type { Bus, Codec, Logger, RequestOptions, ServeOptions, Subscription } from './contracts.ts';
+import type { Bus, Codec, EndpointSpec, Logger, RequestOptions, ServiceSpec, Subscription } from './contracts.ts';
 import { Code, MomaError } from './errors.ts';
 import { withClientSpan, withServerSpan, injectContext, type HeaderCarrier } from './bus-trace.ts';
 import {
@@ -147,33 +147,31 @@ export class NatsBus implements Bus {
     });
   }
 
-  async serve<Req, Res>(
-    subject: string,
-    reqCodec: Codec<Req>,
-    resCodec: Codec<Res>,
-    handler: (req: Req) => Promise<Res>,
-    opts?: ServeOptions,
-  ): Promise<Subscription> {
-    assertValidSubject(subject, true);
-    const queue = opts?.queue ?? this.name;
+  async serve(service: ServiceSpec): Promise<Subscription> {
+    for (const e of service.endpoints) assertValidSubject(e.subject, true);
+    const queue = service.queue ?? service.name;
     // ServiceMsg is typed against the services package's own nats-core copy; at run time it wraps our Msg.
-    const handle = (msg: Msg | ServiceMsg): void => {
-      const p = this.handle(subject, msg as unknown as Msg, reqCodec, resCodec, handler);
+    const handler = (e: EndpointSpec) => (msg: Msg | ServiceMsg): void => {
+      const p = this.handle(e.subject, msg as unknown as Msg, e.request, e.response, e.handler);
       this.inflight.add(p);
       void p.finally(() => this.inflight.delete(p));
     };
     if (this.useServices) {
-      // One service instance per endpoint: stopping an endpoint in @nats-io/services stops its whole service.
+      // One service for the whole stage, one endpoint per rpc: `$SRV.INFO` lists the stage once with its endpoints.
       const svc = await new Svcm(this.nc as never).add({
-        name: this.name.replace(/[^A-Za-z0-9_-]/g, '_'),
-        version: this.version,
+        name: service.name.replace(/[^A-Za-z0-9_-]/g, '_'),
+        version: service.version ?? this.version,
+        ...(service.description ? { description: service.description } : {}),
         queue,
       });
-      svc.addEndpoint(subject.replace(/[^A-Za-z0-9_-]/g, '_'), {
-        subject,
-        queue,
-        handler: (err, msg) => (err ? this.logger?.error({ err, subject }, 'endpoint failed') : handle(msg)),
-      });
+      for (const e of service.endpoints) {
+        const handle = handler(e);
+        svc.addEndpoint(e.name.replace(/[^A-Za-z0-9_-]/g, '_'), {
+          subject: e.subject,
+          queue,
+          handler: (err, msg) => (err ? this.logger?.error({ err, subject: e.subject }, 'endpoint failed') : handle(msg)),
+        });
+      }
       this.services.add(svc);
       await this.nc.flush();
       return {
@@ -183,16 +181,20 @@ export class NatsBus implements Bus {
         },
       };
     }
-    const sub = this.nc.subscribe(subject, {
-      queue,
-      callback: (err, msg) => (err ? this.logger?.error({ err, subject }, 'subscription failed') : handle(msg)),
+    const subs = service.endpoints.map((e) => {
+      const handle = handler(e);
+      const sub = this.nc.subscribe(e.subject, {
+        queue,
+        callback: (err, msg) => (err ? this.logger?.error({ err, subject: e.subject }, 'subscription failed') : handle(msg)),
+      });
+      this.queueSubs.add(sub);
+      return sub;
     });
-    this.queueSubs.add(sub);
     await this.nc.flush();
     return {
       unsubscribe: async () => {
-        this.queueSubs.delete(sub);
-        await drainQuietly(sub);
+        for (const sub of subs) this.queueSubs.delete(sub);
+        await Promise.all(subs.map(drainQuietly));
       },
     };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testInfra } from '../../testkit/src/infra.ts';
+import { testInfra } from './test-support/infra.ts';
 import { checkContextHealth, closeServiceContext, createServiceContext } from './context.ts';
 import { MemoryBus } from './bus-memory.ts';
 import { MemoryStore } from './store-memory.ts';
@@ -8,6 +8,7 @@ import { RedisStore } from './store-redis.ts';
 import { ConfigError } from './config.ts';
 import { Code } from './errors.ts';
 import { EchoCodec } from './test-support/codecs.ts';
+import { one } from './test-support/service.ts';
 
 const infra = await testInfra();
 const quiet = { LOG_LEVEL: 'silent' };
@@ -27,7 +28,7 @@ describe('service context', () => {
     const store = new MemoryStore();
     const a = await createServiceContext('intent', quiet, { bus: bus.connect(), store });
     const b = await createServiceContext('scoring', quiet, { bus: bus.connect(), store });
-    await b.bus.serve('moma.test.ctx.x', EchoCodec, EchoCodec, async (r) => r);
+    await b.bus.serve(one(b.name, 'moma.test.ctx.x', EchoCodec, EchoCodec, async (r) => r));
     await closeServiceContext(a);
     await expect(b.bus.request('moma.test.ctx.x', { text: 'still', n: 1 }, EchoCodec, EchoCodec)).resolves.toMatchObject({ text: 'still' });
     await expect(store.put('k', 1)).resolves.toBe(1);
@@ -49,7 +50,7 @@ describe('service context', () => {
       expect(await ctx.store.put('probe', { ok: true }, 5)).toBeGreaterThan(0);
       await ctx.store.delete('probe');
       expect(await checkContextHealth(ctx)).toEqual({ ok: true, details: { bus: true, store: true } });
-      await ctx.bus.serve('moma.test.ctx.metrics', EchoCodec, EchoCodec, async (r) => r);
+      await ctx.bus.serve(one(ctx.name, 'moma.test.ctx.metrics', EchoCodec, EchoCodec, async (r) => r));
       await ctx.bus.request('moma.test.ctx.metrics', { text: '', n: 1 }, EchoCodec, EchoCodec);
       // One registry per process: its service label is whichever service created it first in this file.
       expect(await ctx.registry.metrics()).toMatch(/moma_requests_total\{endpoint="moma.test.ctx.metrics",code="OK",service="\w+"\} 1/);

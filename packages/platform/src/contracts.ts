@@ -13,9 +13,29 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export interface ServeOptions {
+/** One request/reply endpoint of a served service. */
+export interface EndpointSpec<Req = any, Res = any> {
+  /** Endpoint name shown by `$SRV.INFO` (e.g. "Classify"). */
+  name: string;
+  subject: string;
+  request: Codec<Req>;
+  response: Codec<Res>;
+  handler: (req: Req) => Promise<Res>;
+}
+
+/**
+ * A named service: all of a stage's endpoints, served together. Over NATS it is one `@nats-io/services` service (so
+ * `$SRV.PING/INFO/STATS` list each stage once), its instances sharing one queue group.
+ */
+export interface ServiceSpec {
+  /** Service name (letters, digits, "_" and "-"); also the default queue group. */
+  name: string;
+  /** Semver reported to service discovery. */
+  version?: string;
+  description?: string;
   /** Queue group; defaults to the service name so instances share the load. */
   queue?: string;
+  endpoints: EndpointSpec[];
 }
 
 export interface Subscription {
@@ -24,18 +44,15 @@ export interface Subscription {
 
 /**
  * Message bus: request/reply in queue groups plus events. Implemented over NATS (`NatsBus`) and in memory
- * (`MemoryBus`, embedded single-process mode). W3C trace context travels in message headers, so a handler
+ * (`MemoryBus`, embedded single-process mode). This is the transport under the stage layer (stage.ts): services
+ * call stages through `stageClient` / `serveStage` and events through `publishEvent` / `subscribeEvent`, which
+ * take subjects and codecs from the contract, so no service names a subject or a codec. W3C trace context travels in message headers, so a handler
  * runs inside the caller's trace; errors thrown by a handler reach the caller as the same MomaError code.
  */
 export interface Bus {
   request<Req, Res>(subject: string, req: Req, reqCodec: Codec<Req>, resCodec: Codec<Res>, opts?: RequestOptions): Promise<Res>;
-  serve<Req, Res>(
-    subject: string,
-    reqCodec: Codec<Req>,
-    resCodec: Codec<Res>,
-    handler: (req: Req) => Promise<Res>,
-    opts?: ServeOptions,
-  ): Promise<Subscription>;
+  /** Serves every endpoint of `service`; unsubscribing stops them all. */
+  serve(service: ServiceSpec): Promise<Subscription>;
   /** Fire-and-forget event; persisted in JetStream (stream MOMA_EVENTS, subjects moma.events.>) when available. */
   publish<T>(subject: string, msg: T, codec: Codec<T>): Promise<void>;
   /** Every instance receives events (fan-out, no queue group) — used for registry and artifact announcements. */
@@ -67,23 +84,6 @@ export interface Store {
   list<T>(prefix: string): Promise<Array<{ key: string; value: T }>>;
   close(): Promise<void>;
 }
-
-/** Stable NATS subjects between stages. */
-export const Subjects = {
-  intentClassify: 'moma.intent.classify',
-  orchestratorDecide: 'moma.orchestrator.decide',
-  orchestratorRecord: 'moma.orchestrator.record',
-  orchestratorSessionCreate: 'moma.orchestrator.session.create',
-  registryRegister: 'moma.orchestrator.registry.register',
-  registryUpdate: 'moma.orchestrator.registry.update',
-  registryRemove: 'moma.orchestrator.registry.remove',
-  registryList: 'moma.orchestrator.registry.list',
-  scoringScore: 'moma.scoring.score',
-  scoringModels: 'moma.scoring.models',
-  eventsUsage: 'moma.events.usage',
-  eventsRegistry: 'moma.events.registry',
-  eventsArtifact: 'moma.events.artifact',
-} as const;
 
 /** Minimal logger surface (pino's); services log `logger.info({ sessionId }, 'msg')`. */
 export interface Logger {

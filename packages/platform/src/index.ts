@@ -11,8 +11,23 @@ export { createServiceContext, closeServiceContext, checkContextHealth, type Pla
 export { subjectMatches } from './subjects.ts';
 export { EVENTS_STREAM, EVENTS_SUBJECTS } from './jetstream-events.ts';
 export { startTelemetry, tracer, withSpan, recordSpanError, tracesEndpoint, type Telemetry, type TelemetryOptions } from './telemetry.ts';
-export { injectGrpcMetadata, extractGrpcContext, grpcCallMetadata, withGrpcServerSpan } from './grpc-trace.ts';
+export { injectGrpcMetadata, extractGrpcContext } from './grpc-trace.ts';
 export { metricsRegistry, requestMetrics, type RequestMetrics } from './metrics.ts';
 export { startHealthServer, type HealthCheck, type HealthServer } from './health.ts';
 export { onShutdown, shutdownNow, configureShutdown, resetShutdownForTests, type ShutdownStep, type ShutdownOptions } from './shutdown.ts';
+export { runService, type RunServiceOptions, type RunningService } from './runtime.ts';
 export { EmbeddingsEncoder, type EmbeddingsEncoderOptions } from './embeddings.ts';
+export {
+  stageClient,
+  serveStage,
+  stageName,
+  stageSubject,
+  publishEvent,
+  subscribeEvent,
+  type StageClient,
+  type StageHandlers,
+  type StageDefinition,
+  type StageMethod,
+  type ServeStageOptions,
+  type Topic,
+} from './stage.ts';

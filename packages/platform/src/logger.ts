@@ -10,8 +10,6 @@ export interface CreateLoggerOptions {
   base?: Record<string, unknown>;
 }
 
-export type PlatformLogger = PinoLogger;
-
 export function createLogger(service: string, opts: CreateLoggerOptions = {}): PinoLogger {
   const options = {
     level: opts.level ?? 'info',

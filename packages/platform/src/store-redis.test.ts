@@ -1,5 +1,5 @@
 import { describe, expect, it, afterAll } from 'vitest';
-import { testInfra } from '../../testkit/src/infra.ts';
+import { testInfra } from './test-support/infra.ts';
 import { connectRedisStore, type RedisStore } from './store-redis.ts';
 import { Code, MomaError } from './errors.ts';
 import { storeContract } from './test-support/store-contract.ts';

@@ -1,12 +1,13 @@
 import { describe, expect, it, afterAll, beforeAll } from 'vitest';
 import { context, trace } from '@opentelemetry/api';
 import { Metadata } from '@grpc/grpc-js';
-import { startOtlpReceiver, type OtlpReceiver } from '../../testkit/src/otlp-receiver.ts';
+import { startOtlpReceiver, type OtlpReceiver } from './test-support/otlp-receiver.ts';
 import { startTelemetry, tracesEndpoint, withSpan, type Telemetry } from './telemetry.ts';
-import { extractGrpcContext, grpcCallMetadata, injectGrpcMetadata, withGrpcServerSpan } from './grpc-trace.ts';
+import { extractGrpcContext, injectGrpcMetadata } from './grpc-trace.ts';
 import { MemoryBus } from './bus-memory.ts';
 import { Code, MomaError } from './errors.ts';
 import { EchoCodec } from './test-support/codecs.ts';
+import { one } from './test-support/service.ts';
 
 describe('telemetry', () => {
   let receiver: OtlpReceiver;
@@ -36,7 +37,7 @@ describe('telemetry', () => {
   it('telemetry - spans reach an OTLP endpoint with service.name, parents and error status', async () => {
     const bus = new MemoryBus();
     const subject = 'moma.test.telemetry.echo';
-    await bus.serve(subject, EchoCodec, EchoCodec, async (r) => withSpan('app.handler', { 'app.unit.n': r.n }, async () => r));
+    await bus.serve(one('unit-svc', subject, EchoCodec, EchoCodec, async (r) => withSpan('app.handler', { 'app.unit.n': r.n }, async () => r)));
     let traceId = '';
     await withSpan('app.root', { 'app.unit.kind': 'root' }, async (span) => {
       traceId = span.spanContext().traceId;
@@ -78,30 +79,5 @@ describe('telemetry', () => {
       expect(remote?.traceId).toBe(span.spanContext().traceId);
       expect(remote?.isRemote).toBe(true);
     });
-  });
-
-  it('telemetry - a gRPC server span is a child of the client span from metadata', async () => {
-    let clientSpanId = '';
-    let traceId = '';
-    let md: Metadata | undefined;
-    await withSpan('app.executor-client', {}, async (span) => {
-      clientSpanId = span.spanContext().spanId;
-      traceId = span.spanContext().traceId;
-      md = grpcCallMetadata();
-    });
-    // The server side runs outside the client's context, as in another process.
-    const result = await context.with(context.active(), () =>
-      withGrpcServerSpan('moma.v1.Executor/Execute', md!, async (span) => {
-        expect(span.spanContext().traceId).toBe(traceId);
-        return withSpan('app.inner', {}, async () => trace.getActiveSpan()?.spanContext().traceId);
-      }),
-    );
-    expect(result).toBe(traceId);
-    await telemetry.forceFlush();
-    const spans = await receiver.waitFor((all) => all.some((s) => s.name === 'moma.v1.Executor/Execute' && s.traceId === traceId), 5000);
-    const server = spans.find((s) => s.name === 'moma.v1.Executor/Execute')!;
-    expect(server.parentSpanId).toBe(clientSpanId);
-    expect(server.kind).toBe(2);
-    expect(spans.find((s) => s.name === 'app.inner' && s.traceId === traceId)?.parentSpanId).toBe(server.spanId);
   });
 });

@@ -5,3 +5,4 @@ export * from './gen/moma/v1/router.ts';
 export * from './gen/moma/v1/stages.ts';
 export * from './gen/moma/v1/executor.ts';
 export * from './gen/moma/v1/events.ts';
+export { Topics } from './topics.ts';

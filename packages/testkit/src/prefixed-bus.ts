@@ -8,7 +8,7 @@ export function prefixedBus(bus: Bus, prefix: string): Bus {
   const p = (s: string) => `${prefix}.${s}`;
   return {
     request: (subject, req, reqCodec, resCodec, opts) => bus.request(p(subject), req, reqCodec, resCodec, opts),
-    serve: (subject, reqCodec, resCodec, handler, opts) => bus.serve(p(subject), reqCodec, resCodec, handler, opts),
+    serve: (service) => bus.serve({ ...service, endpoints: service.endpoints.map((e) => ({ ...e, subject: p(e.subject) })) }),
     publish: (subject, msg, codec) => bus.publish(p(subject), msg, codec),
     subscribe: (subject, codec, handler) => bus.subscribe(p(subject), codec, handler),
     close: () => bus.close(),

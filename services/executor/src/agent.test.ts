@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
+import { agentTarget, llmTarget } from '@moma/core/rules';
 import { startA2AAgent, startFakeOpenAI, weatherAgentReply, type A2AAgent, type FakeOpenAI } from '@moma/testkit';
 import { decision, execute, runExecutor, type Running } from './test-helpers.ts';
 
@@ -26,20 +27,20 @@ describe('executor - agent targets', () => {
 
   it('executor - agent asks for missing input, then completes the same task on the next call', async () => {
     const first = await execute(exec.client, {
-      decision: decision(['agent:weather', 'llm:fallback']),
+      decision: decision([agentTarget('weather'), llmTarget('fallback')]),
       messages: [{ role: 'user', content: 'what is the weather like?' }],
       agentUrl: weather.url,
     });
     expect(first.error).toBeUndefined();
     expect(first.text).toBe('Which city would you like the weather for?');
     const end = first.events.at(-1);
-    expect(end?.usage?.servedBy).toBe('agent:weather');
+    expect(end?.usage?.servedBy).toEqual(agentTarget('weather'));
     expect(end?.agentState).toBe('input-required');
     expect(end?.agentContextId).not.toBe('');
     expect(end?.agentTaskId).not.toBe('');
 
     const second = await execute(exec.client, {
-      decision: decision(['agent:weather', 'llm:fallback']),
+      decision: decision([agentTarget('weather'), llmTarget('fallback')]),
       messages: [
         { role: 'user', content: 'what is the weather like?' },
         { role: 'assistant', content: first.text },
@@ -60,7 +61,7 @@ describe('executor - agent targets', () => {
 
     // A later turn that still carries the finished task id starts a new task in the same context.
     const third = await execute(exec.client, {
-      decision: decision(['agent:weather', 'llm:fallback']),
+      decision: decision([agentTarget('weather'), llmTarget('fallback')]),
       messages: [{ role: 'user', content: 'and the weather in Paris?' }],
       agentUrl: weather.url,
       agentContextId: end!.agentContextId,
@@ -75,7 +76,7 @@ describe('executor - agent targets', () => {
 
   it('executor - talks to a non-streaming agent with message/send', async () => {
     const r = await execute(exec.client, {
-      decision: decision(['agent:blocking']),
+      decision: decision([agentTarget('blocking')]),
       messages: [{ role: 'user', content: 'weather in Rome?' }],
       agentUrl: blocking.url,
     });
@@ -86,18 +87,18 @@ describe('executor - agent targets', () => {
 
   it('executor - a rejecting agent falls back to the next ranked LLM', async () => {
     const r = await execute(exec.client, {
-      decision: decision(['agent:picky', 'llm:general']),
+      decision: decision([agentTarget('picky'), llmTarget('general')]),
       messages: [{ role: 'user', content: 'book me a flight' }],
     });
     expect(r.error).toBeUndefined();
-    expect(r.fallbacks).toEqual(['agent:picky']);
+    expect(r.fallbacks).toEqual([agentTarget('picky')]);
     expect(r.text).toBe('[general] book me a flight');
-    expect(r.usage?.servedBy).toBe('llm:general');
+    expect(r.usage?.servedBy).toEqual(llmTarget('general'));
   });
 
   it('executor - an unreachable agent with no fallback gives UNAVAILABLE naming it', async () => {
     const r = await execute(exec.client, {
-      decision: decision(['agent:gone']),
+      decision: decision([agentTarget('gone')]),
       messages: [{ role: 'user', content: 'hello' }],
       agentUrl: 'http://127.0.0.1:9/',
     });

@@ -2,14 +2,15 @@
 // Called in-process by the embedded launcher and by main.ts.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { ServiceContext, ServiceHandle } from '@moma/platform';
+import type { RequestMetrics, ServiceContext, ServiceHandle } from '@moma/platform';
 import { ExecutorService } from '@moma/proto';
 import type { ExecutorConfig } from './config.ts';
 import { Executor } from './execute.ts';
 import { ProviderRegistry } from './providers.ts';
 import { executeHandler, UsagePublisher } from './server.ts';
 
-export async function startExecutor(ctx: ServiceContext, config: ExecutorConfig): Promise<ServiceHandle & { port: number }> {
+/** With `ctx.metrics` (a PlatformContext) every Execute call is counted and timed. */
+export async function startExecutor(ctx: ServiceContext & { metrics?: RequestMetrics }, config: ExecutorConfig): Promise<ServiceHandle & { port: number }> {
   const logger = ctx.logger;
   const drainMs = config.drainMs ?? 25_000;
   const timeouts = { firstTokenMs: config.firstTokenTimeoutMs, idleMs: config.idleTimeoutMs };
@@ -30,7 +31,7 @@ export async function startExecutor(ctx: ServiceContext, config: ExecutorConfig)
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.enable_channelz': 0,
   });
-  server.addService(ExecutorService, { execute: executeHandler(executor, usage, logger) });
+  server.addService(ExecutorService, { execute: executeHandler(executor, usage, logger, ctx.metrics) });
   const health = new HealthImplementation({ '': 'SERVING', 'moma.v1.Executor': 'SERVING' });
   health.addToServer(server);
 

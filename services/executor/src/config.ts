@@ -42,6 +42,8 @@ export interface ProviderConfig {
 const schema = commonConfigSchema.extend({
   EXECUTOR_GRPC_PORT: envPort(50052),
   EXECUTOR_GRPC_HOST: z.string().default('0.0.0.0'),
+  /** Port of /healthz, /readyz and /metrics (Prometheus). */
+  HEALTH_PORT: envPort(9104),
   MOMA_PROVIDERS: z.string().optional(),
   MOMA_PROVIDERS_FILE: z.string().optional(),
   /** Fallback when no providers are configured: one catch-all provider at this URL. */

@@ -3,7 +3,8 @@
 // output began ends the call with an error, so the client never sees a second answer spliced onto the first.
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { Code, MomaError, type Logger } from '@moma/platform';
-import type { ExecuteRequest, ExecuteResponse, Usage } from '@moma/proto';
+import { isAgent, sameTarget, targetText, validateMessages, validateSampling } from '@moma/core/rules';
+import { TargetKind, type ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
 import { costUsd } from './accounting.ts';
 import type { AgentClients } from './agent-call.ts';
 import { TargetFailure } from './failure.ts';
@@ -11,10 +12,10 @@ import { callLlm, type ChatInput, type Timeouts } from './llm-call.ts';
 import type { ProviderRegistry } from './providers.ts';
 
 const tracer = trace.getTracer('@moma/executor');
-const ROLES = new Set(['system', 'developer', 'user', 'assistant']);
-
 export interface Candidate {
-  target: string;
+  target: Target;
+  /** "llm:<model>" / "agent:<id>", for spans and messages. */
+  name: string;
   kind: 'llm' | 'agent';
   id: string;
 }
@@ -35,40 +36,27 @@ export interface ExecutorDeps {
   logger: Logger;
 }
 
-/** Parses the ranked targets (decision.target first if it is missing from the ranking); bad input throws. */
+/** The ranked targets (decision.target first if it is missing from the ranking), once each; bad input throws. */
 export function candidatesOf(req: ExecuteRequest): Candidate[] {
   const d = req.decision;
-  const targets = (d?.ranked ?? []).map((c) => c.target);
-  if (d?.target && !targets.includes(d.target)) targets.unshift(d.target);
+  const targets = (d?.ranked ?? []).flatMap((c) => (c.target ? [c.target] : []));
+  if (d?.target && !targets.some((t) => sameTarget(t, d.target))) targets.unshift(d.target);
   if (targets.length === 0) throw MomaError.invalidArgument('decision has no ranked targets to execute', { field: 'decision.ranked' });
-  const seen = new Set<string>();
   const out: Candidate[] = [];
   for (const target of targets) {
-    if (seen.has(target)) continue;
-    seen.add(target);
-    const m = /^(llm|agent):(.+)$/.exec(target);
-    if (!m) {
-      throw MomaError.invalidArgument(`unknown target "${target}": expected "llm:<model>" or "agent:<id>"`, { field: 'decision.ranked' });
+    if (out.some((c) => sameTarget(c.target, target))) continue;
+    if ((target.kind !== TargetKind.TARGET_KIND_LLM && target.kind !== TargetKind.TARGET_KIND_AGENT) || target.id === '') {
+      throw MomaError.invalidArgument(`target ${JSON.stringify(targetText(target))} needs a kind (LLM or agent) and an id`, { field: 'decision.ranked' });
     }
-    out.push({ target, kind: m[1] as 'llm' | 'agent', id: m[2] as string });
+    out.push({ target, name: targetText(target), kind: isAgent(target) ? 'agent' : 'llm', id: target.id });
   }
   return out;
 }
 
+/** The executor's own door applies the same rules as the gateway's (core validateMessages / validateSampling). */
 export function validateInput(req: ExecuteRequest): void {
-  if (req.messages.length === 0) throw MomaError.invalidArgument('messages is empty: send at least one user message', { field: 'messages' });
-  req.messages.forEach((m, i) => {
-    if (!ROLES.has(m.role)) {
-      throw MomaError.invalidArgument(`messages[${i}].role "${m.role}" is not one of ${[...ROLES].join(', ')}`, { field: `messages[${i}].role` });
-    }
-  });
-  if (!req.messages.some((m) => m.role === 'user' && m.content.trim() !== '')) {
-    throw MomaError.invalidArgument('messages has no non-empty user message', { field: 'messages' });
-  }
-  if (req.maxTokens < 0) throw MomaError.invalidArgument('max_tokens must be ≥ 0', { field: 'max_tokens' });
-  if (req.temperature !== undefined && !(req.temperature >= 0 && req.temperature <= 2)) {
-    throw MomaError.invalidArgument('temperature must be between 0 and 2', { field: 'temperature' });
-  }
+  validateMessages(req.messages);
+  validateSampling(req);
 }
 
 export class Executor {
@@ -88,11 +76,11 @@ export class Executor {
     validateInput(req);
     const candidates = candidatesOf(req);
     const started = performance.now();
-    const failed: string[] = [];
+    const failed: Target[] = [];
     const failures: string[] = [];
     // The agent the conversation is with gets the request's URL and A2A ids; other agents start fresh.
-    const primaryAgent = candidates.find((c) => c.target === req.decision?.target && c.kind === 'agent') ?? candidates.find((c) => c.kind === 'agent');
-    const usage = (p: number, c: number, cost: number, servedBy: string): Usage => ({
+    const primaryAgent = candidates.find((c) => sameTarget(c.target, req.decision?.target) && c.kind === 'agent') ?? candidates.find((c) => c.kind === 'agent');
+    const usage = (p: number, c: number, cost: number, servedBy: Target | undefined): Usage => ({
       promptTokens: p,
       completionTokens: c,
       costUsd: cost,
@@ -106,7 +94,7 @@ export class Executor {
     for (const [i, cand] of candidates.entries()) {
       let streamed = false;
       let text = '';
-      const span = tracer.startSpan(`executor.call ${cand.target}`, { kind: SpanKind.CLIENT, attributes: { 'app.executor.target': cand.target } });
+      const span = tracer.startSpan(`executor.call ${cand.name}`, { kind: SpanKind.CLIENT, attributes: { 'app.executor.target': cand.name } });
       try {
         const result = await context.with(trace.setSpan(context.active(), span), () =>
           cand.kind === 'llm'
@@ -128,24 +116,24 @@ export class Executor {
         emit({ usage: u, agentState: result.state, agentContextId: result.contextId, agentTaskId: result.taskId, text });
         return { usage: u, ok: true };
       } catch (err) {
-        const f = err instanceof TargetFailure ? err : new TargetFailure(`${cand.target}: ${(err as Error)?.message ?? err}`, { cause: err });
+        const f = err instanceof TargetFailure ? err : new TargetFailure(`${cand.name}: ${(err as Error)?.message ?? err}`, { cause: err });
         span.recordException(f);
         span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
         failed.push(cand.target);
-        if (f.cancelled) return { usage: usage(0, 0, 0, ''), ok: false, error: new MomaError(Code.CANCELLED, 'call cancelled by the client') };
+        if (f.cancelled) return { usage: usage(0, 0, 0, undefined), ok: false, error: new MomaError(Code.CANCELLED, 'call cancelled by the client') };
         if (streamed) {
-          const msg = `${cand.target} failed after output began (no fallback, to avoid mixing answers): ${f.message}`;
-          return { usage: usage(0, 0, 0, ''), ok: false, error: MomaError.unavailable(msg, f) };
+          const msg = `${cand.name} failed after output began (no fallback, to avoid mixing answers): ${f.message}`;
+          return { usage: usage(0, 0, 0, undefined), ok: false, error: MomaError.unavailable(msg, f) };
         }
-        failures.push(`${cand.target}: ${f.message}`);
-        this.#deps.logger.warn({ target: cand.target, err: f.message, next: candidates[i + 1]?.target }, 'target failed');
+        failures.push(`${cand.name}: ${f.message}`);
+        this.#deps.logger.warn({ target: cand.name, err: f.message, next: candidates[i + 1]?.name }, 'target failed');
         if (i + 1 < candidates.length) emit({ fallback: cand.target, agentState: '', agentContextId: '', agentTaskId: '', text: '' });
       } finally {
         span.end();
       }
     }
     const error = MomaError.unavailable(`all ${candidates.length} target(s) failed: ${failures.join('; ')}`);
-    return { usage: usage(0, 0, 0, ''), ok: false, error };
+    return { usage: usage(0, 0, 0, undefined), ok: false, error };
   }
 
   async #llm(cand: Candidate, req: ExecuteRequest, span: Span, signal: AbortSignal, onDelta: (t: string) => void) {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentials, makeGenericClientConstructor, status, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
+import { llmTarget } from '@moma/core/rules';
+import { TargetKind } from '@moma/proto';
 import { startFakeOpenAI, type FakeOpenAI } from '@moma/testkit';
 import { closedPort, decision, execute, runExecutor, type Running } from './test-helpers.ts';
 
@@ -35,42 +37,42 @@ describe('executor - llm targets', () => {
   });
 
   it('executor - streams the answer of the first target in several deltas', async () => {
-    const r = await execute(exec.client, { decision: decision(['llm:small', 'llm:big']), messages: user('tell me about routing') });
+    const r = await execute(exec.client, { decision: decision([llmTarget('small'), llmTarget('big')]), messages: user('tell me about routing') });
     expect(r.error).toBeUndefined();
     expect(r.text).toBe('[small] tell me about routing');
     expect(r.deltas.length).toBeGreaterThan(2);
     expect(r.fallbacks).toEqual([]);
-    expect(r.usage?.servedBy).toBe('llm:small');
+    expect(r.usage?.servedBy).toEqual(llmTarget('small'));
     expect(primary.requests.at(-1)).toMatchObject({ model: 'small', stream: true });
   });
 
   it('executor - stream=false calls the upstream non-streaming and sends the whole answer on the usage event', async () => {
-    const r = await execute(exec.client, { decision: decision(['llm:big', 'llm:small']), messages: user('one two three'), stream: false });
+    const r = await execute(exec.client, { decision: decision([llmTarget('big'), llmTarget('small')]), messages: user('one two three'), stream: false });
     expect(r.error).toBeUndefined();
     expect(r.deltas).toEqual([]);
     expect(r.events.map((e) => e.text)).toEqual(['[big] one two three']);
     expect(primary.requests.at(-1)).toMatchObject({ model: 'big' });
     expect(primary.requests.at(-1)?.stream).toBeFalsy();
-    expect(r.usage).toMatchObject({ servedBy: 'llm:big', completionTokens: 4 });
+    expect(r.usage).toMatchObject({ servedBy: llmTarget('big'), completionTokens: 4 });
   });
 
   it('executor - stream=false still falls back when the first provider fails', async () => {
-    const r = await execute(exec.client, { decision: decision(['llm:ghost', 'llm:small']), messages: user('hi'), stream: false });
+    const r = await execute(exec.client, { decision: decision([llmTarget('ghost'), llmTarget('small')]), messages: user('hi'), stream: false });
     expect(r.error).toBeUndefined();
-    expect(r.fallbacks).toEqual(['llm:ghost']);
+    expect(r.fallbacks).toEqual([llmTarget('ghost')]);
     expect(r.events.at(-1)?.text).toBe('[small] hi');
   });
 
   it('executor - maps model names per provider and routes unlisted models to the catch-all provider', async () => {
-    const mapped = await execute(exec.client, { decision: decision(['llm:mapped']), messages: user('hi') });
+    const mapped = await execute(exec.client, { decision: decision([llmTarget('mapped')]), messages: user('hi') });
     expect(mapped.text).toBe('[upstream-name] hi');
-    const other = await execute(exec.client, { decision: decision(['llm:anything-else']), messages: user('hi') });
+    const other = await execute(exec.client, { decision: decision([llmTarget('anything-else')]), messages: user('hi') });
     expect(other.text).toBe('[anything-else] hi');
     expect(backup.requests.at(-1)?.model).toBe('anything-else');
   });
 
   it('executor - reports provider usage and prices it per 1M tokens', async () => {
-    const r = await execute(exec.client, { decision: decision(['llm:big']), messages: user('one two three') });
+    const r = await execute(exec.client, { decision: decision([llmTarget('big')]), messages: user('one two three') });
     const sent = primary.requests.at(-1);
     expect(sent?.model).toBe('big');
     // The fake reports completion tokens = answer words ("[big] one two three" = 4) and ceil(len/4)+4 per message.
@@ -84,12 +86,12 @@ describe('executor - llm targets', () => {
   it('executor - falls back to the next target when the first answers HTTP 500', async () => {
     primary.setFailing(['flaky']);
     try {
-      const r = await execute(exec.client, { decision: decision(['llm:flaky', 'llm:small']), messages: user('are you there') });
+      const r = await execute(exec.client, { decision: decision([llmTarget('flaky'), llmTarget('small')]), messages: user('are you there') });
       expect(r.error).toBeUndefined();
-      expect(r.fallbacks).toEqual(['llm:flaky']);
+      expect(r.fallbacks).toEqual([llmTarget('flaky')]);
       expect(r.text).toBe('[small] are you there');
-      expect(r.usage?.servedBy).toBe('llm:small');
-      expect(r.usage?.failed).toEqual(['llm:flaky']);
+      expect(r.usage?.servedBy).toEqual(llmTarget('small'));
+      expect(r.usage?.failed).toEqual([llmTarget('flaky')]);
       // The fallback event comes before any text.
       expect(r.events.findIndex((e) => e.fallback)).toBeLessThan(r.events.findIndex((e) => e.delta));
     } finally {
@@ -98,10 +100,10 @@ describe('executor - llm targets', () => {
   });
 
   it('executor - falls back when the provider refuses connections', async () => {
-    const r = await execute(exec.client, { decision: decision(['llm:ghost', 'llm:small']), messages: user('knock knock') });
+    const r = await execute(exec.client, { decision: decision([llmTarget('ghost'), llmTarget('small')]), messages: user('knock knock') });
     expect(r.error).toBeUndefined();
-    expect(r.fallbacks).toEqual(['llm:ghost']);
-    expect(r.usage?.failed).toEqual(['llm:ghost']);
+    expect(r.fallbacks).toEqual([llmTarget('ghost')]);
+    expect(r.usage?.failed).toEqual([llmTarget('ghost')]);
     expect(r.text).toBe('[small] knock knock');
   });
 
@@ -112,8 +114,8 @@ describe('executor - llm targets', () => {
       { name: 'ok', baseUrl: backup.url, models: ['b'] },
     ]);
     try {
-      const r = await execute(local.client, { decision: decision(['llm:a', 'llm:b']), messages: user('hello') });
-      expect(r.fallbacks).toEqual(['llm:a']);
+      const r = await execute(local.client, { decision: decision([llmTarget('a'), llmTarget('b')]), messages: user('hello') });
+      expect(r.fallbacks).toEqual([llmTarget('a')]);
       expect(r.text).toBe('[b] hello');
     } finally {
       await local.close();
@@ -124,11 +126,11 @@ describe('executor - llm targets', () => {
   it('executor - answers UNAVAILABLE listing every failure when all targets fail', async () => {
     primary.setFailing(['flaky']);
     try {
-      const r = await execute(exec.client, { decision: decision(['llm:flaky', 'llm:ghost']), messages: user('anyone?') });
+      const r = await execute(exec.client, { decision: decision([llmTarget('flaky'), llmTarget('ghost')]), messages: user('anyone?') });
       expect(r.error?.code).toBe(status.UNAVAILABLE);
       expect(r.error?.details).toContain('llm:flaky: provider primary: HTTP 500');
       expect(r.error?.details).toContain('llm:ghost: provider dead: connection failed');
-      expect(r.fallbacks).toEqual(['llm:flaky']);
+      expect(r.fallbacks).toEqual([llmTarget('flaky')]);
       expect(r.text).toBe('');
     } finally {
       primary.setFailing([]);
@@ -138,7 +140,7 @@ describe('executor - llm targets', () => {
   it('executor - a stream that breaks after output began ends with an error and no second answer', async () => {
     primary.setBreaking(['small']);
     try {
-      const r = await execute(exec.client, { decision: decision(['llm:small', 'llm:big']), messages: user('long answer please') });
+      const r = await execute(exec.client, { decision: decision([llmTarget('small'), llmTarget('big')]), messages: user('long answer please') });
       expect(r.error?.code).toBe(status.UNAVAILABLE);
       expect(r.error?.details).toContain('after output began');
       expect(r.fallbacks).toEqual([]);
@@ -159,8 +161,8 @@ describe('executor - llm targets', () => {
       { firstTokenTimeoutMs: 150 },
     );
     try {
-      const r = await execute(local.client, { decision: decision(['llm:slow', 'llm:fast']), messages: user('quick') });
-      expect(r.fallbacks).toEqual(['llm:slow']);
+      const r = await execute(local.client, { decision: decision([llmTarget('slow'), llmTarget('fast')]), messages: user('quick') });
+      expect(r.fallbacks).toEqual([llmTarget('slow')]);
       expect(r.text).toBe('[fast] quick');
       expect(r.usage?.latencyMs).toBeLessThan(1_000);
     } finally {
@@ -171,10 +173,11 @@ describe('executor - llm targets', () => {
 
   it.each([
     ['no ranked targets', { decision: decision([]), messages: user('x') }, 'no ranked targets'],
-    ['an unknown target prefix', { decision: decision(['model:gpt']), messages: user('x') }, 'unknown target "model:gpt"'],
-    ['empty messages', { decision: decision(['llm:small']), messages: [] }, 'messages is empty'],
-    ['a bad role', { decision: decision(['llm:small']), messages: [{ role: 'robot', content: 'x' }] }, 'role "robot"'],
-    ['no user text', { decision: decision(['llm:small']), messages: [{ role: 'user', content: '  ' }] }, 'no non-empty user message'],
+    // A target is typed now, so an "unknown prefix" is a target whose kind is neither LLM nor agent.
+    ['a target of unknown kind', { decision: decision([{ kind: TargetKind.TARGET_KIND_UNSPECIFIED, id: 'gpt' }]), messages: user('x') }, 'target "gpt" needs a kind (LLM or agent)'],
+    ['empty messages', { decision: decision([llmTarget('small')]), messages: [] }, 'messages: must contain at least one message'],
+    ['a bad role', { decision: decision([llmTarget('small')]), messages: [{ role: 'robot', content: 'x' }] }, 'messages.0.role: must be one of system, developer, user, assistant (got "robot")'],
+    ['no user text', { decision: decision([llmTarget('small')]), messages: [{ role: 'user', content: '  ' }] }, 'messages: the last user message must have non-empty content'],
   ])('executor - rejects %s with INVALID_ARGUMENT', async (_name, req, message) => {
     const r = await execute(exec.client, req);
     expect(r.error?.code).toBe(status.INVALID_ARGUMENT);
@@ -185,10 +188,10 @@ describe('executor - llm targets', () => {
     const slow = await startFakeOpenAI({ latencyMs: 300 });
     const local = await runExecutor([{ name: 'slow', baseUrl: slow.url, models: ['*'] }]);
     try {
-      const running = execute(local.client, { decision: decision(['llm:steady']), messages: user('finish me') });
+      const running = execute(local.client, { decision: decision([llmTarget('steady')]), messages: user('finish me') });
       await new Promise((r) => setTimeout(r, 100));
       const stopped = local.handle.stop();
-      const late = await execute(local.client, { decision: decision(['llm:steady']), messages: user('too late') });
+      const late = await execute(local.client, { decision: decision([llmTarget('steady')]), messages: user('too late') });
       expect(late.error?.code).toBe(status.UNAVAILABLE);
       const r = await running;
       expect(r.error).toBeUndefined();

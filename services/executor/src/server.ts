@@ -2,8 +2,9 @@
 // the metadata), events written to the stream, errors as gRPC status, and a UsageEvent published after each call.
 import type { handleServerStreamingCall, ServerWritableStream } from '@grpc/grpc-js';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { Code, extractGrpcContext, MomaError, Subjects, type Bus, type Logger } from '@moma/platform';
-import { UsageEvent, type ExecuteRequest, type ExecuteResponse } from '@moma/proto';
+import { targetText } from '@moma/core/rules';
+import { Code, extractGrpcContext, MomaError, publishEvent, type Bus, type Logger, type RequestMetrics } from '@moma/platform';
+import { Topics, type ExecuteRequest, type ExecuteResponse, type UsageEvent } from '@moma/proto';
 import type { ExecuteOutcome, Executor } from './execute.ts';
 
 const tracer = trace.getTracer('@moma/executor');
@@ -57,9 +58,8 @@ export class UsagePublisher {
     const batch = this.#queue;
     this.#queue = [];
     for (const event of batch) {
-      const p = this.#bus
-        .publish(Subjects.eventsUsage, event, UsageEvent)
-        .catch((err: unknown) => this.#logger.warn({ err: MomaError.from(err).message, target: event.target }, 'usage event not published'))
+      const p = publishEvent(this.#bus, Topics.usage, event)
+        .catch((err: unknown) => this.#logger.warn({ err: MomaError.from(err).message, target: targetText(event.target) }, 'usage event not published'))
         .finally(() => this.#pending.delete(p));
       this.#pending.add(p);
     }
@@ -71,8 +71,15 @@ export class UsagePublisher {
   }
 }
 
-export function executeHandler(executor: Executor, usage: UsagePublisher, logger: Logger): handleServerStreamingCall<ExecuteRequest, ExecuteResponse> {
+/** `metrics`: every call counted and timed (call start to end of stream) as moma.v1.Executor/Execute. */
+export function executeHandler(
+  executor: Executor,
+  usage: UsagePublisher,
+  logger: Logger,
+  metrics?: RequestMetrics,
+): handleServerStreamingCall<ExecuteRequest, ExecuteResponse> {
   return (call: ServerWritableStream<ExecuteRequest, ExecuteResponse>) => {
+    const t0 = performance.now();
     const parent = extractGrpcContext(call.metadata, ROOT_CONTEXT);
     const req = call.request;
     const span = tracer.startSpan(
@@ -83,7 +90,7 @@ export function executeHandler(executor: Executor, usage: UsagePublisher, logger
           'rpc.system': 'grpc',
           'rpc.service': 'moma.v1.Executor',
           'rpc.method': 'Execute',
-          'app.executor.target': req.decision?.target ?? '',
+          'app.executor.target': targetText(req.decision?.target),
           'app.executor.candidates': req.decision?.ranked.length ?? 0,
           'app.session.id': req.decision?.sessionId ?? '',
         },
@@ -105,11 +112,12 @@ export function executeHandler(executor: Executor, usage: UsagePublisher, logger
 
     const finish = (outcome: ExecuteOutcome | undefined, err: MomaError | undefined) => {
       finished = true;
+      metrics?.observe('moma.v1.Executor/Execute', err ? err.code : Code.OK, (performance.now() - t0) / 1000);
       if (outcome) {
         const u = outcome.usage;
         span.setAttributes({
-          'app.executor.served_by': u.servedBy,
-          'app.executor.failed': u.failed,
+          'app.executor.served_by': targetText(u.servedBy),
+          'app.executor.failed': u.failed.map(targetText),
           'app.executor.fallbacks': fallbacks,
           'app.executor.prompt_tokens': u.promptTokens,
           'app.executor.completion_tokens': u.completionTokens,
@@ -119,7 +127,7 @@ export function executeHandler(executor: Executor, usage: UsagePublisher, logger
         usage.publish({
           requestId: span.spanContext().traceId,
           sessionId: req.decision?.sessionId ?? '',
-          target: req.decision?.target ?? '',
+          target: req.decision?.target,
           usage: u,
           ok: outcome.ok,
           atMs: Date.now(),
@@ -129,7 +137,7 @@ export function executeHandler(executor: Executor, usage: UsagePublisher, logger
         span.recordException(err);
         span.setAttribute('moma.error.code', err.codeName);
         span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
-        if (err.code !== Code.CANCELLED) logger.warn({ code: err.codeName, err: err.message, target: req.decision?.target }, 'execute failed');
+        if (err.code !== Code.CANCELLED) logger.warn({ code: err.codeName, err: err.message, target: targetText(req.decision?.target) }, 'execute failed');
         if (!call.cancelled) call.emit('error', { code: err.code, details: err.message });
       } else {
         call.end();

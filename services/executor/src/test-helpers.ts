@@ -2,7 +2,7 @@
 import { createServer } from 'node:net';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { createLogger, MemoryBus, MemoryStore, type Bus, type ServiceContext, type ServiceHandle } from '@moma/platform';
-import { ExecutorClient, ExecuteRequest, type ExecuteResponse, type Usage } from '@moma/proto';
+import { ExecutorClient, ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
 import { startExecutor } from './app.ts';
 import { parseProviders, type ExecutorConfig, type ProviderConfigInput } from './config.ts';
 
@@ -46,7 +46,8 @@ export async function runExecutor(providers: ProviderConfigInput[], opts: { bus?
 export interface Collected {
   deltas: string[];
   text: string;
-  fallbacks: string[];
+  /** The targets named by `fallback` events, in order. */
+  fallbacks: Target[];
   usage: Usage | undefined;
   events: ExecuteResponse[];
   error: ServiceError | undefined;
@@ -74,9 +75,10 @@ export function execute(client: ExecutorClient, req: Parameters<typeof ExecuteRe
   });
 }
 
-export function decision(targets: string[], extra: { sessionId?: string } = {}) {
+/** A decision choosing `targets[0]` and ranking `targets` in order (build them with llmTarget / agentTarget). */
+export function decision(targets: Target[], extra: { sessionId?: string } = {}) {
   return {
-    target: targets[0] ?? '',
+    target: targets[0],
     ranked: targets.map((target) => ({ target, predictedQuality: 0.5, predictedCostUsd: 0, utility: 0 })),
     sessionId: extra.sessionId ?? '',
   };

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metadata } from '@grpc/grpc-js';
 import { context, trace } from '@opentelemetry/api';
+import { llmTarget } from '@moma/core/rules';
 import { injectGrpcMetadata, startTelemetry, type Telemetry } from '@moma/platform';
+import type { Target } from '@moma/proto';
 import { startFakeOpenAI, startOtlpReceiver, type FakeOpenAI, type OtlpReceiver } from '@moma/testkit';
 import { decision, execute, runExecutor, type Running } from './test-helpers.ts';
 
@@ -25,7 +27,7 @@ describe('executor - tracing', () => {
   });
 
   /** Runs one Execute inside a caller span whose context travels in the gRPC metadata, as the gateway sends it. */
-  async function tracedCall(targets: string[]) {
+  async function tracedCall(targets: Target[]) {
     const caller = trace.getTracer('test').startSpan('gateway chat');
     const md = injectGrpcMetadata(new Metadata(), trace.setSpan(context.active(), caller));
     const r = await execute(exec.client, { decision: decision(targets), messages: [{ role: 'user', content: 'trace me' }] }, md);
@@ -37,7 +39,7 @@ describe('executor - tracing', () => {
   }
 
   it('executor - the Execute span joins the caller trace, with a child span per attempt and the accounting', async () => {
-    const { r, callerSpanId, spans } = await tracedCall(['llm:broken', 'llm:cheap']);
+    const { r, callerSpanId, spans } = await tracedCall([llmTarget('broken'), llmTarget('cheap')]);
     expect(r.error).toBeUndefined();
     const server = spans.find((s) => s.name === 'moma.v1.Executor/Execute');
     expect(server?.parentSpanId).toBe(callerSpanId);
@@ -54,7 +56,7 @@ describe('executor - tracing', () => {
   });
 
   it('executor - a failed Execute is recorded with ERROR status and the exception', async () => {
-    const { r, spans } = await tracedCall(['llm:broken']);
+    const { r, spans } = await tracedCall([llmTarget('broken')]);
     expect(r.error).toBeDefined();
     const server = spans.find((s) => s.name === 'moma.v1.Executor/Execute');
     expect(server?.statusCode).toBe(2);

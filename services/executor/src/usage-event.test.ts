@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectNatsBus, createLogger, Subjects, type NatsBus } from '@moma/platform';
-import { UsageEvent } from '@moma/proto';
+import { llmTarget } from '@moma/core/rules';
+import { connectNatsBus, createLogger, subscribeEvent, type NatsBus } from '@moma/platform';
+import { Topics, type UsageEvent } from '@moma/proto';
 import { natsUrlForTests, startFakeOpenAI, uniqueId, type FakeOpenAI } from '@moma/testkit';
 import { decision, execute, runExecutor, type Running } from './test-helpers.ts';
 
@@ -15,7 +16,7 @@ describe.skipIf(!nats.ok)(`executor - usage events on NATS${nats.ok ? '' : ` (sk
   beforeAll(async () => {
     const url = nats.ok ? nats.url : '';
     bus = await connectNatsBus({ url, name: 'executor-test', logger: createLogger('executor-test', { level: 'silent' }) });
-    await bus.subscribe(Subjects.eventsUsage, UsageEvent, (ev) => {
+    await subscribeEvent(bus, Topics.usage, (ev) => {
       received.push(ev);
     });
     fake = await startFakeOpenAI({ failModels: ['down'] });
@@ -38,13 +39,13 @@ describe.skipIf(!nats.ok)(`executor - usage events on NATS${nats.ok ? '' : ` (sk
 
   it('executor - publishes a UsageEvent with tokens, cost and the fallback after a call', async () => {
     const sessionId = uniqueId('s');
-    const r = await execute(exec.client, { decision: decision(['llm:down', 'llm:paid'], { sessionId }), messages: [{ role: 'user', content: 'count my tokens' }] });
+    const r = await execute(exec.client, { decision: decision([llmTarget('down'), llmTarget('paid')], { sessionId }), messages: [{ role: 'user', content: 'count my tokens' }] });
     expect(r.error).toBeUndefined();
     const ev = await eventFor(sessionId);
     expect(ev.ok).toBe(true);
-    expect(ev.target).toBe('llm:down');
-    expect(ev.usage?.servedBy).toBe('llm:paid');
-    expect(ev.usage?.failed).toEqual(['llm:down']);
+    expect(ev.target).toEqual(llmTarget('down'));
+    expect(ev.usage?.servedBy).toEqual(llmTarget('paid'));
+    expect(ev.usage?.failed).toEqual([llmTarget('down')]);
     expect(ev.usage?.completionTokens).toBe(r.usage?.completionTokens);
     expect(ev.usage?.costUsd).toBeCloseTo((r.usage!.promptTokens * 1 + r.usage!.completionTokens * 3) / 1e6, 12);
     expect(Math.abs(ev.atMs - Date.now())).toBeLessThan(10_000);
@@ -52,11 +53,11 @@ describe.skipIf(!nats.ok)(`executor - usage events on NATS${nats.ok ? '' : ` (sk
 
   it('executor - publishes ok=false when every target failed', async () => {
     const sessionId = uniqueId('s');
-    const r = await execute(exec.client, { decision: decision(['llm:down'], { sessionId }), messages: [{ role: 'user', content: 'x' }] });
+    const r = await execute(exec.client, { decision: decision([llmTarget('down')], { sessionId }), messages: [{ role: 'user', content: 'x' }] });
     expect(r.error).toBeDefined();
     const ev = await eventFor(sessionId);
     expect(ev.ok).toBe(false);
-    expect(ev.usage?.failed).toEqual(['llm:down']);
-    expect(ev.usage?.servedBy).toBe('');
+    expect(ev.usage?.failed).toEqual([llmTarget('down')]);
+    expect(ev.usage?.servedBy).toBeUndefined(); // no target served
   });
 });

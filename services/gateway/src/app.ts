@@ -1,5 +1,5 @@
 // Wires the gateway: one router (bus + shared executor channel) behind the gRPC and HTTP doors.
-import type { ServiceContext, ServiceHandle } from '@moma/platform';
+import type { RequestMetrics, ServiceContext, ServiceHandle } from '@moma/platform';
 import type { GatewayConfig } from './config.ts';
 import { bindGrpc, buildGrpcServer, SERVICE_NAMES } from './grpc.ts';
 import { buildHttpServer } from './http.ts';
@@ -23,16 +23,19 @@ export interface GatewayHandle extends ServiceHandle {
   httpUrl: string;
   /** host:port of the gRPC API. */
   grpcAddr: string;
+  /** The router's health: scoring, orchestrator and the executor channel reachable (what HTTP /healthz answers). */
+  health(): ReturnType<GatewayRouter['health']>;
 }
 
-export async function startGateway(ctx: ServiceContext, config: GatewaySettings): Promise<GatewayHandle> {
+/** With `ctx.metrics` (a PlatformContext) every HTTP route and gRPC method is counted and timed. */
+export async function startGateway(ctx: ServiceContext & { metrics?: RequestMetrics }, config: GatewaySettings): Promise<GatewayHandle> {
   const router = new GatewayRouter(ctx.bus, ctx.logger, {
     executorAddr: config.EXECUTOR_ADDR,
     executeTimeoutMs: config.GATEWAY_EXECUTE_TIMEOUT_MS,
     modelsTtlMs: config.GATEWAY_MODELS_TTL_MS,
   });
-  const http = buildHttpServer(router, ctx.logger, { bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES });
-  const { server: grpcServer, health } = buildGrpcServer(router, ctx.logger);
+  const http = buildHttpServer(router, ctx.logger, { bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES, ...(ctx.metrics ? { metrics: ctx.metrics } : {}) });
+  const { server: grpcServer, health } = buildGrpcServer(router, ctx.logger, ctx.metrics);
 
   await http.listen({ host: config.GATEWAY_HOST, port: config.GATEWAY_HTTP_PORT });
   const httpPort = (http.server.address() as { port: number }).port;
@@ -52,6 +55,7 @@ export async function startGateway(ctx: ServiceContext, config: GatewaySettings)
     grpcPort,
     httpUrl: `http://${shownHost}:${httpPort}`,
     grpcAddr: `${shownHost}:${grpcPort}`,
+    health: () => router.health(),
     async stop() {
       health.setStatus('', 'NOT_SERVING');
       for (const s of SERVICE_NAMES) health.setStatus(s, 'NOT_SERVING');

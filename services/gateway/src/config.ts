@@ -5,6 +5,8 @@ import { z } from 'zod';
 export const gatewayConfigSchema = commonConfigSchema.extend({
   GATEWAY_HTTP_PORT: envPort(8080),
   GATEWAY_GRPC_PORT: envPort(50051),
+  /** Port of /healthz, /readyz and /metrics (Prometheus). */
+  HEALTH_PORT: envPort(9100),
   /** Address to bind both servers to. */
   GATEWAY_HOST: z.string().default('0.0.0.0'),
   /** host:port of the executor's gRPC server. */

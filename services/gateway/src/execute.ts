@@ -1,24 +1,16 @@
 // Steps 6-7: stream the decision through the executor (one shared gRPC channel) and record how the turn ended.
 import * as grpc from '@grpc/grpc-js';
-import type { Bus, Logger } from '@moma/platform';
-import { Code, MomaError, Subjects, fromGrpcStatus, injectGrpcMetadata } from '@moma/platform';
-import {
-  ExecutorClient,
-  RecordTurnRequest,
-  RecordTurnResponse,
-  type ChatMessage,
-  type ExecuteRequest,
-  type ExecuteResponse,
-  type Usage,
-} from '@moma/proto';
-import type { Decided } from './decide.ts';
-import { carriesOnlyNewTurn, type Turn } from './turn.ts';
+import { mergeConversation, type Turn } from '@moma/core/rules';
+import type { Logger } from '@moma/platform';
+import { Code, MomaError, fromGrpcStatus, injectGrpcMetadata } from '@moma/platform';
+import { ExecutorClient, type ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
+import type { Decided, Stages } from './decide.ts';
 
 /** What one execution produced, accumulated while the events are relayed. */
 export interface Outcome {
   text: string;
   usage: Usage | undefined;
-  fallbacks: string[];
+  fallbacks: Target[];
   agentState: string;
   agentContextId: string;
   agentTaskId: string;
@@ -46,7 +38,7 @@ export class Executor {
     const { decision, orchestration } = decided;
     const req: ExecuteRequest = {
       decision,
-      messages: conversation(turn.messages, orchestration.history),
+      messages: mergeConversation(turn.messages, orchestration.history),
       maxTokens: turn.maxTokens,
       temperature: turn.temperature,
       agentContextId: orchestration.agentContextId,
@@ -100,17 +92,6 @@ export class Executor {
   }
 }
 
-/** Session history + the new turn when the request carries only that turn; otherwise the client's own conversation. */
-export function conversation(messages: ChatMessage[], history: ChatMessage[]): ChatMessage[] {
-  if (history.length === 0 || !carriesOnlyNewTurn(messages)) return messages;
-  const system: ChatMessage[] = [];
-  const rest: ChatMessage[] = [];
-  for (const m of messages) (m.role === 'system' ? system : rest).push(m);
-  // The session's own history may already start with a system prompt; keep the request's only when it does not.
-  const head = history[0]?.role === 'system' ? [] : system;
-  return [...head, ...history, ...rest];
-}
-
 function executorError(err: grpc.ServiceError): MomaError {
   // grpc-js's own wording when the executor's socket cannot be reached (not a provider failure it reported).
   if (err.code === grpc.status.UNAVAILABLE && /^(No connection established|Connection dropped|failed to connect)/i.test(err.details)) {
@@ -119,24 +100,23 @@ function executorError(err: grpc.ServiceError): MomaError {
   return new MomaError(fromGrpcStatus(err.code ?? Code.UNKNOWN), err.details || err.message, { cause: err });
 }
 
-/** Step 7: append the reply to the session and advance its state machine. Failures are logged, not surfaced. */
-export async function recordTurn(bus: Bus, logger: Logger, decided: Decided, out: Outcome | undefined, failed: boolean): Promise<string> {
+/**
+ * Step 7: the session's question and reply, stored together, and the agent's outcome for its state machine.
+ * Failures are logged, not surfaced.
+ */
+export async function recordTurn(stages: Stages, logger: Logger, turn: Turn, decided: Decided, out: Outcome | undefined, failed: boolean): Promise<string> {
   try {
-    const res = await bus.request(
-      Subjects.orchestratorRecord,
-      {
-        sessionId: decided.sessionId,
-        decision: decided.decision,
-        servedBy: out?.usage?.servedBy ?? '',
-        reply: { role: 'assistant', content: out?.text ?? '' },
-        agentState: out?.agentState ?? '',
-        agentContextId: out?.agentContextId ?? '',
-        agentTaskId: out?.agentTaskId ?? '',
-        failed,
-      },
-      RecordTurnRequest,
-      RecordTurnResponse,
-    );
+    const res = await stages.orchestrator.recordTurn({
+      sessionId: decided.sessionId,
+      question: turn.messages[turn.messages.length - 1],
+      reply: { role: 'assistant', content: out?.text ?? '' },
+      chosen: decided.decision.target,
+      servedBy: out?.usage?.servedBy,
+      agentState: out?.agentState ?? '',
+      agentContextId: out?.agentContextId ?? '',
+      agentTaskId: out?.agentTaskId ?? '',
+      failed,
+    });
     return res.fsmState;
   } catch (err) {
     logger.warn({ err: MomaError.from(err), sessionId: decided.sessionId }, 'recording the turn failed');

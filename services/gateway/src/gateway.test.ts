@@ -6,24 +6,15 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { Code, MemoryBus, MemoryStore, MomaError, Subjects, type Logger } from '@moma/platform';
+import { llmTarget, targetText } from '@moma/core/rules';
+import { Code, MemoryBus, MemoryStore, MomaError, serveStage, type Logger } from '@moma/platform';
 import {
-  ClassifyRequest,
-  ClassifyResponse,
-  CreateSessionRequest,
-  CreateSessionResponse,
+  DecideResponse,
   ExecutorService,
-  ListAgentsRequest,
-  ListAgentsResponse,
-  ListModelsRequest,
-  ListModelsResponse,
-  OrchestrateRequest,
-  OrchestrateResponse,
-  RecordTurnRequest,
-  RecordTurnResponse,
+  IntentStageDefinition,
+  OrchestratorStageDefinition,
   RouterClient,
-  ScoreRequest,
-  ScoreResponse,
+  ScoringStageDefinition,
   type ChatMessage,
   type ChatResponse,
   type ExecuteRequest,
@@ -39,53 +30,64 @@ let grpcClient: RouterClient;
 const executed: ExecuteRequest[] = [];
 const sessions = new Map<string, ChatMessage[]>();
 /** Every decide/record the stand-in orchestrator saw, to check what a stateless call asks to store. */
-const stageCalls: Array<{ subject: string; sessionId: string; createSession?: boolean }> = [];
+const stageCalls: Array<{ subject: string; sessionId: string }> = [];
 let nextSession = 0;
 
+const unused = async (): Promise<never> => {
+  throw MomaError.internal('not used by the gateway tests');
+};
+
 async function startStages(b: MemoryBus): Promise<void> {
-  await b.serve(Subjects.intentClassify, ClassifyRequest, ClassifyResponse, async (req) => ({
-    categories: [{ category: req.text.includes('weather') ? 'weather' : 'general', score: 0.8 }],
-    // A weather question has a (weak) agent candidate; everything else has none.
-    candidates: req.text.includes('weather') ? [{ agentId: 'weather-bot', score: 0.2, category: 'weather' }] : [],
-    inScope: false,
-    threshold: 0.5,
-  }));
-  await b.serve(Subjects.scoringScore, ScoreRequest, ScoreResponse, async (req) => {
-    const all = [
-      { target: 'llm:m-large', predictedQuality: 0.9, predictedCostUsd: 0.002, utility: 1 },
-      { target: 'llm:m-small', predictedQuality: 0.7, predictedCostUsd: 0.0001, utility: 0.8 },
-    ];
-    const allowed = req.options?.allowedModels ?? [];
-    const ranked = allowed.length ? all.filter((c) => allowed.includes(c.target.slice(4))) : all;
-    return { ranked, mode: req.options?.mode || 2, reason: `ranked ${ranked.length} models`, routerVersion: 'test-v1' };
+  await serveStage(b, IntentStageDefinition, {
+    classify: async (req) => ({
+      categories: [{ category: req.text.includes('weather') ? 'weather' : 'general', score: 0.8 }],
+      // A weather question has a (weak) agent candidate; everything else has none.
+      candidates: req.text.includes('weather') ? [{ agentId: 'weather-bot', score: 0.2, category: 'weather' }] : [],
+      inScope: false,
+      threshold: 0.5,
+    }),
   });
-  await b.serve(Subjects.scoringModels, ListModelsRequest, ListModelsResponse, async () => ({
-    models: [
-      { id: 'm-large', inputPricePerMtok: 5, outputPricePerMtok: 15, provider: 'p' },
-      { id: 'm-small', inputPricePerMtok: 0.1, outputPricePerMtok: 0.4, provider: 'p' },
-    ],
-    routerVersion: 'test-v1',
-  }));
-  await b.serve(Subjects.orchestratorSessionCreate, CreateSessionRequest, CreateSessionResponse, async (req) => {
-    const sessionId = `s-${++nextSession}${req.tenant ? `-${req.tenant}` : ''}`;
-    sessions.set(sessionId, []);
-    return { sessionId };
+  await serveStage(b, ScoringStageDefinition, {
+    score: async (req) => {
+      const all = [
+        { target: llmTarget('m-large'), predictedQuality: 0.9, predictedCostUsd: 0.002, utility: 1 },
+        { target: llmTarget('m-small'), predictedQuality: 0.7, predictedCostUsd: 0.0001, utility: 0.8 },
+      ];
+      const allowed = req.options?.allowedModels ?? [];
+      const ranked = allowed.length ? all.filter((c) => allowed.includes(c.target.id)) : all;
+      return { ranked, mode: req.options?.mode || 2, reason: `ranked ${ranked.length} models`, routerVersion: 'test-v1' };
+    },
+    listModels: async () => ({
+      models: [
+        { id: 'm-large', inputPricePerMtok: 5, outputPricePerMtok: 15, provider: 'p' },
+        { id: 'm-small', inputPricePerMtok: 0.1, outputPricePerMtok: 0.4, provider: 'p' },
+      ],
+      routerVersion: 'test-v1',
+    }),
   });
-  await b.serve(Subjects.orchestratorDecide, OrchestrateRequest, OrchestrateResponse, async (req) => {
-    stageCalls.push({ subject: 'decide', sessionId: req.sessionId, createSession: req.createSession });
-    if (req.sessionId === '') return OrchestrateResponse.fromPartial({ fsmState: 'idle', reason: 'no agent fits', history: [] });
-    const history = sessions.get(req.sessionId);
-    if (!history && !req.createSession) throw MomaError.notFound(`unknown session ${req.sessionId}`);
-    const before = [...(history ?? [])];
-    sessions.set(req.sessionId, [...before, req.message!]);
-    return OrchestrateResponse.fromPartial({ fsmState: 'llm', reason: 'no agent fits', history: before });
+  await serveStage(b, OrchestratorStageDefinition, {
+    createSession: async (req) => {
+      const sessionId = `s-${++nextSession}${req.tenant ? `-${req.tenant}` : ''}`;
+      sessions.set(sessionId, []);
+      return { sessionId };
+    },
+    decide: async (req) => {
+      stageCalls.push({ subject: 'decide', sessionId: req.sessionId });
+      if (req.sessionId === '') return DecideResponse.fromPartial({ fsmState: 'idle', reason: 'no agent fits', history: [] });
+      const history = sessions.get(req.sessionId);
+      if (!history) throw MomaError.notFound(`unknown session ${req.sessionId}`);
+      return DecideResponse.fromPartial({ fsmState: 'llm', reason: 'no agent fits', history: [...history] });
+    },
+    recordTurn: async (req) => {
+      stageCalls.push({ subject: 'record', sessionId: req.sessionId });
+      if (!req.failed) sessions.get(req.sessionId)?.push(req.question!, req.reply!);
+      return { fsmState: 'llm', version: 2 };
+    },
+    listAgents: async () => ({ agents: [], version: 0, listed: true }),
+    registerAgent: unused,
+    updateAgent: unused,
+    removeAgent: unused,
   });
-  await b.serve(Subjects.orchestratorRecord, RecordTurnRequest, RecordTurnResponse, async (req) => {
-    stageCalls.push({ subject: 'record', sessionId: req.sessionId });
-    sessions.get(req.sessionId)?.push(req.reply!);
-    return { fsmState: 'llm', version: 2 };
-  });
-  await b.serve(Subjects.registryList, ListAgentsRequest, ListAgentsResponse, async () => ({ agents: [] }));
 }
 
 function startExecutor(): Promise<number> {
@@ -203,7 +205,7 @@ describe('gateway http - chat completions', () => {
     const before = stageCalls.length;
     const res = await post('/v1/chat/completions', { messages: [user('what is the weather in Oslo')] });
     expect(res.status).toBe(200);
-    expect(stageCalls.slice(before)).toEqual([{ subject: 'decide', sessionId: '', createSession: false }]);
+    expect(stageCalls.slice(before)).toEqual([{ subject: 'decide', sessionId: '' }]);
   });
 
   it('gateway http - POST /v1/sessions creates a session (201) and returns its id', async () => {
@@ -304,7 +306,7 @@ describe('gateway - executor failures', () => {
       call.on('data', (e: ChatResponse) => events.push(e));
       call.on('error', resolve);
     });
-    expect(events[0]!.decision?.target).toBe('llm:m-large');
+    expect(targetText(events[0]!.decision?.target)).toBe('llm:m-large');
     expect(err.code).toBe(grpc.status.UNAVAILABLE);
     expect(err.details).toContain('stream broke');
   });
@@ -336,7 +338,7 @@ describe('gateway grpc - router', () => {
     const res = await new Promise<any>((resolve, reject) =>
       grpcClient.route({ sessionId: '', messages: [user('hi')], switchTo: '' }, (err, r) => (err ? reject(err) : resolve(r))),
     );
-    expect(res.decision.target).toBe('llm:m-large');
+    expect(targetText(res.decision.target)).toBe('llm:m-large');
     expect(res.decision.sessionId).toBe('');
   });
 
@@ -349,7 +351,9 @@ describe('gateway grpc - router', () => {
       grpcClient.route({ sessionId: created.sessionId, messages: [user('hi')], switchTo: '' }, (err, r) => (err ? reject(err) : resolve(r))),
     );
     expect(res.decision.sessionId).toBe(created.sessionId);
-    expect(sessions.get(created.sessionId)!.map((m) => m.content)).toEqual(['hi']);
+    expect(stageCalls.at(-1)).toEqual({ subject: 'decide', sessionId: created.sessionId });
+    // A decision alone answers nothing: no question is stored without its reply.
+    expect(sessions.get(created.sessionId)).toEqual([]);
   });
 
   it('gateway grpc - Chat streams decision, deltas, usage', async () => {
@@ -360,9 +364,9 @@ describe('gateway grpc - router', () => {
       call.on('error', reject);
       call.on('end', resolve);
     });
-    expect(events[0]!.decision?.target).toBe('llm:m-large');
+    expect(targetText(events[0]!.decision?.target)).toBe('llm:m-large');
     expect(events.filter((e) => e.delta !== undefined).map((e) => e.delta).join('')).toBe('hello world');
-    expect(events.at(-1)!.usage?.servedBy).toBe('llm:m-large');
+    expect(targetText(events.at(-1)!.usage?.servedBy)).toBe('llm:m-large');
   });
 
   it('gateway grpc - bad input gets INVALID_ARGUMENT with a message', async () => {

@@ -5,20 +5,13 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Bus, Logger } from '@moma/platform';
-import { MomaError, Subjects, toGrpcStatus } from '@moma/platform';
+import { targetText, type Turn } from '@moma/core/rules';
+import type { Logger, RequestMetrics } from '@moma/platform';
+import { Code, MomaError, toGrpcStatus } from '@moma/platform';
 import {
   AgentRegistryService,
-  ListAgentsRequest,
-  ListAgentsResponse,
-  RegisterAgentRequest,
-  RegisterAgentResponse,
-  RemoveAgentRequest,
-  RemoveAgentResponse,
   RouteOptions,
   RouterService,
-  UpdateAgentRequest,
-  UpdateAgentResponse,
   type AgentRegistryServer,
   type ChatRequest,
   type CreateSessionRequest,
@@ -27,8 +20,9 @@ import {
   type RouterServer,
 } from '@moma/proto';
 import type { GatewayRouter } from './router.ts';
+import type { Stages } from './decide.ts';
+import { REGISTRY_WRITE_TIMEOUT } from './http-agents.ts';
 import { annotate, failSpan, inSpan, parentFromMetadata } from './tracing.ts';
-import type { Turn } from './turn.ts';
 
 export const SERVICE_NAMES = ['moma.v1.Router', 'moma.v1.AgentRegistry'] as const;
 const PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url));
@@ -50,16 +44,21 @@ function turnFrom(req: RouteRequest | ChatRequest): Turn {
   };
 }
 
-function unary<Req, Res>(name: string, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    inSpan(name, parentFromMetadata(call.metadata), () => fn(call.request)).then(
+type Unary = <Req, Res>(name: string, fn: (req: Req) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+
+/** Unary handlers in a span, each call counted and timed under its full method name when `metrics` is given. */
+function unaryHandlers(metrics: RequestMetrics | undefined): Unary {
+  return (name, fn) => (call, callback) => {
+    const run = () => inSpan(name, parentFromMetadata(call.metadata), () => fn(call.request));
+    (metrics ? metrics.time(name, run) : run()).then(
       (res) => callback(null, res),
       (err: unknown) => callback(grpcError(err)),
     );
   };
 }
 
-function routerServer(router: GatewayRouter): RouterServer {
+function routerServer(router: GatewayRouter, metrics: RequestMetrics | undefined): RouterServer {
+  const unary = unaryHandlers(metrics);
   return {
     route: unary('moma.v1.Router/Route', async (req: RouteRequest) => {
       const { decision } = await router.route(turnFrom(req));
@@ -72,6 +71,8 @@ function routerServer(router: GatewayRouter): RouterServer {
     chat: (call) => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
+      const t0 = performance.now();
+      const observe = (code: Code) => metrics?.observe('moma.v1.Router/Chat', code, (performance.now() - t0) / 1000);
       void inSpan('moma.v1.Router/Chat', parentFromMetadata(call.metadata), async (span) => {
         let started = false;
         try {
@@ -88,10 +89,12 @@ function routerServer(router: GatewayRouter): RouterServer {
             },
             abort.signal,
           );
-          if (outcome.usage) span.setAttribute('app.gateway.served_by', outcome.usage.servedBy);
+          if (outcome.usage) span.setAttribute('app.gateway.served_by', targetText(outcome.usage.servedBy));
           if (outcome.usage) call.write({ usage: outcome.usage, agentState: outcome.agentState });
           call.end();
+          observe(Code.OK);
         } catch (err) {
+          observe(abort.signal.aborted ? Code.CANCELLED : MomaError.from(err).code);
           if (started) failSpan(span, err);
           if (!abort.signal.aborted) call.emit('error', grpcError(err));
           if (!started) throw err;
@@ -101,20 +104,14 @@ function routerServer(router: GatewayRouter): RouterServer {
   };
 }
 
-function registryServer(bus: Bus): AgentRegistryServer {
+// The public registry forwards to the orchestrator stage with the same messages.
+function registryServer(orchestrator: Stages['orchestrator'], metrics: RequestMetrics | undefined): AgentRegistryServer {
+  const unary = unaryHandlers(metrics);
   return {
-    registerAgent: unary('moma.v1.AgentRegistry/RegisterAgent', (req: RegisterAgentRequest) =>
-      bus.request(Subjects.registryRegister, req, RegisterAgentRequest, RegisterAgentResponse, { timeoutMs: 5000 }),
-    ),
-    updateAgent: unary('moma.v1.AgentRegistry/UpdateAgent', (req: UpdateAgentRequest) =>
-      bus.request(Subjects.registryUpdate, req, UpdateAgentRequest, UpdateAgentResponse, { timeoutMs: 5000 }),
-    ),
-    removeAgent: unary('moma.v1.AgentRegistry/RemoveAgent', (req: RemoveAgentRequest) =>
-      bus.request(Subjects.registryRemove, req, RemoveAgentRequest, RemoveAgentResponse),
-    ),
-    listAgents: unary('moma.v1.AgentRegistry/ListAgents', (req: ListAgentsRequest) =>
-      bus.request(Subjects.registryList, req, ListAgentsRequest, ListAgentsResponse),
-    ),
+    registerAgent: unary('moma.v1.AgentRegistry/RegisterAgent', (req) => orchestrator.registerAgent(req, REGISTRY_WRITE_TIMEOUT)),
+    updateAgent: unary('moma.v1.AgentRegistry/UpdateAgent', (req) => orchestrator.updateAgent(req, REGISTRY_WRITE_TIMEOUT)),
+    removeAgent: unary('moma.v1.AgentRegistry/RemoveAgent', (req) => orchestrator.removeAgent(req)),
+    listAgents: unary('moma.v1.AgentRegistry/ListAgents', (req) => orchestrator.listAgents(req)),
   };
 }
 
@@ -123,10 +120,10 @@ export interface GrpcGateway {
   health: HealthImplementation;
 }
 
-export function buildGrpcServer(router: GatewayRouter, logger: Logger): GrpcGateway {
+export function buildGrpcServer(router: GatewayRouter, logger: Logger, metrics?: RequestMetrics): GrpcGateway {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0 });
-  server.addService(RouterService, routerServer(router));
-  server.addService(AgentRegistryService, registryServer(router.bus));
+  server.addService(RouterService, routerServer(router, metrics));
+  server.addService(AgentRegistryService, registryServer(router.stages.orchestrator, metrics));
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });
   health.addToServer(server);
   if (existsSync(PROTO_DIR)) {

@@ -1,17 +1,7 @@
-// Agent registry over HTTP: thin translation to the orchestrator's registry subjects (agents.proto messages).
+// Agent registry over HTTP: thin translation to the orchestrator stage's registry rpcs (agents.proto messages).
 import type { FastifyInstance } from 'fastify';
-import type { Bus } from '@moma/platform';
-import { MomaError, Subjects } from '@moma/platform';
-import {
-  ListAgentsRequest,
-  ListAgentsResponse,
-  RegisterAgentRequest,
-  RegisterAgentResponse,
-  RemoveAgentRequest,
-  RemoveAgentResponse,
-  UpdateAgentRequest,
-  UpdateAgentResponse,
-} from '@moma/proto';
+import { MomaError } from '@moma/platform';
+import type { Stages } from './decide.ts';
 import { z } from 'zod';
 import { agentJson } from './present.ts';
 
@@ -42,21 +32,21 @@ function objectBody(body: unknown): unknown {
   return body;
 }
 
-export function registerAgentRoutes(app: FastifyInstance, bus: Bus): void {
+/** Registration may fetch and parse a card: it gets longer than the bus's default deadline. */
+export const REGISTRY_WRITE_TIMEOUT = { timeoutMs: 5000 };
+
+export function registerAgentRoutes(app: FastifyInstance, orchestrator: Stages['orchestrator']): void {
   app.post('/v1/agents', async (req, reply) => {
     const b = registerBody.parse(objectBody(req.body));
     const cardJson = b.card !== undefined ? JSON.stringify(b.card) : b.card_json;
-    const res = await bus.request(
-      Subjects.registryRegister,
+    const res = await orchestrator.registerAgent(
       {
         ...(b.card_url !== undefined ? { cardUrl: b.card_url } : { cardJson }),
         id: b.id ?? '',
         tenants: b.tenants ?? [],
         category: b.category ?? '',
       },
-      RegisterAgentRequest,
-      RegisterAgentResponse,
-      { timeoutMs: 5000 },
+      REGISTRY_WRITE_TIMEOUT,
     );
     if (!res.agent) throw MomaError.internal('orchestrator returned no agent');
     void reply.code(201);
@@ -65,8 +55,7 @@ export function registerAgentRoutes(app: FastifyInstance, bus: Bus): void {
 
   app.patch<{ Params: { id: string } }>('/v1/agents/:id', async (req) => {
     const b = updateBody.parse(objectBody(req.body));
-    const res = await bus.request(
-      Subjects.registryUpdate,
+    const res = await orchestrator.updateAgent(
       {
         id: req.params.id,
         cardJson: b.card !== undefined ? JSON.stringify(b.card) : (b.card_json ?? ''),
@@ -74,22 +63,20 @@ export function registerAgentRoutes(app: FastifyInstance, bus: Bus): void {
         setTenants: b.tenants !== undefined,
         healthy: b.healthy,
       },
-      UpdateAgentRequest,
-      UpdateAgentResponse,
-      { timeoutMs: 5000 },
+      REGISTRY_WRITE_TIMEOUT,
     );
     if (!res.agent) throw MomaError.internal('orchestrator returned no agent');
     return { agent: agentJson(res.agent) };
   });
 
   app.delete<{ Params: { id: string } }>('/v1/agents/:id', async (req) => {
-    const res = await bus.request(Subjects.registryRemove, { id: req.params.id }, RemoveAgentRequest, RemoveAgentResponse);
+    const res = await orchestrator.removeAgent({ id: req.params.id });
     if (!res.removed) throw MomaError.notFound(`unknown agent ${req.params.id}`);
     return { id: req.params.id, removed: true };
   });
 
   app.get<{ Querystring: { tenant?: string } }>('/v1/agents', async (req) => {
-    const res = await bus.request(Subjects.registryList, { tenant: req.query.tenant ?? '' }, ListAgentsRequest, ListAgentsResponse);
+    const res = await orchestrator.listAgents({ tenant: req.query.tenant ?? '', knownVersion: 0 });
     return { object: 'list', data: res.agents.map(agentJson) };
   });
 }

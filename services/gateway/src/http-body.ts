@@ -1,9 +1,10 @@
-// OpenAI-style request bodies → Turn. Routing controls may sit under `moma: {...}` or at the top level; the
-// session id may also come in the `x-moma-session-id` header.
+// OpenAI-style request bodies → Turn. zod checks the shape; the values are checked once, by the core's validateTurn.
+// Routing controls may sit under `moma: {...}` or at the top level; the session id may also come in the
+// `x-moma-session-id` header.
+import { routingMode, type Turn } from '@moma/core/rules';
 import { MomaError } from '@moma/platform';
 import { RouteOptions, type ChatMessage } from '@moma/proto';
 import { z } from 'zod';
-import { MODE_NAMES, type Turn } from './turn.ts';
 
 const textPart = z.object({ type: z.string(), text: z.string().optional() }).loose();
 
@@ -18,13 +19,13 @@ const modelList = z.array(z.string().min(1)).max(256);
 
 const momaFields = {
   mode: z.string().optional(),
-  willingness_to_pay: z.number().nonnegative().optional(),
+  willingness_to_pay: z.number().optional(),
   allowed_models: modelList.optional(),
   denied_models: modelList.optional(),
-  max_cost_usd: z.number().nonnegative().optional(),
-  min_quality: z.number().min(0).max(1).optional(),
+  max_cost_usd: z.number().optional(),
+  min_quality: z.number().optional(),
   disable_agents: z.boolean().optional(),
-  tenant: z.string().max(128).optional(),
+  tenant: z.string().optional(),
   session_id: z.string().optional(),
   switch_to: z.string().optional(),
 };
@@ -36,9 +37,9 @@ export const chatBodySchema = z
     model: z.string().optional(),
     messages: z.array(message, { message: 'must be an array of messages' }),
     stream: z.boolean().optional(),
-    max_tokens: z.number().int().nonnegative().optional(),
-    max_completion_tokens: z.number().int().nonnegative().optional(),
-    temperature: z.number().min(0).max(2).optional(),
+    max_tokens: z.number().int().optional(),
+    max_completion_tokens: z.number().int().optional(),
+    temperature: z.number().optional(),
     moma: momaOptions.optional(),
     ...momaFields,
   })
@@ -61,20 +62,12 @@ export function parseChatBody(body: unknown, headerSessionId: string | undefined
   const pick = <K extends keyof typeof momaFields>(k: K) => (o[k] !== undefined ? o[k] : b[k]);
 
   const modeName = pick('mode');
-  let mode: number = 0;
-  if (modeName !== undefined) {
-    const m = MODE_NAMES[modeName as keyof typeof MODE_NAMES];
-    if (m === undefined) {
-      throw MomaError.invalidArgument(`mode: unknown mode "${modeName}"; use quality, balanced or cost`, { field: 'mode' });
-    }
-    mode = m;
-  }
 
   const model = b.model ?? 'moma/auto';
   const pinnedModel = model === 'moma/auto' || model === 'auto' ? '' : model.startsWith('llm:') ? model.slice(4) : model;
   const allowed = pick('allowed_models') ?? [];
   const options = RouteOptions.fromPartial({
-    mode: mode as RouteOptions['mode'],
+    mode: modeName === undefined ? undefined : routingMode(modeName),
     willingnessToPay: pick('willingness_to_pay'),
     allowedModels: pinnedModel ? [pinnedModel] : allowed,
     deniedModels: pick('denied_models') ?? [],
@@ -107,7 +100,7 @@ function contentText(content: string | Array<{ type: string; text?: string | und
   return out;
 }
 
-const sessionBodySchema = z.object({ tenant: z.string().max(128).optional() }).loose();
+const sessionBodySchema = z.object({ tenant: z.string().optional() }).loose();
 
 /** POST /v1/sessions: an optional `{tenant}`; no body at all is fine. Returns the tenant ('' = default). */
 export function parseSessionBody(body: unknown): string {

@@ -1,8 +1,9 @@
 // The OpenAI-compatible HTTP door (fastify): chat completions (stream and not), route, models, health.
 // Every answer carries the decision in its body and in `x-moma-*` headers; every error is OpenAI-shaped JSON.
 import { randomUUID } from 'node:crypto';
+import { targetText } from '@moma/core/rules';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Logger } from '@moma/platform';
+import { Code, codeForHttpStatus, type Logger, type RequestMetrics } from '@moma/platform';
 import type { ExecuteResponse } from '@moma/proto';
 import { parseChatBody, parseSessionBody } from './http-body.ts';
 import { registerAgentRoutes } from './http-agents.ts';
@@ -12,10 +13,21 @@ import { annotate, failSpan, inSpan, parentFrom } from './tracing.ts';
 
 export interface HttpOptions {
   bodyLimit: number;
+  /** Records every answered request as `<METHOD> <route pattern>` (moma_requests_total / _duration_seconds). */
+  metrics?: RequestMetrics;
 }
 
 export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: HttpOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit, return503OnClosing: true });
+  const metrics = opts.metrics;
+  if (metrics) {
+    // Fires for streamed (hijacked) answers too, once the last byte is out; unmatched paths share one label.
+    app.addHook('onResponse', (req, reply, done) => {
+      const status = reply.statusCode;
+      metrics.observe(`${req.method} ${req.routeOptions.url ?? '(no route)'}`, status < 400 ? Code.OK : codeForHttpStatus(status), reply.elapsedTime / 1000);
+      done();
+    });
+  }
 
   app.setErrorHandler((err, _req, reply) => {
     const { status, body } = httpError(err);
@@ -44,10 +56,10 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
         false,
       );
       const d = decided.decision;
-      const servedBy = outcome.usage?.servedBy || d.target;
-      span.setAttribute('app.gateway.served_by', servedBy);
+      const servedBy = outcome.usage?.servedBy ?? d.target;
+      span.setAttribute('app.gateway.served_by', targetText(servedBy));
       const usage = usageJson(outcome.usage, outcome.fallbacks);
-      void reply.header('x-moma-served-by', servedBy);
+      void reply.header('x-moma-served-by', targetText(servedBy));
       return {
         id: `chatcmpl-${randomUUID()}`,
         object: 'chat.completion',
@@ -60,7 +72,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
           total_tokens: usage.prompt_tokens + usage.completion_tokens,
         },
         session_id: decided.sessionId,
-        moma: { decision: decisionJson(d), usage, agent_state: outcome.agentState, fallbacks: outcome.fallbacks },
+        moma: { decision: decisionJson(d), usage, agent_state: outcome.agentState, fallbacks: outcome.fallbacks.map(targetText) },
       };
     }),
   );
@@ -95,7 +107,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
     return { status: report.ok ? 'ok' : 'unavailable', checks: report.checks };
   });
 
-  registerAgentRoutes(app, router.bus);
+  registerAgentRoutes(app, router.stages.orchestrator);
   return app;
 }
 
@@ -148,12 +160,12 @@ async function streamChat(
       },
       (ev: ExecuteResponse) => {
         if (ev.delta !== undefined) chunk([{ index: 0, delta: { content: ev.delta }, finish_reason: null }]);
-        else if (ev.fallback !== undefined) chunk([], { moma: { fallback: ev.fallback, agent_state: ev.agentState } });
+        else if (ev.fallback !== undefined) chunk([], { moma: { fallback: targetText(ev.fallback), agent_state: ev.agentState } });
       },
       abort.signal,
     );
-    const servedBy = outcome.usage?.servedBy || decided.decision.target;
-    span.setAttribute('app.gateway.served_by', servedBy);
+    const servedBy = outcome.usage?.servedBy ?? decided.decision.target;
+    span.setAttribute('app.gateway.served_by', targetText(servedBy));
     model = servedModel(servedBy);
     const usage = usageJson(outcome.usage, outcome.fallbacks);
     chunk([{ index: 0, delta: {}, finish_reason: 'stop' }], {

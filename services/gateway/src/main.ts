@@ -1,18 +1,20 @@
-// The gateway as its own process: env → telemetry → context (NATS) → servers; SIGTERM stops taking requests,
-// lets those in flight finish, drains NATS, then flushes spans.
-import { closeServiceContext, createLogger, createServiceContext, onShutdown, startTelemetry } from '@moma/platform';
+// `node services/gateway/src/main.ts`: the gateway as its own process (HTTP + gRPC doors, NATS, no Redis), with
+// /healthz, /readyz and /metrics on HEALTH_PORT; boot and graceful shutdown (stop taking requests, let those in
+// flight finish, drain NATS, flush spans) are runService's (@moma/platform).
+import { runService } from '@moma/platform';
 import { startGateway } from './app.ts';
 import { gatewayContextEnv, loadGatewayConfig } from './config.ts';
 
-try {
-  const config = loadGatewayConfig();
-  const telemetry = startTelemetry('gateway');
-  const ctx = await createServiceContext('gateway', gatewayContextEnv());
-  const gateway = await startGateway(ctx, config);
-  onShutdown(() => gateway.stop(), { name: 'gateway servers' });
-  onShutdown(() => closeServiceContext(ctx), { name: 'bus' });
-  onShutdown(() => telemetry.shutdown(), { last: true, name: 'telemetry' });
-} catch (err) {
-  createLogger('gateway').error({ err }, 'gateway failed to start');
-  process.exit(1);
-}
+await runService({
+  name: 'gateway',
+  config: loadGatewayConfig,
+  healthPort: (config) => config.HEALTH_PORT,
+  env: gatewayContextEnv(),
+  start: startGateway,
+  // Healthy = what the API's own /healthz checks: scoring, orchestrator (+ its store) and the executor channel.
+  health: async (_ctx, gateway) => {
+    const report = await gateway.health();
+    return { ok: report.ok, details: { checks: report.checks } };
+  },
+  describe: (gateway) => ({ http: gateway.httpUrl, grpc: gateway.grpcAddr }),
+});

@@ -1,17 +1,17 @@
 // How the gateway shows things over HTTP: the decision as snake_case JSON and as `x-moma-*` headers, usage, agents,
 // and errors in OpenAI's shape. One place, so the body and the headers can never disagree.
 import { Code, MomaError, httpStatusFor } from '@moma/platform';
-import { TargetKind, type Agent, type Decision, type ModelInfo, type Usage } from '@moma/proto';
-import { modeLabel } from './turn.ts';
+import { isAgent, modeName, targetText } from '@moma/core/rules';
+import type { Agent, Decision, ModelInfo, Target, Usage } from '@moma/proto';
 
 export function decisionJson(d: Decision) {
   return {
-    target: d.target,
-    kind: d.kind === TargetKind.TARGET_KIND_AGENT ? 'agent' : 'llm',
-    mode: modeLabel(d.mode),
+    target: targetText(d.target),
+    kind: isAgent(d.target) ? 'agent' : 'llm',
+    mode: modeName(d.mode),
     reason: d.reason,
     ranked: d.ranked.map((c) => ({
-      target: c.target,
+      target: targetText(c.target),
       predicted_quality: c.predictedQuality,
       predicted_cost_usd: c.predictedCostUsd,
       utility: c.utility,
@@ -29,8 +29,8 @@ export function decisionJson(d: Decision) {
 export function decisionHeaders(d: Decision): Record<string, string> {
   const first = d.ranked[0];
   const h: Record<string, string> = {
-    'x-moma-target': d.target,
-    'x-moma-mode': modeLabel(d.mode),
+    'x-moma-target': targetText(d.target),
+    'x-moma-mode': modeName(d.mode),
     'x-moma-reason': encodeURIComponent(d.reason),
     'x-moma-predicted-quality': String(first?.predictedQuality ?? 0),
     'x-moma-predicted-cost-usd': String(first?.predictedCostUsd ?? 0),
@@ -42,20 +42,20 @@ export function decisionHeaders(d: Decision): Record<string, string> {
   return h;
 }
 
-export function usageJson(u: Usage | undefined, fallbacks: string[]) {
+export function usageJson(u: Usage | undefined, fallbacks: Target[]) {
   return {
     prompt_tokens: u?.promptTokens ?? 0,
     completion_tokens: u?.completionTokens ?? 0,
     cost_usd: u?.costUsd ?? 0,
     latency_ms: u?.latencyMs ?? 0,
-    served_by: u?.servedBy ?? '',
-    failed: u?.failed.length ? u.failed : fallbacks,
+    served_by: targetText(u?.servedBy),
+    failed: (u?.failed.length ? u.failed : fallbacks).map(targetText),
   };
 }
 
-/** OpenAI's `model` field: the model that answered ("llm:gpt-4o" → "gpt-4o"; agents keep their "agent:" prefix). */
-export function servedModel(target: string): string {
-  return target.startsWith('llm:') ? target.slice(4) : target;
+/** OpenAI's `model` field: the model that answered ("gpt-4o"; an agent shows as "agent:<id>"). */
+export function servedModel(target: Target | undefined): string {
+  return isAgent(target) ? targetText(target) : (target?.id ?? '');
 }
 
 export function modelsJson(models: ModelInfo[], routerVersion: string) {

@@ -1,11 +1,17 @@
 // The gateway's use cases, shared by the gRPC and HTTP doors: route (decision only), chat (decide, execute, record),
 // list models (cached, it also backs the `model` check), health.
+import { checkTenant, validateTurn, type Turn } from '@moma/core/rules';
 import type { Bus, Logger } from '@moma/platform';
-import { Code, MomaError, Subjects } from '@moma/platform';
-import { ListAgentsRequest, ListAgentsResponse, ListModelsRequest, ListModelsResponse, type ExecuteResponse } from '@moma/proto';
-import { createSession, decide, type Decided } from './decide.ts';
+import { Code, MomaError, stageClient } from '@moma/platform';
+import {
+  IntentStageDefinition,
+  OrchestratorStageDefinition,
+  ScoringStageDefinition,
+  type ExecuteResponse,
+  type ListModelsResponse,
+} from '@moma/proto';
+import { decide, type Decided, type Stages } from './decide.ts';
 import { Executor, recordTurn, type Outcome } from './execute.ts';
-import { checkTurn, type Turn } from './turn.ts';
 
 export interface RouterOptions {
   executorAddr: string;
@@ -19,14 +25,18 @@ export interface HealthReport {
 }
 
 export class GatewayRouter {
-  readonly bus: Bus;
+  readonly stages: Stages;
   private readonly logger: Logger;
   private readonly executor: Executor;
   private readonly modelsTtlMs: number;
   private models: { at: number; value: Promise<ListModelsResponse> } | undefined;
 
   constructor(bus: Bus, logger: Logger, opts: RouterOptions) {
-    this.bus = bus;
+    this.stages = {
+      intent: stageClient(bus, IntentStageDefinition),
+      scoring: stageClient(bus, ScoringStageDefinition),
+      orchestrator: stageClient(bus, OrchestratorStageDefinition),
+    };
     this.logger = logger;
     this.executor = new Executor(opts.executorAddr, opts.executeTimeoutMs);
     this.modelsTtlMs = opts.modelsTtlMs;
@@ -34,15 +44,15 @@ export class GatewayRouter {
 
   /** Starts a stateful conversation; its id goes on every later turn. */
   async createSession(tenant: string): Promise<string> {
-    if (tenant.length > 128) throw MomaError.invalidArgument('tenant: must be at most 128 characters', { field: 'tenant' });
-    return createSession(this.bus, tenant);
+    checkTenant(tenant);
+    return (await this.stages.orchestrator.createSession({ tenant })).sessionId;
   }
 
   /** Validates the turn (and a pinned model) and returns the decision; a session's user turn is recorded. */
   async route(turn: Turn): Promise<Decided> {
-    checkTurn(turn);
+    validateTurn(turn);
     if (turn.pinnedModel !== '') await this.checkModel(turn.pinnedModel);
-    return decide(this.bus, turn);
+    return decide(this.stages, turn);
   }
 
   /**
@@ -64,10 +74,10 @@ export class GatewayRouter {
     try {
       outcome = await this.executor.run(decided, turn, onEvent, signal, stream);
     } catch (err) {
-      if (decided.sessionId !== '') await recordTurn(this.bus, this.logger, decided, undefined, true);
+      if (decided.sessionId !== '') await recordTurn(this.stages, this.logger, turn, decided, undefined, true);
       throw err;
     }
-    if (decided.sessionId !== '') await recordTurn(this.bus, this.logger, decided, outcome, false);
+    if (decided.sessionId !== '') await recordTurn(this.stages, this.logger, turn, decided, outcome, false);
     return { decided, outcome };
   }
 
@@ -75,7 +85,7 @@ export class GatewayRouter {
   listModels(): Promise<ListModelsResponse> {
     const now = Date.now();
     if (this.models && now - this.models.at < this.modelsTtlMs) return this.models.value;
-    const value = this.bus.request(Subjects.scoringModels, {}, ListModelsRequest, ListModelsResponse);
+    const value = this.stages.scoring.listModels({});
     const entry = { at: now, value };
     this.models = entry;
     value.catch(() => {
@@ -103,10 +113,8 @@ export class GatewayRouter {
       }
     };
     await Promise.all([
-      probe('scoring', () => this.bus.request(Subjects.scoringModels, {}, ListModelsRequest, ListModelsResponse, { timeoutMs: 1000 })),
-      probe('orchestrator', () =>
-        this.bus.request(Subjects.registryList, { tenant: '' }, ListAgentsRequest, ListAgentsResponse, { timeoutMs: 1000 }),
-      ),
+      probe('scoring', () => this.stages.scoring.listModels({}, { timeoutMs: 1000 })),
+      probe('orchestrator', () => this.stages.orchestrator.listAgents({ tenant: '', knownVersion: -1 }, { timeoutMs: 1000 })),
       probe('executor', () => this.executor.ready(1000)),
     ]);
     return { ok: Object.values(checks).every((v) => v === 'ok'), checks };

@@ -4,7 +4,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { context, propagation, trace, SpanKind, type Context, type Span } from '@opentelemetry/api';
 import { extractGrpcContext, recordSpanError } from '@moma/platform';
 import type { Decision } from '@moma/proto';
-import { modeLabel } from './turn.ts';
+import { modeName, targetText } from '@moma/core/rules';
 
 const tracer = trace.getTracer('@moma/gateway');
 
@@ -47,8 +47,8 @@ export function failSpan(span: Span, err: unknown): void {
 export function annotate(span: Span, d: Decision): void {
   if (!span.isRecording()) return;
   span.setAttributes({
-    'app.gateway.target': d.target,
-    'app.gateway.mode': modeLabel(d.mode),
+    'app.gateway.target': targetText(d.target),
+    'app.gateway.mode': modeName(d.mode),
     'app.gateway.session_id': d.sessionId,
     'app.gateway.fsm_state': d.fsmState,
     'app.gateway.masked': d.masked.map((m) => `${m.agentId}:${m.reason}`).join(','),

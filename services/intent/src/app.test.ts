@@ -1,33 +1,35 @@
 import { fileURLToPath } from 'node:url';
-import { Code, connectNatsBus, connectRedisStore, createLogger, MemoryBus, MemoryStore, Subjects, type Bus, type Store } from '@moma/platform';
-import { Agent, ClassifyRequest, ClassifyResponse, RegistryChanged } from '@moma/proto';
+import { Code, connectNatsBus, createLogger, MemoryBus, MemoryStore, stageClient, type Bus } from '@moma/platform';
+import { IntentStageDefinition } from '@moma/proto';
 import { testInfra, uniqueId } from '@moma/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_KEY_PREFIX, REGISTRY_VERSION_KEY } from './agents.ts';
 import { startIntent, type IntentHandle } from './app.ts';
-import { BANK, prefixedBus, putAgents, testAgent, WEATHER } from './test-support.ts';
+import { BANK, prefixedBus, testAgent, TestRegistry, WEATHER } from './test-support.ts';
 
 const logger = createLogger('intent-test', { level: 'silent' });
 const TAXONOMY = fileURLToPath(new URL('../../../config/taxonomy.json', import.meta.url));
 
 interface Rig {
   bus: Bus;
-  store: Store;
   close(): Promise<void>;
 }
 
 function intentSuite(rigFor: () => Promise<Rig>, inWorker: boolean): void {
   let rig: Rig;
   let intent: IntentHandle;
-  const classify = (text: string, topK = 3) =>
-    rig.bus.request(Subjects.intentClassify, { text, context: [], topK, tenant: '' }, ClassifyRequest, ClassifyResponse);
+  let registry: TestRegistry;
+  const classify = (text: string, topK = 3) => stageClient(rig.bus, IntentStageDefinition).classify({ text, context: [], topK, tenant: '' });
 
   beforeAll(async () => {
     rig = await rigFor();
-    intent = await startIntent({ name: 'intent', bus: rig.bus, store: rig.store, logger }, { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_WORKER_MIN_AGENTS: inWorker ? 0 : 1_000_000, MOMA_REGISTRY_RESYNC_MS: 50 });
+    // intent starts before the registry answers: it must keep asking until it gets its first snapshot
+    intent = await startIntent({ name: 'intent', bus: rig.bus, store: new MemoryStore(), logger }, { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_WORKER_MIN_AGENTS: inWorker ? 0 : 1_000_000, MOMA_REGISTRY_RESYNC_MS: 50 });
+    registry = await new TestRegistry(rig.bus).serve();
+    await waitFor(() => intent.registryVersion() === 0);
   });
   afterAll(async () => {
     await intent?.stop();
+    await registry?.close();
     await rig?.close();
   });
 
@@ -37,7 +39,8 @@ function intentSuite(rigFor: () => Promise<Rig>, inWorker: boolean): void {
   });
 
   it('intent - a registry change rebuilds the index and queries find their agent', async () => {
-    await putAgents(rig.store, rig.bus, [WEATHER, BANK]);
+    await registry.upsert(WEATHER);
+    await registry.upsert(BANK);
     await waitFor(() => intent.agentCount() === 2);
     const weather = await classify('is it going to rain in Lisbon on Saturday?');
     expect(weather.candidates[0]?.agentId).toBe('weather-bot');
@@ -54,8 +57,7 @@ function intentSuite(rigFor: () => Promise<Rig>, inWorker: boolean): void {
   });
 
   it('intent - removal is seen on the next classify; empty text is INVALID_ARGUMENT', async () => {
-    await rig.store.delete(AGENT_KEY_PREFIX + BANK.id);
-    await rig.bus.publish(Subjects.eventsRegistry, { op: 'remove', agentId: BANK.id, version: 2 }, RegistryChanged);
+    await registry.remove(BANK.id);
     await waitFor(() => intent.agentCount() === 1);
     const res = await classify('transfer 20 euros from my checking account');
     expect(res.candidates.map((c) => c.agentId)).not.toContain('bank-helper');
@@ -64,19 +66,30 @@ function intentSuite(rigFor: () => Promise<Rig>, inWorker: boolean): void {
 
   it('intent - a change whose announcement was missed is picked up by the periodic resync', async () => {
     const quiet = testAgent('quiet-agent', 'Plant care: watering and repotting house plants', ['how often should I water my cactus']);
-    await rig.store.put(AGENT_KEY_PREFIX + quiet.id, Agent.toJSON(quiet));
-    await rig.store.update<number>(REGISTRY_VERSION_KEY, (n) => (n ?? 0) + 1); // as the orchestrator does; no event
+    await registry.upsert(quiet, { quiet: true }); // the version moves, the announcement never arrives
     const before = intent.agentCount();
     await waitFor(() => intent.agentCount() === before + 1);
     expect((await classify('how often should I water my cactus')).candidates[0]?.agentId).toBe('quiet-agent');
-    await rig.store.delete(AGENT_KEY_PREFIX + quiet.id);
-    await rig.store.update<number>(REGISTRY_VERSION_KEY, (n) => (n ?? 0) + 1);
+    await registry.remove(quiet.id, { quiet: true });
+    await waitFor(() => intent.agentCount() === before);
+  });
+
+  it('intent - an announcement after a missed one takes a new snapshot instead of applying a gap', async () => {
+    const missed = testAgent('missed-agent', 'Astronomy: planets, stars and telescopes', ['when is the next meteor shower']);
+    const seen = testAgent('seen-agent', 'Knitting patterns and yarn', ['how do I cast on stitches']);
+    const before = intent.agentCount();
+    await registry.upsert(missed, { quiet: true });
+    await registry.upsert(seen);
+    await waitFor(() => intent.agentCount() === before + 2);
+    expect(intent.registryVersion()).toBe(registry.version);
+    await registry.remove(missed.id);
+    await registry.remove(seen.id);
     await waitFor(() => intent.agentCount() === before);
   });
 
   it('intent - a burst of registry events collapses into rebuilds that see every agent', async () => {
     const extra = Array.from({ length: 5 }, (_, i) => testAgent(`helper-${i}`, `helper number ${i} for topic ${i}`, [`question about topic ${i}`]));
-    await Promise.all(extra.map((a) => putAgents(rig.store, rig.bus, [a])));
+    await Promise.all(extra.map((a) => registry.upsert(a)));
     await waitFor(() => intent.agentCount() === 6);
   });
 }
@@ -92,24 +105,14 @@ async function waitFor(check: () => boolean, timeoutMs = 20_000): Promise<void> 
 describe('intent - memory bus and store, index built inline', () => {
   intentSuite(async () => {
     const bus = new MemoryBus();
-    return { bus, store: new MemoryStore(), close: () => bus.close() };
+    return { bus, close: () => bus.close() };
   }, false);
 });
 
-const infra = await testInfra({ nats: true, redis: true });
-describe.skipIf(!infra.ok)(`intent - real NATS and Redis, index built in a worker${infra.ok ? '' : ` (skipped: ${infra.reason})`}`, () => {
+const infra = await testInfra({ nats: true });
+describe.skipIf(!infra.ok)(`intent - real NATS, index built in a worker${infra.ok ? '' : ` (skipped: ${infra.reason})`}`, () => {
   intentSuite(async () => {
-    const prefix = uniqueId('intent');
     const nats = await connectNatsBus({ url: infra.natsUrl, name: 'intent', useServices: false, logger });
-    const store = await connectRedisStore({ url: infra.redisUrl, keyPrefix: `moma-test:${prefix}:`, logger });
-    return {
-      bus: prefixedBus(nats, prefix),
-      store,
-      close: async () => {
-        for (const { key } of await store.list('')) await store.delete(key);
-        await store.close();
-        await nats.close();
-      },
-    };
+    return { bus: prefixedBus(nats, uniqueId('intent')), close: () => nats.close() };
   }, true);
 });

@@ -1,9 +1,10 @@
-// The intent stage: retrieves categories and agent candidates for a query (moma.intent.classify) from an
-// AgentIndex built once from the registry, and rebuilt whenever the registry changes (moma.events.registry).
+// The intent stage (IntentStage in proto/moma/v1/stages.proto): retrieves categories and agent candidates for a
+// query from an AgentIndex built from its copy of the agent registry, and rebuilt whenever that copy changes. The
+// copy comes from the orchestrator, the registry's owner, over the bus (registry-copy.ts): intent reads no Redis.
 import type { AgentIndexOptions, Taxonomy } from '@moma/core';
-import { MomaError, Subjects, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
-import { ClassifyRequest, ClassifyResponse, RegistryChanged } from '@moma/proto';
-import { readAgents, readRegistryVersion } from './agents.ts';
+import { MomaError, serveStage, stageClient, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { IntentStageDefinition, OrchestratorStageDefinition, Topics, type ClassifyResponse } from '@moma/proto';
+import { RegistryCopy } from './registry-copy.ts';
 import type { IntentConfig } from './config.ts';
 import { buildServingIndex, type BuildMode, type ServingIndex } from './index-host.ts';
 import { loadTaxonomy } from './taxonomy.ts';
@@ -11,8 +12,10 @@ import { loadTaxonomy } from './taxonomy.ts';
 export interface IntentHandle extends ServiceHandle {
   /** Agents in the index currently serving. */
   agentCount(): number;
-  /** Rebuilds the index from the Store now (also what a registry event triggers). */
+  /** Rebuilds the index from the registry copy now (also what a registry change triggers). */
   reload(): Promise<void>;
+  /** The registry version the copy holds (-1 until the first snapshot arrived). */
+  registryVersion(): number;
 }
 
 export interface IntentOptions {
@@ -34,19 +37,18 @@ export async function startIntent(
   const log = ctx.logger;
   const taxonomy = options.taxonomy ?? (config.MOMA_TAXONOMY_FILE ? await loadTaxonomy(config.MOMA_TAXONOMY_FILE) : undefined);
   const workerFrom = config.MOMA_INTENT_WORKER_MIN_AGENTS ?? 32;
+  const registry = new RegistryCopy(stageClient(ctx.bus, OrchestratorStageDefinition));
   let index: ServingIndex | null = null;
-  let builtVersion = -1;
 
   const build = async (): Promise<void> => {
-    const version = await readRegistryVersion(ctx.store); // read first: a change during the build triggers another
-    const agents = await readAgents(ctx.store, log);
+    const version = registry.version;
+    const agents = registry.specs();
     const mode: BuildMode = agents.length >= workerFrom ? 'worker' : 'inline';
     const next = agents.length === 0 ? null : await buildServingIndex(agents, taxonomy, options.index ?? {}, mode);
     const old = index;
     index = next; // swapped whole: a request sees the old index or the new one
     void old?.close(); // answers what it has in flight, then stops
-    builtVersion = version;
-    log.info({ agents: agents.length, buildMs: +(next?.buildMs ?? 0).toFixed(1), mode }, 'agent index built');
+    log.info({ agents: agents.length, version, buildMs: +(next?.buildMs ?? 0).toFixed(1), mode }, 'agent index built');
   };
 
   // Registry events can arrive in bursts (a batch registration); rebuilds never overlap and a burst
@@ -71,67 +73,85 @@ export async function startIntent(
     return running;
   };
 
-  // Subscribe before the first build, so a change announced while it runs triggers another build, not nothing.
+  const rebuild = (why: string) =>
+    reload().catch((err: unknown) => log.error({ err: MomaError.from(err), why }, 'agent index rebuild failed; previous index keeps serving'));
+  // Snapshot when the copy may be behind; a failure (orchestrator not up yet, NATS away) is retried by the caller.
+  const sync = async (): Promise<void> => {
+    if (await registry.sync()) await rebuild('snapshot');
+  };
+
+  // Subscribe before the first snapshot, so a change announced meanwhile is applied after it rather than lost.
   const subs: Subscription[] = [];
   subs.push(
-    await ctx.bus.subscribe(Subjects.eventsRegistry, RegistryChanged, async (evt) => {
-      try {
-        await reload();
-      } catch (err) {
-        log.error({ err: MomaError.from(err), op: evt.op, agentId: evt.agentId }, 'agent index rebuild failed; previous index keeps serving');
-      }
+    await subscribeEvent(ctx.bus, Topics.registry, async (evt) => {
+      const applied = registry.apply(evt);
+      if (applied === 'applied') await rebuild(`registry ${evt.agentId}`);
+      else if (applied === 'gap') await sync().catch((err: unknown) => log.warn({ err: MomaError.from(err) }, 'registry snapshot failed'));
     }),
   );
-  try {
-    await reload(); // a failure here fails boot: an intent stage that cannot read the registry must not serve
-  } catch (err) {
-    for (const sub of subs.splice(0)) await sub.unsubscribe();
-    throw err;
-  }
+  // The first snapshot is taken in the background, retried until the orchestrator answers: stages start in any
+  // order, and until then every query goes to LLM routing (no agent candidates).
+  let stopped = false;
+  let bootTimer: NodeJS.Timeout | undefined;
+  const firstSnapshot = (delayMs: number): void => {
+    sync().then(
+      () => log.info({ agents: registry.specs().length, version: registry.version }, 'agent registry snapshot loaded'),
+      (err: unknown) => {
+        if (stopped) return;
+        log.warn({ err: MomaError.from(err), retryInMs: delayMs }, 'agent registry snapshot failed; retrying');
+        bootTimer = setTimeout(() => firstSnapshot(Math.min(delayMs * 2, 5000)), delayMs);
+        bootTimer.unref();
+      },
+    );
+  };
+  firstSnapshot(100);
+
   subs.push(
-    await ctx.bus.serve(Subjects.intentClassify, ClassifyRequest, ClassifyResponse, (req) =>
-      withSpan('intent.classify', { 'app.intent.text_chars': req.text.length, 'app.intent.tenant': req.tenant }, async (span) => {
-        if (!req.text.trim()) throw MomaError.invalidArgument('classify needs the user turn in text', { field: 'text' });
-        const current = index;
-        span.setAttribute('app.intent.agents', current?.size ?? 0);
-        if (!current) {
-          span.setAttribute('app.intent.in_scope', false);
-          return EMPTY;
-        }
-        let result;
-        try {
-          result = await current.classify(req.text, req.context, req.topK > 0 ? req.topK : undefined);
-        } catch (err) {
-          throw MomaError.from(err);
-        }
-        const best = result.candidates[0];
-        span.setAttributes({
-          'app.intent.in_scope': result.inScope,
-          'app.intent.category': result.categories[0]?.category ?? '',
-          'app.intent.top_agent': best?.agentId ?? '',
-          'app.intent.top_score': best?.score ?? 0,
-          'app.intent.threshold': result.threshold,
-        });
-        return {
-          categories: result.categories.map((c) => ({ category: c.category, score: c.score })),
-          candidates: result.candidates.map((c) => ({ agentId: c.agentId, score: c.score, category: c.category })),
-          inScope: result.inScope,
-          threshold: result.threshold,
-        };
-      }),
-    ),
+    await serveStage(ctx.bus, IntentStageDefinition, {
+      classify: (req) =>
+        withSpan('intent.classify', { 'app.intent.text_chars': req.text.length, 'app.intent.tenant': req.tenant }, async (span) => {
+          if (!req.text.trim()) throw MomaError.invalidArgument('classify needs the user turn in text', { field: 'text' });
+          const current = index;
+          span.setAttribute('app.intent.agents', current?.size ?? 0);
+          if (!current) {
+            span.setAttribute('app.intent.in_scope', false);
+            return EMPTY;
+          }
+          let result;
+          try {
+            result = await current.classify(req.text, req.context, req.topK > 0 ? req.topK : undefined);
+          } catch (err) {
+            throw MomaError.from(err);
+          }
+          const best = result.candidates[0];
+          span.setAttributes({
+            'app.intent.in_scope': result.inScope,
+            'app.intent.category': result.categories[0]?.category ?? '',
+            'app.intent.top_agent': best?.agentId ?? '',
+            'app.intent.top_score': best?.score ?? 0,
+            'app.intent.threshold': result.threshold,
+          });
+          return {
+            categories: result.categories.map((c) => ({ category: c.category, score: c.score })),
+            candidates: result.candidates.map((c) => ({ agentId: c.agentId, score: c.score, category: c.category })),
+            inScope: result.inScope,
+            threshold: result.threshold,
+          };
+        }),
+    }),
   );
 
-  // Safety net for a missed announcement (NATS reconnect): one GET per period, a rebuild only if the registry moved.
+  // Safety net for a missed announcement (NATS reconnect): a version check per period, a snapshot only if it moved.
   const resyncMs = config.MOMA_REGISTRY_RESYNC_MS ?? 0;
   const timer =
     resyncMs > 0
       ? setInterval(() => {
-          void (async () => {
-            if (running || (await readRegistryVersion(ctx.store)) === builtVersion) return;
-            log.warn({ builtVersion }, 'registry changed without an announcement reaching us; rebuilding');
-            await reload();
-          })().catch((err: unknown) => log.warn({ err: MomaError.from(err) }, 'registry resync failed'));
+          if (!registry.loaded || running) return;
+          const before = registry.version;
+          sync().then(
+            () => registry.version !== before && log.warn({ before, now: registry.version }, 'registry changed without an announcement reaching us; rebuilt'),
+            (err: unknown) => log.warn({ err: MomaError.from(err) }, 'registry resync failed'),
+          );
         }, resyncMs)
       : undefined;
   timer?.unref();
@@ -139,7 +159,10 @@ export async function startIntent(
   return {
     agentCount: () => index?.size ?? 0,
     reload,
+    registryVersion: () => registry.version,
     async stop() {
+      stopped = true;
+      clearTimeout(bootTimer);
       clearInterval(timer);
       for (const s of subs.splice(0)) await s.unsubscribe();
       if (running) await running.catch(() => undefined);

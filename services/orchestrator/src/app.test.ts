@@ -1,20 +1,6 @@
-import { Code, connectNatsBus, connectRedisStore, createLogger, MemoryBus, MemoryStore, Subjects, type Bus, type Codec, type Store } from '@moma/platform';
-import {
-  Agent,
-  ListAgentsRequest,
-  ListAgentsResponse,
-  OrchestrateRequest,
-  OrchestrateResponse,
-  RecordTurnRequest,
-  RecordTurnResponse,
-  RegisterAgentRequest,
-  RegisterAgentResponse,
-  RemoveAgentRequest,
-  RemoveAgentResponse,
-  TargetKind,
-  UpdateAgentRequest,
-  UpdateAgentResponse,
-} from '@moma/proto';
+import { agentTarget, llmTarget } from '@moma/core/rules';
+import { Code, connectNatsBus, connectRedisStore, createLogger, MemoryBus, MemoryStore, stageClient, type Bus, type Store } from '@moma/platform';
+import { Agent, DecideRequest, OrchestratorStageDefinition, RecordTurnRequest, RegisterAgentRequest, UpdateAgentRequest } from '@moma/proto';
 import { startA2AAgent, testInfra, uniqueId } from '@moma/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrchestrator, type OrchestratorHandle } from './app.ts';
@@ -36,17 +22,15 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
   let rig: Rig;
   let a: OrchestratorHandle;
   let b: OrchestratorHandle;
-  const req = <Req, Res>(subject: string, body: Req, rc: Codec<Req>, sc: Codec<Res>) => rig.client.request(subject, body, rc, sc);
-  const register = (r: Parameters<typeof RegisterAgentRequest.fromPartial>[0]) =>
-    req<RegisterAgentRequest, RegisterAgentResponse>(Subjects.registryRegister, RegisterAgentRequest.fromPartial(r), RegisterAgentRequest, RegisterAgentResponse);
-  const update = (r: Parameters<typeof UpdateAgentRequest.fromPartial>[0]) =>
-    req<UpdateAgentRequest, UpdateAgentResponse>(Subjects.registryUpdate, UpdateAgentRequest.fromPartial(r), UpdateAgentRequest, UpdateAgentResponse);
-  const decide = (r: Parameters<typeof OrchestrateRequest.fromPartial>[0]) =>
-    req<OrchestrateRequest, OrchestrateResponse>(Subjects.orchestratorDecide, OrchestrateRequest.fromPartial(r), OrchestrateRequest, OrchestrateResponse);
-  const record = (r: Parameters<typeof RecordTurnRequest.fromPartial>[0]) =>
-    req<RecordTurnRequest, RecordTurnResponse>(Subjects.orchestratorRecord, RecordTurnRequest.fromPartial(r), RecordTurnRequest, RecordTurnResponse);
-  const agentDecision = (id: string) => ({ target: `agent:${id}`, kind: TargetKind.TARGET_KIND_AGENT });
+  const stage = () => stageClient(rig.client, OrchestratorStageDefinition);
+  const register = (r: Parameters<typeof RegisterAgentRequest.fromPartial>[0]) => stage().registerAgent(RegisterAgentRequest.fromPartial(r));
+  const update = (r: Parameters<typeof UpdateAgentRequest.fromPartial>[0]) => stage().updateAgent(UpdateAgentRequest.fromPartial(r));
+  const decide = (r: Parameters<typeof DecideRequest.fromPartial>[0]) => stage().decide(DecideRequest.fromPartial(r));
+  const record = (r: Parameters<typeof RecordTurnRequest.fromPartial>[0]) => stage().recordTurn(RecordTurnRequest.fromPartial(r));
+  const list = (tenant: string, knownVersion = 0) => stage().listAgents({ tenant, knownVersion });
+  const newSession = async () => (await stage().createSession({ tenant: '' })).sessionId;
   const user = (content: string) => ({ role: 'user', content });
+  const reply = (content: string) => ({ role: 'assistant', content });
 
   beforeAll(async () => {
     rig = await rigFor();
@@ -62,12 +46,16 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
   });
 
   it('registry - registers by card JSON, derives the id, and every instance sees it', async () => {
-    const list = await req<ListAgentsRequest, ListAgentsResponse>(Subjects.registryList, { tenant: '' }, ListAgentsRequest, ListAgentsResponse);
-    expect(list.agents.map((x) => x.id)).toEqual(['bank-helper', 'weather-bot']);
-    expect(list.agents[1]!.card?.skills[0]?.examples).toHaveLength(3);
-    expect(list.agents[1]!.healthy).toBe(true);
-    const forOther = await req<ListAgentsRequest, ListAgentsResponse>(Subjects.registryList, { tenant: 'other' }, ListAgentsRequest, ListAgentsResponse);
+    const all = await list('');
+    expect(all.agents.map((x) => x.id)).toEqual(['bank-helper', 'weather-bot']);
+    expect(all.agents[1]!.card?.skills[0]?.examples).toHaveLength(3);
+    expect(all.agents[1]!.healthy).toBe(true);
+    expect(all).toMatchObject({ version: 2, listed: true });
+    const forOther = await list('other');
     expect(forOther.agents.map((x) => x.id)).toEqual(['weather-bot']);
+    // a copy at the current version gets only the version back; -1 asks for the version alone
+    expect(await list('', all.version)).toEqual({ agents: [], version: all.version, listed: false });
+    expect(await list('', -1)).toEqual({ agents: [], version: all.version, listed: false });
     // the announcement reached both instances' in-memory registries
     await waitFor(() => a.registry.size === 2 && b.registry.size === 2);
   });
@@ -93,7 +81,7 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
       const { agent: changed } = await update({ id: 'url-agent', healthy: false, setTenants: true, tenants: ['t1'] });
       expect(changed).toMatchObject({ healthy: false, tenants: ['t1'] });
       await expect(update({ id: 'nope', healthy: true })).rejects.toMatchObject({ code: Code.NOT_FOUND });
-      const removed = await req<RemoveAgentRequest, RemoveAgentResponse>(Subjects.registryRemove, { id: 'url-agent' }, RemoveAgentRequest, RemoveAgentResponse);
+      const removed = await stage().removeAgent({ id: 'url-agent' });
       expect(removed.removed).toBe(true);
       await waitFor(() => !a.registry.get('url-agent') && !b.registry.get('url-agent'));
     } finally {
@@ -102,50 +90,59 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
     await expect(register({ cardUrl: 'http://127.0.0.1:1' })).rejects.toMatchObject({ code: Code.UNAVAILABLE, message: expect.stringContaining('agent-card.json') });
   });
 
-  it('session - unknown session without create_session is NOT_FOUND', async () => {
-    await expect(decide({ sessionId: uniqueId('s'), intent: intent(), message: user('hi') })).rejects.toMatchObject({
+  it('session - an unknown session is NOT_FOUND for decide and record', async () => {
+    await expect(decide({ sessionId: uniqueId('s'), intent: intent() })).rejects.toMatchObject({
       code: Code.NOT_FOUND,
       message: expect.stringContaining('unknown session'),
     });
-    await expect(record({ sessionId: uniqueId('s'), servedBy: 'llm:x' })).rejects.toMatchObject({ code: Code.NOT_FOUND });
+    await expect(record({ sessionId: uniqueId('s'), servedBy: llmTarget('x') })).rejects.toMatchObject({ code: Code.NOT_FOUND });
   });
 
   it('session - agent conversation: engage, input-required keeps it, completed, then topic change goes to the LLM', async () => {
-    const sessionId = uniqueId('s');
-    const t1 = await decide({ sessionId, createSession: true, intent: intent(['weather-bot', 0.9]), message: user('weather please') });
+    const sessionId = await newSession();
+    const t1 = await decide({ sessionId, intent: intent(['weather-bot', 0.9]) });
     expect(t1).toMatchObject({ agentId: 'weather-bot', agentUrl: 'http://127.0.0.1:9/a2a', fsmState: 'engaged(weather-bot)', history: [] });
-    const r1 = await record({ sessionId, decision: agentDecision('weather-bot'), servedBy: 'agent:weather-bot', agentState: 'input-required', agentTaskId: 'task-1', agentContextId: 'ctx-1', reply: { role: 'assistant', content: 'Which city?' } });
+    const r1 = await record({ sessionId, question: user('weather please'), chosen: agentTarget('weather-bot'), servedBy: agentTarget('weather-bot'), agentState: 'input-required', agentTaskId: 'task-1', agentContextId: 'ctx-1', reply: reply('Which city?') });
     expect(r1.fsmState).toBe('awaiting_input(weather-bot)');
     expect(r1.version).toBeGreaterThan(0);
 
     // An out-of-scope answer ("Lisbon") stays with the agent that asked, continuing its task.
-    const t2 = await decide({ sessionId, intent: intent(['bank-helper', 0.2]), message: user('Lisbon') });
+    const t2 = await decide({ sessionId, intent: intent(['bank-helper', 0.2]) });
     expect(t2).toMatchObject({ agentId: 'weather-bot', agentTaskId: 'task-1', agentContextId: 'ctx-1', fsmState: 'awaiting_input(weather-bot)' });
     expect(t2.history.map((m) => m.content)).toEqual(['weather please', 'Which city?']);
-    const r2 = await record({ sessionId, decision: agentDecision('weather-bot'), servedBy: 'agent:weather-bot', agentState: 'completed', agentTaskId: 'task-1', agentContextId: 'ctx-1', reply: { role: 'assistant', content: 'Sunny in Lisbon' } });
+    const r2 = await record({ sessionId, question: user('Lisbon'), chosen: agentTarget('weather-bot'), servedBy: agentTarget('weather-bot'), agentState: 'completed', agentTaskId: 'task-1', agentContextId: 'ctx-1', reply: reply('Sunny in Lisbon') });
     expect(r2.fsmState).toBe('engaged(weather-bot)');
 
-    const t3 = await decide({ sessionId, intent: intent(), message: user('write me a poem about cats') });
+    const t3 = await decide({ sessionId, intent: intent() });
     expect(t3.agentId).toBe('');
     expect(t3.fsmState).toBe('llm');
     expect(t3.reason).toMatch(/topic left weather-bot/);
     const stored = await rig.store.get<SessionRecord>(sessionKey(sessionId));
-    expect(stored?.value.history.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user']);
+    expect(stored?.value.history.map((m) => m.content)).toEqual(['weather please', 'Which city?', 'Lisbon', 'Sunny in Lisbon']);
     expect(stored?.value.fsm).toEqual({ kind: 'llm' });
     expect(stored?.value.agentTaskId).toBe('task-1');
   });
 
+  it('session - a failed turn leaves the history as it was; the chosen agent counts as failed', async () => {
+    const sessionId = await newSession();
+    await decide({ sessionId, intent: intent(['weather-bot', 0.9]) });
+    const r = await record({ sessionId, question: user('weather?'), chosen: agentTarget('weather-bot'), failed: true });
+    expect(r.fsmState).toBe('llm');
+    const stored = await rig.store.get<SessionRecord>(sessionKey(sessionId));
+    expect(stored?.value.history).toEqual([]);
+  });
+
   it('session - masking: unhealthy and tenant-restricted agents are masked with the reason', async () => {
-    const sessionId = uniqueId('s');
-    const t1 = await decide({ sessionId, createSession: true, tenant: 'other', intent: intent(['bank-helper', 0.9]), message: user('my balance') });
+    const sessionId = await newSession();
+    const t1 = await decide({ sessionId, tenant: 'other', intent: intent(['bank-helper', 0.9]) });
     expect(t1.agentId).toBe('');
     expect(t1.masked).toEqual([{ agentId: 'bank-helper', reason: 'not permitted for tenant other' }]);
-    const t2 = await decide({ sessionId, tenant: 'acme', intent: intent(['bank-helper', 0.9]), message: user('my balance') });
+    const t2 = await decide({ sessionId, tenant: 'acme', intent: intent(['bank-helper', 0.9]) });
     expect(t2.agentId).toBe('bank-helper');
 
     await update({ id: 'bank-helper', healthy: false });
     await waitFor(() => a.registry.get('bank-helper')?.healthy === false && b.registry.get('bank-helper')?.healthy === false);
-    const t3 = await decide({ sessionId, tenant: 'acme', intent: intent(['bank-helper', 0.9]), message: user('transfer 10') });
+    const t3 = await decide({ sessionId, tenant: 'acme', intent: intent(['bank-helper', 0.9]) });
     expect(t3.agentId).toBe('');
     expect(t3.masked).toContainEqual({ agentId: 'bank-helper', reason: 'unhealthy' });
     await update({ id: 'bank-helper', healthy: true });
@@ -153,20 +150,20 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
   });
 
   it('session - agent fallback to an LLM, explicit switch, and disabled agents', async () => {
-    const sessionId = uniqueId('s');
-    await decide({ sessionId, createSession: true, intent: intent(['weather-bot', 0.9]), message: user('weather') });
-    const r = await record({ sessionId, decision: agentDecision('weather-bot'), servedBy: 'llm:small', reply: { role: 'assistant', content: 'fallback answer' } });
+    const sessionId = await newSession();
+    await decide({ sessionId, intent: intent(['weather-bot', 0.9]) });
+    const r = await record({ sessionId, question: user('weather'), chosen: agentTarget('weather-bot'), servedBy: llmTarget('small'), reply: reply('fallback answer') });
     expect(r.fsmState).toBe('llm');
-    const sw = await decide({ sessionId, switchTo: 'agent:weather-bot', intent: intent(), message: user('talk to the weather bot') });
+    const sw = await decide({ sessionId, switchTo: agentTarget('weather-bot'), intent: intent() });
     expect(sw).toMatchObject({ agentId: 'weather-bot', reason: expect.stringContaining('user switched') });
-    const off = await decide({ sessionId, disableAgents: true, message: user('no agents now') });
+    const off = await decide({ sessionId, disableAgents: true });
     expect(off).toMatchObject({ agentId: '', fsmState: 'llm' });
   });
 
-  it('session - stateless decide persists nothing', async () => {
-    const res = await decide({ sessionId: '', intent: intent(['weather-bot', 0.9]), message: user('rain?') });
+  it('session - stateless decide persists nothing; a malformed session id is INVALID_ARGUMENT', async () => {
+    const res = await decide({ sessionId: '', intent: intent(['weather-bot', 0.9]) });
     expect(res).toMatchObject({ agentId: 'weather-bot', history: [] });
-    await expect(decide({ sessionId: 'bad id with spaces', createSession: true, intent: intent() })).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
+    await expect(decide({ sessionId: 'bad id with spaces', intent: intent() })).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
   });
 
   it('registry - a change whose announcement was missed is picked up by resync', async () => {
@@ -183,28 +180,30 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
     expect(a.registry.get('silent')).toBeUndefined();
   });
 
-  it('session - 20 concurrent decides on one session keep every user turn', async () => {
-    const sessionId = uniqueId('s');
-    await decide({ sessionId, createSession: true, intent: intent(), message: user('start') });
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => decide({ sessionId, intent: intent(), message: user(`turn ${i}`) })));
-    expect(results.every((r) => r.fsmState === 'llm')).toBe(true);
-    const stored = await rig.store.get<SessionRecord>(sessionKey(sessionId));
-    const turns = stored!.value.history.map((m) => m.content);
-    expect(turns.sort()).toEqual(['start', ...Array.from({ length: 20 }, (_, i) => `turn ${i}`)].sort());
-  });
-
-  it('session - 20 concurrent records on one session lose no update', async () => {
-    const sessionId = uniqueId('s');
-    await decide({ sessionId, createSession: true, intent: intent(), message: user('start') });
+  it('session - 20 concurrent records on one session lose no update and keep each question beside its reply', async () => {
+    const sessionId = await newSession();
+    await decide({ sessionId, intent: intent() });
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        record({ sessionId, servedBy: 'llm:small', reply: { role: 'assistant', content: `reply ${i}` }, decision: { target: 'llm:small' } }),
+        record({ sessionId, question: user(`question ${i}`), chosen: llmTarget('small'), servedBy: llmTarget('small'), reply: reply(`reply ${i}`) }),
       ),
     );
     expect(new Set(results.map((r) => r.version)).size).toBe(20); // every write got its own version
-    const stored = await rig.store.get<SessionRecord>(sessionKey(sessionId));
-    const replies = stored!.value.history.filter((m) => m.role === 'assistant').map((m) => m.content);
-    expect(replies.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `reply ${i}`).sort());
+    const history = (await rig.store.get<SessionRecord>(sessionKey(sessionId)))!.value.history;
+    expect(history).toHaveLength(40);
+    const pairs = Array.from({ length: 20 }, (_, k) => [history[2 * k]!.content, history[2 * k + 1]!.content]);
+    for (const [q, r] of pairs) expect(r).toBe(q!.replace('question', 'reply'));
+    expect(pairs.map(([q]) => q).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `question ${i}`).sort());
+  });
+
+  it('session - decide writes only when the state machine moves', async () => {
+    const sessionId = await newSession();
+    const v0 = (await rig.store.get<SessionRecord>(sessionKey(sessionId)))!.version;
+    await decide({ sessionId, intent: intent() }); // idle → llm: one write
+    const v1 = (await rig.store.get<SessionRecord>(sessionKey(sessionId)))!.version;
+    await decide({ sessionId, intent: intent() }); // llm → llm: nothing to write
+    const v2 = (await rig.store.get<SessionRecord>(sessionKey(sessionId)))!.version;
+    expect([v1 - v0, v2 - v1]).toEqual([1, 0]);
   });
 }
 

@@ -1,28 +1,13 @@
-// The orchestrator stage: the agent registry (moma.orchestrator.registry.*) and the per-session state machine
-// (moma.orchestrator.decide / record). Every instance keeps an in-memory copy of the registry, refreshed on
-// each moma.events.registry announcement, so a turn costs one session read and one compare-and-set.
-import { MomaError, Subjects, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
-import {
-  CreateSessionRequest,
-  CreateSessionResponse,
-  ListAgentsRequest,
-  ListAgentsResponse,
-  OrchestrateRequest,
-  OrchestrateResponse,
-  RecordTurnRequest,
-  RecordTurnResponse,
-  RegisterAgentRequest,
-  RegisterAgentResponse,
-  RegistryChanged,
-  RemoveAgentRequest,
-  RemoveAgentResponse,
-  UpdateAgentRequest,
-  UpdateAgentResponse,
-} from '@moma/proto';
+// The orchestrator stage (OrchestratorStage in proto/moma/v1/stages.proto): the agent registry and the sessions,
+// the only owner of their Redis keys. Every instance keeps an in-memory copy of the registry, updated by each
+// RegistryChanged announcement, so a turn costs one session read (and a write only when its state moves).
+import { MomaError, serveStage, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { OrchestratorStageDefinition, Topics, type RecordTurnRequest } from '@moma/proto';
 import type { FetchLike } from './card-fetch.ts';
 import type { OrchestratorConfig } from './config.ts';
 import { AgentRegistry } from './registry.ts';
 import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
+import { targetText } from '@moma/core';
 
 export interface OrchestratorHandle extends ServiceHandle {
   registry: AgentRegistry;
@@ -35,7 +20,7 @@ export interface OrchestratorOptions {
 
 const recordAttributes = (req: RecordTurnRequest) => ({
   'app.orchestrator.session_id': req.sessionId,
-  'app.orchestrator.served_by': req.servedBy,
+  'app.orchestrator.served_by': targetText(req.servedBy),
   'app.orchestrator.agent_state': req.agentState,
   'app.orchestrator.failed': req.failed,
 });
@@ -56,73 +41,47 @@ export async function startOrchestrator(ctx: ServiceContext, config: Config, opt
 
   const subs: Subscription[] = [];
   // Subscribe before loading, so a change made while we load is applied after it rather than lost.
-  subs.push(
-    await ctx.bus.subscribe(Subjects.eventsRegistry, RegistryChanged, async (evt) => {
-      try {
-        await registry.applyChange(evt);
-      } catch (err) {
-        log.error({ err: MomaError.from(err), agentId: evt.agentId }, 'registry refresh failed');
-      }
-    }),
-  );
+  subs.push(await subscribeEvent(ctx.bus, Topics.registry, (evt) => registry.applyChange(evt)));
   await registry.load();
   log.info({ agents: registry.size }, 'agent registry loaded');
 
   subs.push(
-    await ctx.bus.serve(Subjects.orchestratorDecide, OrchestrateRequest, OrchestrateResponse, (req) =>
-      withSpan('orchestrator.decide', { 'app.orchestrator.session_id': req.sessionId, 'app.orchestrator.tenant': req.tenant }, async (span) => {
-        const res = await decideTurn(deps, req);
-        span.setAttributes({
-          'app.orchestrator.agent_id': res.agentId,
-          'app.orchestrator.fsm_state': res.fsmState,
-          'app.orchestrator.masked': res.masked.map((m) => `${m.agentId}: ${m.reason}`),
-          'app.orchestrator.reason': res.reason,
-        });
-        return res;
-      }),
-    ),
-  );
-  subs.push(
-    await ctx.bus.serve(Subjects.orchestratorSessionCreate, CreateSessionRequest, CreateSessionResponse, (req) =>
-      withSpan('orchestrator.session.create', { 'app.orchestrator.tenant': req.tenant }, async (span) => {
-        const res = await createSession(deps, req);
-        span.setAttribute('app.orchestrator.session_id', res.sessionId);
-        return res;
-      }),
-    ),
-  );
-  subs.push(
-    await ctx.bus.serve(Subjects.orchestratorRecord, RecordTurnRequest, RecordTurnResponse, (req) =>
-      withSpan('orchestrator.record', recordAttributes(req), async (span) => {
-        const res = await recordTurn(deps, req);
-        span.setAttributes({ 'app.orchestrator.fsm_state': res.fsmState, 'app.orchestrator.session_version': res.version });
-        return res;
-      }),
-    ),
-  );
-  subs.push(
-    await ctx.bus.serve(Subjects.registryRegister, RegisterAgentRequest, RegisterAgentResponse, (req) =>
-      withSpan('orchestrator.registry.register', { 'app.orchestrator.card_source': req.cardUrl ? 'url' : 'json' }, async (span) => {
-        const agent = await registry.register(req);
-        span.setAttribute('app.orchestrator.agent_id', agent.id);
-        return { agent };
-      }),
-    ),
-  );
-  subs.push(
-    await ctx.bus.serve(Subjects.registryUpdate, UpdateAgentRequest, UpdateAgentResponse, (req) =>
-      withSpan('orchestrator.registry.update', { 'app.orchestrator.agent_id': req.id }, async () => ({ agent: await registry.update(req) })),
-    ),
-  );
-  subs.push(
-    await ctx.bus.serve(Subjects.registryRemove, RemoveAgentRequest, RemoveAgentResponse, (req) =>
-      withSpan('orchestrator.registry.remove', { 'app.orchestrator.agent_id': req.id }, async () => ({ removed: await registry.remove(req) })),
-    ),
-  );
-  subs.push(
-    await ctx.bus.serve(Subjects.registryList, ListAgentsRequest, ListAgentsResponse, async (req) => ({
-      agents: await registry.list(req.tenant),
-    })),
+    await serveStage(ctx.bus, OrchestratorStageDefinition, {
+      decide: (req) =>
+        withSpan('orchestrator.decide', { 'app.orchestrator.session_id': req.sessionId, 'app.orchestrator.tenant': req.tenant }, async (span) => {
+          const res = await decideTurn(deps, req);
+          span.setAttributes({
+            'app.orchestrator.agent_id': res.agentId,
+            'app.orchestrator.fsm_state': res.fsmState,
+            'app.orchestrator.masked': res.masked.map((m) => `${m.agentId}: ${m.reason}`),
+            'app.orchestrator.reason': res.reason,
+          });
+          return res;
+        }),
+      recordTurn: (req) =>
+        withSpan('orchestrator.record_turn', recordAttributes(req), async (span) => {
+          const res = await recordTurn(deps, req);
+          span.setAttributes({ 'app.orchestrator.fsm_state': res.fsmState, 'app.orchestrator.session_version': res.version });
+          return res;
+        }),
+      createSession: (req) =>
+        withSpan('orchestrator.create_session', { 'app.orchestrator.tenant': req.tenant }, async (span) => {
+          const res = await createSession(deps, req);
+          span.setAttribute('app.orchestrator.session_id', res.sessionId);
+          return res;
+        }),
+      registerAgent: (req) =>
+        withSpan('orchestrator.register_agent', { 'app.orchestrator.card_source': req.cardUrl ? 'url' : 'json' }, async (span) => {
+          const agent = await registry.register(req);
+          span.setAttribute('app.orchestrator.agent_id', agent.id);
+          return { agent };
+        }),
+      updateAgent: (req) =>
+        withSpan('orchestrator.update_agent', { 'app.orchestrator.agent_id': req.id }, async () => ({ agent: await registry.update(req) })),
+      removeAgent: (req) =>
+        withSpan('orchestrator.remove_agent', { 'app.orchestrator.agent_id': req.id }, async () => ({ removed: await registry.remove(req) })),
+      listAgents: (req) => registry.list(req.tenant, req.knownVersion),
+    }),
   );
 
   // Safety net for a missed announcement (NATS reconnect): one GET per period, a reload only if the registry moved.

@@ -12,19 +12,21 @@ export interface CasResult<T, R> {
 
 /**
  * `fn` gets the current value (undefined when absent) and returns the value to write plus a result for the
- * caller; it may throw to abort (e.g. NOT_FOUND). It can run more than once, so it must not have side effects.
+ * caller, or `unchanged: true` to write nothing; it may throw to abort (e.g. NOT_FOUND). It can run more than
+ * once, so it must not have side effects.
  */
 export async function casUpdate<T, R>(
   store: Store,
   key: string,
-  fn: (current: T | undefined) => { value: T; result: R },
+  fn: (current: T | undefined) => { value: T; result: R; unchanged?: boolean },
   options: { ttlSeconds?: number; maxAttempts?: number } = {},
 ): Promise<CasResult<T, R>> {
   const maxAttempts = options.maxAttempts ?? 64;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const current = await store.get<T>(key);
     const expected = current?.version ?? 0;
-    const { value, result } = fn(current?.value);
+    const { value, result, unchanged } = fn(current?.value);
+    if (unchanged) return { value, result, version: expected };
     if (await store.compareAndSet(key, value, expected, options.ttlSeconds)) {
       return { value, result, version: expected + 1 };
     }

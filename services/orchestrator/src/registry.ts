@@ -1,11 +1,15 @@
 // The agent registry: A2A agents stored under `agent:<id>` (the Store adds its `moma:` prefix) as proto-JSON
-// `Agent`, every change announced on moma.events.registry so each intent and orchestrator instance reloads.
-import { agentIdFromName, parseAgentCard, type AgentCardData } from '@moma/core';
-import { MomaError, Subjects, type Bus, type Logger, type Store } from '@moma/platform';
+// `Agent`. The orchestrator is the only service that reads or writes these keys; every change is announced as
+// RegistryChanged (with the agent), so each orchestrator and intent instance updates its copy without a read.
+import { agentIdFromName, parseAgentCard, tenantMayUse, type AgentAvailability, type AgentCardData } from '@moma/core';
+import { MomaError, publishEvent, type Bus, type Logger, type Store } from '@moma/platform';
 import {
   Agent,
-  RegistryChanged,
+  RegistryOp,
+  Topics,
   type AgentCard,
+  type ListAgentsResponse,
+  type RegistryChanged,
   type RegisterAgentRequest,
   type RemoveAgentRequest,
   type UpdateAgentRequest,
@@ -16,11 +20,6 @@ import { fetchAgentCard, type FetchLike } from './card-fetch.ts';
 export const AGENT_KEY_PREFIX = 'agent:';
 export const REGISTRY_VERSION_KEY = 'registry:version';
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-export interface AgentAvailability {
-  healthy: boolean;
-  tenants: readonly string[];
-}
 
 export interface RegistryOptions {
   store: Store;
@@ -114,11 +113,11 @@ export class AgentRegistry {
     return true;
   }
 
-  /** Applies an announcement from any instance: re-reads the one agent that changed. */
-  async applyChange(evt: RegistryChanged): Promise<void> {
-    const row = evt.op === 'remove' ? undefined : await this.#o.store.get<unknown>(AGENT_KEY_PREFIX + evt.agentId);
-    if (row) this.#agents.set(evt.agentId, Agent.fromJSON(row.value));
-    else this.#agents.delete(evt.agentId);
+  /** Applies an announcement from any instance (it carries the agent as stored). */
+  applyChange(evt: RegistryChanged): void {
+    if (evt.op === RegistryOp.REGISTRY_OP_UPSERT && evt.agent) this.#agents.set(evt.agentId, evt.agent);
+    else if (evt.op === RegistryOp.REGISTRY_OP_REMOVE) this.#agents.delete(evt.agentId);
+    else return;
     this.#reindex();
     this.#advance(evt.version);
   }
@@ -155,7 +154,7 @@ export class AgentRegistry {
       category: req.category.trim(),
     };
     await this.#o.store.put(AGENT_KEY_PREFIX + id, Agent.toJSON(agent));
-    await this.#announce('upsert', agent);
+    await this.#announce(RegistryOp.REGISTRY_OP_UPSERT, agent);
     return agent;
   }
 
@@ -175,33 +174,38 @@ export class AgentRegistry {
       return { value: Agent.toJSON(agent), result: null };
     });
     const agent = Agent.fromJSON(value);
-    await this.#announce('upsert', agent);
+    await this.#announce(RegistryOp.REGISTRY_OP_UPSERT, agent);
     return agent;
   }
 
   async remove(req: RemoveAgentRequest): Promise<boolean> {
     if (!req.id) throw MomaError.invalidArgument('remove needs the agent id', { field: 'id' });
     const removed = await this.#o.store.delete(AGENT_KEY_PREFIX + req.id);
-    if (removed) await this.#announce('remove', undefined, req.id);
+    if (removed) await this.#announce(RegistryOp.REGISTRY_OP_REMOVE, undefined, req.id);
     return removed;
   }
 
-  /** Reads the Store (not the cache), so a listing right after a change on another instance is current. */
-  async list(tenant: string): Promise<Agent[]> {
+  /**
+   * Reads the Store (not the cache), so a listing right after a change on another instance is current. The version
+   * is read first: a change that lands during the listing is in it and is announced again with a later version.
+   */
+  async list(tenant: string, knownVersion = 0): Promise<ListAgentsResponse> {
+    const version = await this.version();
+    if (knownVersion < 0 || (knownVersion > 0 && knownVersion === version)) return { agents: [], version, listed: false };
     const rows = await this.#o.store.list<unknown>(AGENT_KEY_PREFIX);
     const agents = rows.map((r) => Agent.fromJSON(r.value)).filter((a) => a.id && a.card);
-    const visible = tenant ? agents.filter((a) => a.tenants.length === 0 || a.tenants.includes(tenant) || a.tenants.includes('*')) : agents;
-    return visible.sort((a, b) => a.id.localeCompare(b.id));
+    const visible = tenant ? agents.filter((a) => tenantMayUse(a.tenants, tenant)) : agents;
+    return { agents: visible.sort((a, b) => a.id.localeCompare(b.id)), version, listed: true };
   }
 
-  async #announce(op: 'upsert' | 'remove', agent: Agent | undefined, removedId?: string): Promise<void> {
+  async #announce(op: RegistryOp, agent: Agent | undefined, removedId?: string): Promise<void> {
     const agentId = agent?.id ?? removedId ?? '';
     if (agent) this.#agents.set(agent.id, agent);
     else this.#agents.delete(agentId);
     this.#reindex();
     const version = (await this.#o.store.update<number>(REGISTRY_VERSION_KEY, (n) => (n ?? 0) + 1)).value;
     this.#advance(version);
-    await this.#o.bus.publish(Subjects.eventsRegistry, { op, agentId, version }, RegistryChanged);
+    await publishEvent(this.#o.bus, Topics.registry, { op, agentId, version, agent });
     this.#o.logger.info({ op, agentId, version }, 'agent registry changed');
   }
 

@@ -1,17 +1,18 @@
 // A conversation's state as stored under `session:<id>` (Redis key moma:session:<id>), and the pure steps that
 // advance it. Handlers read it once and write it back with one compare-and-set (see cas.ts).
 import type { FsmState } from '@moma/core';
-import type { ChatMessage } from '@moma/proto';
+import type { ChatMessage, Target } from '@moma/proto';
 
 export interface SessionRecord {
   id: string;
   history: ChatMessage[];
   fsm: FsmState;
-  /** The last executed decision, as proto JSON (Decision.toJSON). */
-  lastDecision?: unknown;
+  /** What the last turn's decision chose, and what answered it (they differ after a fallback). */
+  lastChosen?: Target;
+  lastServedBy?: Target;
   agentContextId?: string;
   agentTaskId?: string;
-  /** Tenant given when the session was created explicitly (informational; each turn still names its tenant). */
+  /** Tenant given when the session was created (informational; each turn still names its tenant). */
   tenant?: string;
   /** Milliseconds since the epoch. */
   createdAt: number;
@@ -20,9 +21,6 @@ export interface SessionRecord {
 
 export const SESSION_KEY_PREFIX = 'session:';
 export const sessionKey = (id: string): string => SESSION_KEY_PREFIX + id;
-
-const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-export const isValidSessionId = (id: string): boolean => SESSION_ID.test(id);
 
 export function newSession(id: string, now: number, tenant = ''): SessionRecord {
   return { id, history: [], fsm: { kind: 'idle' }, ...(tenant ? { tenant } : {}), createdAt: now, updatedAt: now };

@@ -1,11 +1,12 @@
 // The session handlers on a MemoryStore: explicit creation, stateless turns that never touch the Store, and an
 // unknown id refused. (The same handlers over NATS + Redis are exercised in app.test.ts and test/e2e.)
-import { Code, MemoryBus, MemoryStore, createLogger, type Store } from '@moma/platform';
-import { OrchestrateRequest } from '@moma/proto';
+import { Code, MomaError, MemoryBus, MemoryStore, createLogger, type Store } from '@moma/platform';
+import { agentTarget } from '@moma/core/rules';
+import { DecideRequest, RecordTurnRequest } from '@moma/proto';
 import { describe, expect, it } from 'vitest';
 import { AgentRegistry } from './registry.ts';
 import { sessionKey, type SessionRecord } from './session.ts';
-import { createSession, decideTurn, type TurnDeps } from './turns.ts';
+import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
 import { intent } from './test-support.ts';
 
 function depsWith(store: Store): TurnDeps {
@@ -33,7 +34,7 @@ function countingStore(): { store: Store; writes: () => number } {
 describe('orchestrator turns - explicit switch', () => {
   it('switch - to an agent that is not registered is NOT_FOUND, naming the agent', async () => {
     const deps = depsWith(new MemoryStore());
-    const req = OrchestrateRequest.fromPartial({ intent: intent(), switchTo: 'agent:nope', message: { role: 'user', content: 'hi' } });
+    const req = DecideRequest.fromPartial({ intent: intent(), switchTo: agentTarget('nope') });
     await expect(decideTurn(deps, req)).rejects.toMatchObject({ code: Code.NOT_FOUND, message: expect.stringContaining('unknown agent "nope"') });
   });
 });
@@ -52,26 +53,28 @@ describe('orchestrator turns - sessions', () => {
 
   it('session - a turn without a session id decides from the idle state and writes nothing', async () => {
     const { store, writes } = countingStore();
-    const res = await decideTurn(depsWith(store), OrchestrateRequest.fromPartial({ intent: intent(), message: { role: 'user', content: 'hi' } }));
+    const res = await decideTurn(depsWith(store), DecideRequest.fromPartial({ intent: intent() }));
     expect(res.agentId).toBe('');
     expect(res.fsmState).toBe('llm');
     expect(res.history).toEqual([]);
     expect(writes()).toBe(0);
   });
 
-  it('session - a created session takes turns; an unknown id is NOT_FOUND', async () => {
+  it('session - a created session takes turns, each recorded as its question and reply; an unknown id is NOT_FOUND', async () => {
     const deps = depsWith(new MemoryStore());
     const { sessionId } = await createSession(deps, { tenant: '' });
-    await decideTurn(deps, OrchestrateRequest.fromPartial({ sessionId, intent: intent(), message: { role: 'user', content: 'one' } }));
-    const second = await decideTurn(deps, OrchestrateRequest.fromPartial({ sessionId, intent: intent(), message: { role: 'user', content: 'two' } }));
-    expect(second.history.map((m) => m.content)).toEqual(['one']);
-    await expect(decideTurn(deps, OrchestrateRequest.fromPartial({ sessionId: 'never-created', intent: intent() }))).rejects.toMatchObject({
+    await decideTurn(deps, DecideRequest.fromPartial({ sessionId, intent: intent() }));
+    await recordTurn(deps, RecordTurnRequest.fromPartial({ sessionId, question: { role: 'user', content: 'one' }, reply: { role: 'assistant', content: 'first' } }));
+    const second = await decideTurn(deps, DecideRequest.fromPartial({ sessionId, intent: intent() }));
+    expect(second.history.map((m) => m.content)).toEqual(['one', 'first']);
+    await expect(decideTurn(deps, DecideRequest.fromPartial({ sessionId: 'never-created', intent: intent() }))).rejects.toMatchObject({
       code: Code.NOT_FOUND,
-      message: 'unknown session never-created',
+      message: expect.stringContaining('unknown session never-created'),
     });
   });
 
   it('session - an over-long tenant is INVALID_ARGUMENT', async () => {
-    await expect(createSession(depsWith(new MemoryStore()), { tenant: 'x'.repeat(129) })).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
+    const err = await createSession(depsWith(new MemoryStore()), { tenant: 'x'.repeat(129) }).catch((e: unknown) => MomaError.from(e));
+    expect(err).toMatchObject({ code: Code.INVALID_ARGUMENT, details: { field: 'tenant' } });
   });
 });

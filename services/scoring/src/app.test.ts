@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeArtifact } from '@moma/core';
-import { Code, connectNatsBus, createLogger, MemoryBus, MemoryStore, Subjects, type Bus } from '@moma/platform';
-import { ArtifactPublished, ListModelsRequest, ListModelsResponse, RoutingMode, ScoreRequest, ScoreResponse, type RouteOptions } from '@moma/proto';
+import { decodeArtifact, llmTarget, targetText } from '@moma/core';
+import { Code, connectNatsBus, createLogger, MemoryBus, MemoryStore, publishEvent, stageClient, type Bus } from '@moma/platform';
+import { RoutingMode, ScoringStageDefinition, Topics, type RouteOptions } from '@moma/proto';
 import { testInfra, uniqueId } from '@moma/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScoring, type ScoringHandle } from './app.ts';
@@ -47,8 +47,9 @@ function scoringSuite(rigFor: () => Promise<Rig>, artifactDir: () => Promise<str
   let handle: ScoringHandle;
   let tmp: string;
   let baseDir: string;
-  const score = (text: string, options = opts()) =>
-    rig.client.request(Subjects.scoringScore, { text, context: [], options }, ScoreRequest, ScoreResponse);
+  const scoring = () => stageClient(rig.client, ScoringStageDefinition);
+  const score = (text: string, options = opts()) => scoring().score({ text, context: [], options });
+  const listModels = () => scoring().listModels({});
 
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'moma-scoring-'));
@@ -63,10 +64,10 @@ function scoringSuite(rigFor: () => Promise<Rig>, artifactDir: () => Promise<str
   });
 
   it('scoring - ranks every model and reports the artifact version', async () => {
-    const models = await rig.client.request(Subjects.scoringModels, {}, ListModelsRequest, ListModelsResponse);
+    const models = await listModels();
     const res = await score('What is the derivative of x^2 * sin(x)?');
     expect(res.ranked.length).toBe(models.models.length);
-    expect(new Set(res.ranked.map((c) => c.target))).toEqual(new Set(models.models.map((m) => `llm:${m.id}`)));
+    expect(new Set(res.ranked.map((c) => targetText(c.target)))).toEqual(new Set(models.models.map((m) => `llm:${m.id}`)));
     expect(res.routerVersion).toBe(handle.routerVersion());
     expect(models.routerVersion).toBe(handle.routerVersion());
     expect(res.mode).toBe(RoutingMode.ROUTING_MODE_BALANCED); // UNSPECIFIED → balanced
@@ -81,16 +82,16 @@ function scoringSuite(rigFor: () => Promise<Rig>, artifactDir: () => Promise<str
   });
 
   it('scoring - applies mode and per-request limits', async () => {
-    const models = (await rig.client.request(Subjects.scoringModels, {}, ListModelsRequest, ListModelsResponse)).models;
+    const models = (await listModels()).models;
     const [a, b] = models;
     const q = 'Write a haiku about the sea.';
     expect((await score(q, opts({ mode: RoutingMode.ROUTING_MODE_COST }))).mode).toBe(RoutingMode.ROUTING_MODE_COST);
     const quality = await score(q, opts({ mode: RoutingMode.ROUTING_MODE_QUALITY }));
     expect(quality.mode).toBe(RoutingMode.ROUTING_MODE_QUALITY);
     const pinned = await score(q, opts({ allowedModels: [a!.id] }));
-    expect(pinned.ranked.map((c) => c.target)).toEqual([`llm:${a!.id}`]);
+    expect(pinned.ranked.map((c) => c.target)).toEqual([llmTarget(a!.id)]);
     const denied = await score(q, opts({ deniedModels: [b!.id] }));
-    expect(denied.ranked.map((c) => c.target)).not.toContain(`llm:${b!.id}`);
+    expect(denied.ranked.map((c) => c.target)).not.toContainEqual(llmTarget(b!.id));
     const cheapest = Math.min(...quality.ranked.map((c) => c.predictedCostUsd));
     const capped = await score(q, opts({ maxCostUsd: cheapest * 1.0001 }));
     for (const c of capped.ranked) expect(c.predictedCostUsd).toBeLessThanOrEqual(cheapest * 1.0001);
@@ -122,11 +123,11 @@ function scoringSuite(rigFor: () => Promise<Rig>, artifactDir: () => Promise<str
     const v2 = `${before}-reload-${uniqueId()}`;
     const dir2 = await copyWithVersion(baseDir, v2, tmp);
     // The bad announcement first: reloads apply in order, so seeing v2 proves the bad one was skipped, not fatal.
-    await rig.client.publish(Subjects.eventsArtifact, { version: 'broken', path: bad }, ArtifactPublished);
-    await rig.client.publish(Subjects.eventsArtifact, { version: v2, path: dir2 }, ArtifactPublished);
+    await publishEvent(rig.client, Topics.artifact, { version: 'broken', path: bad });
+    await publishEvent(rig.client, Topics.artifact, { version: v2, path: dir2 });
     await waitFor(async () => (await score('Is 17 prime?')).routerVersion === v2);
     expect(handle.routerVersion()).toBe(v2);
-    const models = await rig.client.request(Subjects.scoringModels, {}, ListModelsRequest, ListModelsResponse);
+    const models = await listModels();
     expect(models.routerVersion).toBe(v2);
   });
 }

@@ -1,14 +1,8 @@
 // The scoring stage: ranks the configured LLMs for a query (moma.scoring.score), lists them (moma.scoring.models),
 // and swaps in a new router artifact when one is announced on moma.events.artifact — without a restart.
-import type { LlmRouter } from '@moma/core';
-import { MomaError, Subjects, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
-import {
-  ArtifactPublished,
-  ListModelsRequest,
-  ListModelsResponse,
-  ScoreRequest,
-  ScoreResponse,
-} from '@moma/proto';
+import { targetText, type LlmRouter } from '@moma/core';
+import { MomaError, serveStage, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { ScoringStageDefinition, Topics } from '@moma/proto';
 import { loadRouter } from './artifact.ts';
 import type { ScoringConfig } from './config.ts';
 import { toChoiceOptions, toListModelsResponse, toScoreResponse } from './options.ts';
@@ -45,34 +39,33 @@ export async function startScoring(
 
   const subs: Subscription[] = [];
   subs.push(
-    await ctx.bus.serve(Subjects.scoringScore, ScoreRequest, ScoreResponse, (req) =>
-      withSpan('scoring.score', { 'app.scoring.text_chars': req.text.length }, async (span) => {
-        const current = router;
-        const options = toChoiceOptions(req.options);
-        try {
-          const choice = current.route({ text: req.text, context: req.context }, options);
-          const res = toScoreResponse(choice);
-          span.setAttributes({
-            'app.scoring.mode': choice.mode,
-            'app.scoring.target': res.ranked[0]?.target ?? '',
-            'app.scoring.predicted_quality': res.ranked[0]?.predictedQuality ?? 0,
-            'app.scoring.predicted_cost_usd': res.ranked[0]?.predictedCostUsd ?? 0,
-            'app.scoring.candidates': res.ranked.length,
-            'app.scoring.router_version': current.version,
-          });
-          return res;
-        } catch (err) {
-          // InvalidInputError (empty query, unknown model, negative cost) → INVALID_ARGUMENT with the core's message.
-          throw MomaError.from(err);
-        }
-      }),
-    ),
+    await serveStage(ctx.bus, ScoringStageDefinition, {
+      score: (req) =>
+        withSpan('scoring.score', { 'app.scoring.text_chars': req.text.length }, async (span) => {
+          const current = router;
+          const options = toChoiceOptions(req.options);
+          try {
+            const choice = current.route({ text: req.text, context: req.context }, options);
+            const res = toScoreResponse(choice);
+            span.setAttributes({
+              'app.scoring.mode': choice.mode,
+              'app.scoring.target': targetText(res.ranked[0]?.target),
+              'app.scoring.predicted_quality': res.ranked[0]?.predictedQuality ?? 0,
+              'app.scoring.predicted_cost_usd': res.ranked[0]?.predictedCostUsd ?? 0,
+              'app.scoring.candidates': res.ranked.length,
+              'app.scoring.router_version': current.version,
+            });
+            return res;
+          } catch (err) {
+            // InvalidInputError (empty query, unknown model, negative cost) → INVALID_ARGUMENT with the core's message.
+            throw MomaError.from(err);
+          }
+        }),
+      listModels: async () => toListModelsResponse(router),
+    }),
   );
   subs.push(
-    await ctx.bus.serve(Subjects.scoringModels, ListModelsRequest, ListModelsResponse, async () => toListModelsResponse(router)),
-  );
-  subs.push(
-    await ctx.bus.subscribe(Subjects.eventsArtifact, ArtifactPublished, async (evt) => {
+    await subscribeEvent(ctx.bus, Topics.artifact, async (evt) => {
       if (!evt.path) {
         log.warn({ version: evt.version }, 'artifact announcement without a path ignored');
         return;

@@ -1,3 +1,4 @@
+import { llmTarget } from '@moma/core';
 import { RoutingMode } from '@moma/proto';
 import { describe, expect, it } from 'vitest';
 import { toChoiceOptions, toScoreResponse } from './options.ts';
@@ -11,7 +12,7 @@ describe('scoring options', () => {
     expect(
       toChoiceOptions({ ...base, mode: RoutingMode.ROUTING_MODE_QUALITY, allowedModels: ['a'], deniedModels: ['b'], maxCostUsd: 0, minQuality: 0.5, willingnessToPay: 3 }),
     ).toEqual({ mode: 'quality', allowedModels: ['a'], deniedModels: ['b'], maxCostUsd: 0, minQuality: 0.5, willingnessToPay: 3 });
-    expect(() => toChoiceOptions({ ...base, mode: RoutingMode.UNRECOGNIZED })).toThrow(/unknown routing mode/);
+    expect(() => toChoiceOptions({ ...base, mode: RoutingMode.UNRECOGNIZED })).toThrow(/mode: unknown mode -1/);
   });
 
   it('options - turns a core choice into llm:<model> candidates', () => {
@@ -22,7 +23,7 @@ describe('scoring options', () => {
       routerVersion: 'v9',
     });
     expect(res).toEqual({
-      ranked: [{ target: 'llm:m1', predictedQuality: 0.8, predictedCostUsd: 0.01, utility: 0.7 }],
+      ranked: [{ target: llmTarget('m1'), predictedQuality: 0.8, predictedCostUsd: 0.01, utility: 0.7 }],
       mode: RoutingMode.ROUTING_MODE_COST,
       reason: 'because',
       routerVersion: 'v9',

@@ -1,26 +1,10 @@
 // Translation between the wire messages (moma.v1) and the core's LLM router types.
-import type { ChoiceOptions, LlmChoice, LlmRouter, RoutingModeName } from '@moma/core';
-import { MomaError } from '@moma/platform';
+import { llmTarget, modeName, routingMode, type ChoiceOptions, type LlmChoice, type LlmRouter } from '@moma/core';
 import { RoutingMode, type ListModelsResponse, type RouteOptions, type ScoreResponse } from '@moma/proto';
 
-const modeNames = new Map<RoutingMode, RoutingModeName>([
-  [RoutingMode.ROUTING_MODE_UNSPECIFIED, 'balanced'],
-  [RoutingMode.ROUTING_MODE_QUALITY, 'quality'],
-  [RoutingMode.ROUTING_MODE_BALANCED, 'balanced'],
-  [RoutingMode.ROUTING_MODE_COST, 'cost'],
-]);
-
-const modeValues: Record<RoutingModeName, RoutingMode> = {
-  quality: RoutingMode.ROUTING_MODE_QUALITY,
-  balanced: RoutingMode.ROUTING_MODE_BALANCED,
-  cost: RoutingMode.ROUTING_MODE_COST,
-};
-
-/** Proto options → core options; UNSPECIFIED means balanced, the server default. */
+/** Proto options → core options; UNSPECIFIED means balanced, the server default (an unknown mode throws). */
 export function toChoiceOptions(options: RouteOptions | undefined): ChoiceOptions {
-  const mode = modeNames.get(options?.mode ?? RoutingMode.ROUTING_MODE_UNSPECIFIED);
-  if (!mode) throw MomaError.invalidArgument(`unknown routing mode ${String(options?.mode)}; use quality, balanced or cost`, { field: 'mode' });
-  const out: ChoiceOptions = { mode };
+  const out: ChoiceOptions = { mode: modeName(options?.mode ?? RoutingMode.ROUTING_MODE_UNSPECIFIED) };
   if (!options) return out;
   if (options.willingnessToPay !== undefined) out.willingnessToPay = options.willingnessToPay;
   if (options.allowedModels.length > 0) out.allowedModels = options.allowedModels;
@@ -33,12 +17,12 @@ export function toChoiceOptions(options: RouteOptions | undefined): ChoiceOption
 export function toScoreResponse(choice: LlmChoice): ScoreResponse {
   return {
     ranked: choice.ranked.map((r) => ({
-      target: `llm:${r.model}`,
+      target: llmTarget(r.model),
       predictedQuality: r.predictedQuality,
       predictedCostUsd: r.predictedCostUsd,
       utility: r.utility,
     })),
-    mode: modeValues[choice.mode],
+    mode: routingMode(choice.mode),
     reason: choice.reason,
     routerVersion: choice.routerVersion,
   };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyAgentOutcome, decideAgentTurn, fsmStateName, type AgentTurnInput, type FsmState } from './fsm.ts';
+import { agentTarget, llmTarget } from '../rules/target.ts';
 import type { AgentAvailability } from './mask.ts';
 import type { ClassifyResult } from './types.ts';
 
@@ -39,10 +40,10 @@ describe('agents fsm - decideAgentTurn', () => {
     ['awaiting keeps even an off-topic turn', awaitingW, { flights: 0.1 }, {}, 'weather', 'awaiting_input(weather)'],
     ['awaiting yields to overwhelming evidence', awaitingW, { flights: 0.95, weather: 0.5 }, {}, 'flights', 'handed_off(weather→flights)'],
     ['handed_off settles into engaged', { kind: 'handed_off', from: 'weather', agentId: 'flights' }, { flights: 0.7 }, {}, 'flights', 'engaged(flights)'],
-    ['explicit switch to llm', engagedW, { weather: 0.9 }, { switchTo: 'llm' }, null, 'llm'],
-    ['explicit switch to agent', engagedW, { weather: 0.9 }, { switchTo: 'agent:flights' }, 'flights', 'handed_off(weather→flights)'],
-    ['explicit switch from idle', idle, {}, { switchTo: 'agent:flights' }, 'flights', 'engaged(flights)'],
-    ['explicit switch to unhealthy agent is refused', idle, { weather: 0.9 }, { switchTo: 'agent:broken' }, 'weather', 'engaged(weather)'],
+    ['explicit switch to llm', engagedW, { weather: 0.9 }, { switchTo: llmTarget('') }, null, 'llm'],
+    ['explicit switch to agent', engagedW, { weather: 0.9 }, { switchTo: agentTarget('flights') }, 'flights', 'handed_off(weather→flights)'],
+    ['explicit switch from idle', idle, {}, { switchTo: agentTarget('flights') }, 'flights', 'engaged(flights)'],
+    ['explicit switch to unhealthy agent is refused', idle, { weather: 0.9 }, { switchTo: agentTarget('broken') }, 'weather', 'engaged(weather)'],
     ['agents disabled', engagedW, { weather: 0.9 }, { disableAgents: true }, null, 'llm'],
     ['unhealthy holder is released', { kind: 'engaged', agentId: 'broken' }, { weather: 0.9 }, {}, 'weather', 'engaged(weather)'],
     ['holder not retrieved counts as zero evidence', engagedW, { flights: 0.7 }, {}, 'flights', 'handed_off(weather→flights)'],

@@ -1,5 +1,7 @@
+import type { Target } from '@moma/proto/common';
+import { agentIdOf, isLlm } from '../rules/target.ts';
 import type { ClassifyResult } from './types.ts';
-import { maskCandidates, type AgentAvailability } from './mask.ts';
+import { maskCandidates, tenantMayUse, type AgentAvailability } from './mask.ts';
 
 /** Where a session's conversation is: with nobody, with the LLM path, or with an agent (possibly mid-task). */
 export type FsmState =
@@ -12,8 +14,8 @@ export type FsmState =
 export interface AgentTurnInput {
   state: FsmState;
   classify: ClassifyResult;
-  /** Explicit user switch: 'agent:<id>' or 'llm'. */
-  switchTo?: string;
+  /** Explicit user switch: an agent target hands the conversation to it, an LLM target releases it. */
+  switchTo?: Target;
   tenant: string;
   agents: ReadonlyMap<string, AgentAvailability>;
   disableAgents?: boolean;
@@ -87,9 +89,10 @@ export function decideAgentTurn(input: AgentTurnInput, policy: Partial<FsmPolicy
 
   if (input.disableAgents) return { agentId: null, next: { kind: 'llm' }, masked, reason: 'agents disabled for this request' };
 
-  if (input.switchTo === 'llm') return { agentId: null, next: { kind: 'llm' }, masked, reason: 'user switched to LLM' };
-  if (input.switchTo?.startsWith('agent:')) {
-    const target = input.switchTo.slice('agent:'.length);
+  if (isLlm(input.switchTo)) return { agentId: null, next: { kind: 'llm' }, masked, reason: 'user switched to LLM' };
+  const switchAgent = agentIdOf(input.switchTo);
+  if (switchAgent !== null) {
+    const target = switchAgent;
     const why = masked.find((m) => m.agentId === target)?.reason ?? availabilityReason(target, input);
     if (!why) return { agentId: target, next: engage(state, target), masked, reason: `user switched to agent ${target}` };
     masked.push({ agentId: target, reason: `requested by user but ${why}` });
@@ -134,7 +137,7 @@ function availabilityReason(id: string, input: AgentTurnInput): string | null {
   const a = input.agents.get(id);
   if (!a) return 'not registered';
   if (!a.healthy) return 'unhealthy';
-  if (a.tenants.length > 0 && !a.tenants.includes('*') && !a.tenants.includes(input.tenant)) return `not permitted for tenant ${input.tenant}`;
+  if (!tenantMayUse(a.tenants, input.tenant)) return `not permitted for tenant ${input.tenant}`;
   return null;
 }
 

@@ -5,6 +5,11 @@ export interface AgentAvailability {
   tenants: readonly string[];
 }
 
+/** Whether an agent whose allowed tenants are `tenants` may serve `tenant` (empty or "*" = every tenant). */
+export function tenantMayUse(tenants: readonly string[], tenant: string): boolean {
+  return tenants.length === 0 || tenants.includes('*') || tenants.includes(tenant);
+}
+
 export interface MaskResult<C> {
   allowed: C[];
   masked: Array<{ agentId: string; reason: string }>;
@@ -23,7 +28,7 @@ export function maskCandidates<C extends { agentId: string }>(
     if (input.disableAgents) reason = 'agents disabled for this request';
     else if (!a) reason = 'not registered';
     else if (!a.healthy) reason = 'unhealthy';
-    else if (a.tenants.length > 0 && !a.tenants.includes('*') && !a.tenants.includes(input.tenant)) reason = `not permitted for tenant ${input.tenant}`;
+    else if (!tenantMayUse(a.tenants, input.tenant)) reason = `not permitted for tenant ${input.tenant}`;
     if (reason) masked.push({ agentId: c.agentId, reason });
     else allowed.push(c);
   }

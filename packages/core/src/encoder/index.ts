@@ -1,3 +1,2 @@
 export type { Encoder, AsyncEncoder } from './types.ts';
 export { HashingEncoder, type HashingEncoderState, type HashingEncoderOptions } from './hashing.ts';
-export { CachedEncoder } from './cache.ts';

@@ -44,8 +44,6 @@ const manifestSchema = z.object({
   training: z.record(z.string(), z.unknown()).default({}),
 });
 
-export type ArtifactManifest = z.infer<typeof manifestSchema>;
-
 const REQUIRED: Record<HeadSpec['kind'], string[]> = {
   linear: ['W', 'b'],
   mlp: ['W1', 'b1', 'W2', 'b2'],

@@ -14,11 +14,11 @@ export type {
   Objective,
   Tensor,
 } from './types.ts';
-export { decodeArtifact, encodeArtifact, ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, type ArtifactManifest } from './artifact.ts';
+export { decodeArtifact, encodeArtifact, ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION } from './artifact.ts';
 export { createLlmRouter, predictCostUsd } from './router.ts';
 export { choose, paretoFront, validateOptions, type Candidate, type Choice } from './choose.ts';
 export { extractQuestion, routingText, promptText } from './extract.ts';
 export { countTokens, warmTokenizer } from './tokens.ts';
 export { predictHead, predictEnsemble, sparsify, sigmoid, type SparseVec } from './heads/infer.ts';
 // Training (tfjs) is a separate entry, `@moma/core/train`, so serving processes never load tfjs.
-export { pairLabel, modelPairs, PAIR_CLASSES, DEFAULT_GAPS, type GapThresholds } from './pairwise.ts';
+export { pairLabel, modelPairs, DEFAULT_GAPS, type GapThresholds } from './pairwise.ts';

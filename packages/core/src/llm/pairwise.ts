@@ -1,8 +1,5 @@
-/**
- * MoMA's 5-class pairwise labels from the score gap s_a − s_b, ordered from "a much worse" to "a much better":
- * 0: a≪b, 1: a<b, 2: a≈b, 3: a>b, 4: a≫b.
- */
-export const PAIR_CLASSES = ['a≪b', 'a<b', 'a≈b', 'a>b', 'a≫b'] as const;
+// MoMA's 5-class pairwise labels from the score gap s_a − s_b, ordered from "a much worse" to "a much better":
+// 0: a≪b, 1: a<b, 2: a≈b, 3: a>b, 4: a≫b.
 
 export interface GapThresholds {
   /** |gap| below this is a tie. */

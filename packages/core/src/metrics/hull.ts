@@ -32,17 +32,6 @@ export function nonDecreasingHull(points: readonly CostQuality[]): CostQuality[]
   return out;
 }
 
-/** Quality the hull reaches at a given cost (flat after its last point, undefined before its first). */
-export function hullQualityAt(hull: readonly CostQuality[], cost: number): number | undefined {
-  if (hull.length === 0 || cost < hull[0]!.cost) return undefined;
-  for (let i = 1; i < hull.length; i++) {
-    const a = hull[i - 1]!;
-    const b = hull[i]!;
-    if (cost <= b.cost) return a.quality + ((b.quality - a.quality) * (cost - a.cost)) / (b.cost - a.cost);
-  }
-  return hull[hull.length - 1]!.quality;
-}
-
 /** Lowest cost at which the hull reaches a quality; undefined if it never does. */
 export function hullCostFor(hull: readonly CostQuality[], quality: number): number | undefined {
   if (hull.length === 0) return undefined;

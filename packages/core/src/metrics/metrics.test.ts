@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aiq, apgr, cpt, hullCostFor, hullQualityAt, nonDecreasingHull, twoModelCurve } from './index.ts';
+import { aiq, apgr, cpt, hullCostFor, nonDecreasingHull, twoModelCurve } from './index.ts';
 
 describe('metrics - non-decreasing convex hull', () => {
   it('hull - drops points under a chord and points after the peak', () => {
@@ -26,14 +26,11 @@ describe('metrics - non-decreasing convex hull', () => {
     expect(hull.map((p) => p.quality)).toEqual([0.4, 0.7, 0.8]);
   });
 
-  it('hull - interpolates quality at a cost and cost for a quality', () => {
+  it('hull - interpolates the cost for a quality', () => {
     const hull = [
       { cost: 1, quality: 0.4 },
       { cost: 3, quality: 0.8 },
     ];
-    expect(hullQualityAt(hull, 2)).toBeCloseTo(0.6);
-    expect(hullQualityAt(hull, 10)).toBeCloseTo(0.8);
-    expect(hullQualityAt(hull, 0.5)).toBeUndefined();
     expect(hullCostFor(hull, 0.7)).toBeCloseTo(2.5);
     expect(hullCostFor(hull, 0.9)).toBeUndefined();
   });

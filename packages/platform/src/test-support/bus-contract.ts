@@ -7,6 +7,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import type { Bus } from '../contracts.ts';
 import { Code, MomaError } from '../errors.ts';
 import { EchoCodec, RejectingCodec, type Echo } from './codecs.ts';
+import { one } from './service.ts';
 
 export interface BusHarness {
   /** A bus on the shared backend (each call may be a separate connection). */
@@ -45,7 +46,7 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
       const server = await h.bus('svc-a');
       const client = await h.bus('client');
       const s = subject('echo');
-      await server.serve(s, EchoCodec, EchoCodec, echo('re:'));
+      await server.serve(one('svc-a', s, EchoCodec, EchoCodec, echo('re:')));
       const res = await client.request(s, { text: 'hi', n: 41 }, EchoCodec, EchoCodec);
       expect(res).toEqual({ text: 're:hi', n: 42 });
     });
@@ -56,8 +57,8 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
       const client = await h.bus('client');
       const s = subject('shared');
       let handled = 0;
-      await a.serve(s, EchoCodec, EchoCodec, async (r) => (handled++, { text: 'a', n: r.n }));
-      await b.serve(s, EchoCodec, EchoCodec, async (r) => (handled++, { text: 'b', n: r.n }));
+      await a.serve(one('svc-q', s, EchoCodec, EchoCodec, async (r) => (handled++, { text: 'a', n: r.n })));
+      await b.serve(one('svc-q', s, EchoCodec, EchoCodec, async (r) => (handled++, { text: 'b', n: r.n })));
       const replies = await Promise.all(
         Array.from({ length: 40 }, (_, i) => client.request(s, { text: '', n: i }, EchoCodec, EchoCodec)),
       );
@@ -68,15 +69,53 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
       expect(byA).toBeLessThan(40);
     });
 
+    it('bus - servers under different service names each receive every request (separate queue groups)', async () => {
+      const a = await h.bus('svc-x');
+      const b = await h.bus('svc-y');
+      const client = await h.bus('client');
+      const s = subject('groups');
+      const seen = { a: 0, b: 0 };
+      await a.serve(one('svc-x', s, EchoCodec, EchoCodec, async (r) => (seen.a++, r)));
+      await b.serve(one('svc-y', s, EchoCodec, EchoCodec, async (r) => (seen.b++, r)));
+      for (let i = 0; i < 5; i++) expect(await client.request(s, { text: '', n: i }, EchoCodec, EchoCodec)).toEqual({ text: '', n: i });
+      // The caller takes the first reply; the other group's handler may still be finishing.
+      for (let i = 0; i < 100 && seen.a + seen.b < 10; i++) await sleep(10);
+      expect(seen).toEqual({ a: 5, b: 5 });
+    });
+
+    it('bus - a service with several endpoints serves each on its own subject, and unsubscribe stops them all', async () => {
+      const server = await h.bus('svc-multi');
+      const client = await h.bus('client');
+      const [up, down] = [subject('upper'), subject('negate')];
+      const sub = await server.serve({
+        name: 'svc-multi',
+        version: '1.2.3',
+        description: 'two endpoints in one service',
+        endpoints: [
+          { name: 'Upper', subject: up, request: EchoCodec, response: EchoCodec, handler: async (r: Echo) => ({ text: r.text.toUpperCase(), n: r.n }) },
+          { name: 'Negate', subject: down, request: EchoCodec, response: EchoCodec, handler: async (r: Echo) => ({ text: r.text, n: -r.n }) },
+        ],
+      });
+      expect(await client.request(up, { text: 'abc', n: 2 }, EchoCodec, EchoCodec)).toEqual({ text: 'ABC', n: 2 });
+      expect(await client.request(down, { text: 'abc', n: 2 }, EchoCodec, EchoCodec)).toEqual({ text: 'abc', n: -2 });
+      await sub.unsubscribe();
+      for (const s of [up, down]) {
+        const err = await client.request(s, { text: '', n: 1 }, EchoCodec, EchoCodec, { timeoutMs: 500 }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: Code.UNAVAILABLE });
+      }
+    });
+
     it('bus - a handler error reaches the caller with its code and message', async () => {
       const server = await h.bus('svc-err');
       const client = await h.bus('client');
       const s = subject('err');
-      await server.serve(s, EchoCodec, EchoCodec, async (r) => {
-        if (r.text === 'missing') throw new MomaError(Code.NOT_FOUND, 'no such session: s1');
-        if (r.text === 'bad') throw Object.assign(new Error('query is empty'), { name: 'InvalidInputError' });
-        throw new Error('boom');
-      });
+      await server.serve(
+        one('svc-err', s, EchoCodec, EchoCodec, async (r) => {
+          if (r.text === 'missing') throw new MomaError(Code.NOT_FOUND, 'no such session: s1');
+          if (r.text === 'bad') throw Object.assign(new Error('query is empty'), { name: 'InvalidInputError' });
+          throw new Error('boom');
+        }),
+      );
       const call = (text: string) => client.request(s, { text, n: 0 }, EchoCodec, EchoCodec).then(() => undefined, (e: unknown) => e);
       const notFound = await call('missing');
       expect(notFound).toBeInstanceOf(MomaError);
@@ -89,7 +128,7 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
       const server = await h.bus('svc-decode');
       const client = await h.bus('client');
       const s = subject('decode');
-      await server.serve(s, RejectingCodec, EchoCodec, echo(''));
+      await server.serve(one('svc-decode', s, RejectingCodec, EchoCodec, echo('')));
       const err = await client.request(s, { text: 'x', n: 1 }, EchoCodec, EchoCodec).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: Code.INVALID_ARGUMENT });
       expect((err as Error).message).toContain('malformed payload');
@@ -99,7 +138,7 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
       const server = await h.bus('svc-slow');
       const client = await h.bus('client');
       const s = subject('slow');
-      await server.serve(s, EchoCodec, EchoCodec, async (r) => (await sleep(400), r));
+      await server.serve(one('svc-slow', s, EchoCodec, EchoCodec, async (r) => (await sleep(400), r)));
       const t0 = performance.now();
       const err = await client.request(s, { text: 'x', n: 1 }, EchoCodec, EchoCodec, { timeoutMs: 60 }).catch((e: unknown) => e);
       const elapsed = performance.now() - t0;
@@ -121,11 +160,13 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
       const client = await h.bus('client');
       const s = subject('trace');
       let seen: { traceId: string; spanId: string } | undefined;
-      await server.serve(s, EchoCodec, EchoCodec, async (r) => {
-        const sc = trace.getActiveSpan()?.spanContext();
-        seen = sc ? { traceId: sc.traceId, spanId: sc.spanId } : undefined;
-        return r;
-      });
+      await server.serve(
+        one('svc-trace', s, EchoCodec, EchoCodec, async (r) => {
+          const sc = trace.getActiveSpan()?.spanContext();
+          seen = sc ? { traceId: sc.traceId, spanId: sc.spanId } : undefined;
+          return r;
+        }),
+      );
       const tracer = trace.getTracer('test');
       const root = tracer.startSpan('caller');
       await context.with(trace.setSpan(context.active(), root), () => client.request(s, { text: '', n: 0 }, EchoCodec, EchoCodec));
@@ -163,7 +204,7 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
       const server = await h.bus('svc-unsub');
       const client = await h.bus('client');
       const s = subject('unsub');
-      const sub = await server.serve(s, EchoCodec, EchoCodec, echo(''));
+      const sub = await server.serve(one('svc-unsub', s, EchoCodec, EchoCodec, echo('')));
       await client.request(s, { text: '', n: 0 }, EchoCodec, EchoCodec);
       await sub.unsubscribe();
       const err = await client.request(s, { text: '', n: 0 }, EchoCodec, EchoCodec, { timeoutMs: 500 }).catch((e: unknown) => e);
@@ -176,11 +217,13 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
       const s = subject('drain');
       let started!: () => void;
       const running = new Promise<void>((r) => (started = r));
-      await server.serve(s, EchoCodec, EchoCodec, async (r) => {
-        started();
-        await sleep(100);
-        return { text: 'finished', n: r.n };
-      });
+      await server.serve(
+        one('svc-drain', s, EchoCodec, EchoCodec, async (r) => {
+          started();
+          await sleep(100);
+          return { text: 'finished', n: r.n };
+        }),
+      );
       const pending = client.request(s, { text: '', n: 5 }, EchoCodec, EchoCodec, { timeoutMs: 2000 });
       await running;
       await server.close();

@@ -1,7 +1,7 @@
 // Test helpers for suites that start their own nats-server / redis-server (so they can stop and restart it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { reachable } from '../../../testkit/src/infra.ts';
+import { reachable } from './infra.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

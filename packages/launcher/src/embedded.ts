@@ -3,17 +3,11 @@
 // a local fake OpenAI-compatible upstream is started as a clearly labelled demo provider.
 import { MemoryBus, MemoryStore, createLogger, createServiceContext, type Env, type Logger, type ServiceHandle } from '@moma/platform';
 import type { FakeOpenAI } from '@moma/testkit';
-import { loadExecutorConfig } from './executor/src/config.ts';
-import { startExecutor } from './executor/src/app.ts';
-import { loadGatewayConfig } from './gateway/src/config.ts';
-import { startGateway, type GatewayHandle } from './gateway/src/app.ts';
-import { loadIntentConfig } from './intent/src/config.ts';
-import { startIntent } from './intent/src/app.ts';
-import { loadOrchestratorConfig } from './orchestrator/src/config.ts';
-import { startOrchestrator } from './orchestrator/src/app.ts';
-import { loadScoringConfig } from './scoring/src/config.ts';
-import { startScoring } from './scoring/src/app.ts';
-import { loadRouter } from './scoring/src/artifact.ts';
+import { loadExecutorConfig, startExecutor } from '@moma/executor';
+import { loadGatewayConfig, startGateway, type GatewayHandle } from '@moma/gateway';
+import { loadIntentConfig, startIntent } from '@moma/intent';
+import { loadOrchestratorConfig, startOrchestrator } from '@moma/orchestrator';
+import { loadRouter, loadScoringConfig, startScoring } from '@moma/scoring';
 
 export interface Embedded {
   gateway: GatewayHandle;

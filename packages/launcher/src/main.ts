@@ -1,9 +1,9 @@
 // `pnpm start`: the whole system on one machine. NATS_URL and REDIS_URL set → each service its own process on them;
 // otherwise one process with in-memory bus and store (and a demo provider when none is configured).
 import { createLogger } from '@moma/platform';
-import { loadLauncherConfig } from './launcher-config.ts';
-import { startEmbedded } from './launcher-embedded.ts';
-import { spawnFleet, waitHealthy } from './launcher-processes.ts';
+import { loadLauncherConfig } from './config.ts';
+import { startEmbedded } from './embedded.ts';
+import { spawnFleet, waitHealthy } from './processes.ts';
 
 const log = createLogger('launcher');
 

@@ -155,7 +155,7 @@ export async function testInfra(
     redisUrl: redis?.ok ? redis.url : '',
     reason: reasons.join('; '),
   };
-  if (!infra.ok) console.warn(`[testkit] skipping integration tests: ${infra.reason}`);
+  if (!infra.ok) console.warn(`[test infra] skipping integration tests: ${infra.reason}`);
   return infra;
 }
 

@@ -3,20 +3,24 @@
 // stopped and the launcher exits non-zero, so a broken boot never looks like a running system.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '@moma/platform';
 
 export const SERVICES = ['executor', 'scoring', 'intent', 'orchestrator', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The workspace root (packages/launcher/src/ → ../../..): children run from there, as `node services/<name>/src/main.ts`. */
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** Each service's entry point, absolute so it does not depend on the child's working directory. */
+const entryPoint = (name: ServiceName) => join(ROOT, 'services', name, 'src', 'main.ts');
 /**
  * Idle memory (each service must idle under 150 MB): a young generation capped at 2 × 8 MB instead of 2 × 16 MB
  * (no measurable CPU cost), and Node's compile cache, which keeps the type-stripped sources so a process does not
  * instantiate the TypeScript stripper again (15-25 MB each). Both apply unless the caller's env sets its own.
  */
 const DEFAULT_NODE_ARGS = ['--max-semi-space-size=8'];
-const COMPILE_CACHE = `${ROOT}node_modules/.cache/moma-compile`;
+const COMPILE_CACHE = join(ROOT, 'node_modules', '.cache', 'moma-compile');
 const COLORS = [36, 33, 35, 32, 34];
 
 export interface Fleet {
@@ -49,7 +53,7 @@ export function spawnFleet(
   const color = process.stdout.isTTY;
 
   (opts.services ?? SERVICES).forEach((name, i) => {
-    const child = spawn(process.execPath, [...DEFAULT_NODE_ARGS, ...(opts.nodeArgs ?? []), `services/${name}/src/main.ts`], {
+    const child = spawn(process.execPath, [...DEFAULT_NODE_ARGS, ...(opts.nodeArgs ?? []), entryPoint(name)], {
       cwd: ROOT,
       env: { NODE_COMPILE_CACHE: COMPILE_CACHE, ...env, OTEL_SERVICE_NAME: name, ...opts.envFor?.(name) },
       stdio: ['ignore', 'pipe', 'pipe'],

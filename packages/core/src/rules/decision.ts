@@ -1,0 +1,70 @@
+// How the stages' answers become one Decision: agent first (its retrieval confidence as its predicted quality, the
+// LLM ranking as its fallbacks), else the top-ranked LLM; and when the orchestrator has nothing to decide.
+import type { Candidate, ClassifyResponse, Decision, DecideResponse, ScoreResponse } from '@moma/proto';
+import { InvalidInputError } from '../errors.ts';
+import { agentTarget } from './target.ts';
+
+export interface SkipInput {
+  sessionId: string;
+  switchTo: string;
+  disableAgents: boolean;
+  intent: ClassifyResponse;
+}
+
+/**
+ * The orchestrator's answer when asking it is pointless, or null when it must be asked. A stateless turn with no
+ * agent candidate and no switch has no session to advance and nothing to mask: its answer would be the LLM path
+ * from the idle state, so the round trip is skipped.
+ */
+export function skipOrchestrator(turn: SkipInput): DecideResponse | null {
+  if (turn.sessionId !== '' || turn.switchTo !== '') return null;
+  if (!turn.disableAgents && turn.intent.candidates.length > 0) return null;
+  return {
+    agentId: '',
+    agentUrl: '',
+    fsmState: 'llm',
+    masked: [],
+    reason: turn.disableAgents ? 'agents disabled for this request' : 'no agent candidates',
+    history: [],
+    agentContextId: '',
+    agentTaskId: '',
+  };
+}
+
+export interface DecisionParts {
+  intent: ClassifyResponse;
+  orchestration: DecideResponse;
+  score: ScoreResponse;
+  sessionId: string;
+  decisionMs: number;
+}
+
+/** Composes the Decision; throws InvalidInputError when no agent takes the turn and no model meets the limits. */
+export function composeDecision({ intent, orchestration, score, sessionId, decisionMs }: DecisionParts): Decision {
+  let ranked: Candidate[];
+  if (orchestration.agentId !== '') {
+    const confidence = intent.candidates.find((c) => c.agentId === orchestration.agentId)?.score ?? 0;
+    const agent: Candidate = { target: agentTarget(orchestration.agentId), predictedQuality: confidence, predictedCostUsd: 0, utility: confidence };
+    ranked = [agent, ...score.ranked];
+  } else {
+    if (score.ranked.length === 0) {
+      throw new InvalidInputError(
+        `no model satisfies the request's limits${score.reason ? ` (${score.reason})` : ''}; relax allowed_models, max_cost_usd or min_quality`,
+      );
+    }
+    ranked = score.ranked;
+  }
+  const reason = [orchestration.reason, score.reason].filter(Boolean).join('; ');
+  return {
+    target: ranked[0]!.target,
+    mode: score.mode,
+    ranked,
+    reason,
+    categories: intent.categories,
+    masked: orchestration.masked,
+    fsmState: orchestration.fsmState,
+    sessionId,
+    decisionMs,
+    routerVersion: score.routerVersion,
+  };
+}
