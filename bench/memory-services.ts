@@ -17,8 +17,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connectRedisStore } from '@moma/platform';
+import { connectNatsBus, connectRedisStore } from '@moma/platform';
 import { Agent } from '@moma/proto';
+import { TestRegistry } from '@moma/testkit';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ALL = ['scoring', 'intent', 'orchestrator', 'gateway', 'executor'];
@@ -31,7 +32,10 @@ const { values: args } = parseArgs({
     'settle-ms': { type: 'string', default: '3000' },
     runs: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
-    /** Synthetic agents written to the registry (as the orchestrator stores them) before intent/orchestrator start. */
+    /**
+     * Synthetic agents in the registry before intent/orchestrator start: written as the orchestrator stores them for
+     * the orchestrator, served through the orchestrator's ListAgents contract for intent.
+     */
     agents: { type: 'string', default: '0' },
     /** Services started without REDIS_URL (what a stage that never touches the store saves by not connecting). */
     'without-redis': { type: 'string', default: '' },
@@ -76,39 +80,50 @@ const keyPrefix = (name: string) => `bench-mem-${process.pid}-${name}:`;
 
 const TOPICS = ['weather', 'banking', 'travel', 'cooking', 'music', 'fitness', 'shopping', 'insurance', 'calendar', 'translation'];
 
+function syntheticAgent(i: number): Agent {
+  const topic = `${TOPICS[i % TOPICS.length]} ${Math.floor(i / TOPICS.length)}`;
+  return Agent.fromPartial({
+    id: `agent-${i}`,
+    healthy: true,
+    card: {
+      name: `agent-${i}`,
+      description: `Helps with ${topic}: questions, requests and updates about ${topic}`,
+      url: `http://127.0.0.1:9/agent-${i}`,
+      version: '1',
+      skills: [0, 1, 2].map((k) => ({
+        id: `skill-${k}`,
+        name: `${topic} skill ${k}`,
+        description: `Task ${k} for ${topic}`,
+        tags: [topic],
+        examples: [`how do I do task ${k} about ${topic}`, `please help me with ${topic} number ${k}`, `what is the status of my ${topic} ${k}`],
+      })),
+    },
+  });
+}
+
 /**
- * Writes `n` synthetic agents (a few skills with examples each, like a real card) and the registry version under
- * the service's key prefix, the way the orchestrator stores them; returns a cleanup that deletes them again.
+ * Puts `n` synthetic agents (a few skills with examples each, like a real card) where the service finds them: the
+ * orchestrator in its own Redis keys, intent from a registry that answers the orchestrator's ListAgents (intent reads
+ * no Redis). Returns a cleanup.
  */
 async function seedAgents(name: string, n: number): Promise<() => Promise<void>> {
-  if (n <= 0 || (name !== 'intent' && name !== 'orchestrator')) return async () => {};
-  const store = await connectRedisStore({ url: REDIS_URL, keyPrefix: keyPrefix(name) });
-  const keys: string[] = ['registry:version'];
-  for (let i = 0; i < n; i++) {
-    const topic = `${TOPICS[i % TOPICS.length]} ${Math.floor(i / TOPICS.length)}`;
-    const agent = Agent.fromPartial({
-      id: `agent-${i}`,
-      healthy: true,
-      card: {
-        name: `agent-${i}`,
-        description: `Helps with ${topic}: questions, requests and updates about ${topic}`,
-        url: `http://127.0.0.1:9/agent-${i}`,
-        version: '1',
-        skills: [0, 1, 2].map((k) => ({
-          id: `skill-${k}`,
-          name: `${topic} skill ${k}`,
-          description: `Task ${k} for ${topic}`,
-          tags: [topic],
-          examples: [`how do I do task ${k} about ${topic}`, `please help me with ${topic} number ${k}`, `what is the status of my ${topic} ${k}`],
-        })),
-      },
-    });
-    keys.push(`agent:${agent.id}`);
-    await store.put(`agent:${agent.id}`, Agent.toJSON(agent));
+  if (n <= 0) return async () => {};
+  const agents = Array.from({ length: n }, (_, i) => syntheticAgent(i));
+  if (name === 'intent') {
+    const bus = await connectNatsBus({ url: NATS_URL, name: 'bench-registry' });
+    const registry = await new TestRegistry(bus).serve();
+    for (const a of agents) await registry.upsert(a, { quiet: true });
+    return async () => {
+      await registry.close();
+      await bus.close();
+    };
   }
+  if (name !== 'orchestrator') return async () => {};
+  const store = await connectRedisStore({ url: REDIS_URL, keyPrefix: keyPrefix(name) });
+  for (const a of agents) await store.put(`agent:${a.id}`, Agent.toJSON(a));
   await store.put('registry:version', 1);
   return async () => {
-    for (const k of keys) await store.delete(k);
+    for (const k of ['registry:version', ...agents.map((a) => `agent:${a.id}`)]) await store.delete(k);
     await store.close();
   };
 }

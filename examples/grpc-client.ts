@@ -4,7 +4,7 @@
 //   node examples/grpc-client.ts models
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
-import { Decision, RouterClient, RoutingMode, type ChatRequest } from '@moma/proto';
+import { Decision, RouterClient, RoutingMode, TargetKind, type ChatRequest, type Target } from '@moma/proto';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -22,6 +22,9 @@ const modes: Record<string, RoutingMode> = {
 };
 const mode = modes[values.mode];
 if (mode === undefined) throw new Error(`--mode must be one of ${Object.keys(modes).join(', ')}`);
+
+/** A target as MoMA shows it: "llm:<model>" or "agent:<id>". */
+const show = (t: Target | undefined) => (t ? `${t.kind === TargetKind.TARGET_KIND_AGENT ? 'agent' : 'llm'}:${t.id}` : '-');
 
 const client = new RouterClient(values.addr, credentials.createInsecure());
 const request: ChatRequest = {
@@ -41,10 +44,10 @@ if (command === 'route') {
 } else if (command === 'chat') {
   const stream = client.chat(request);
   stream.on('data', (ev) => {
-    if (ev.decision) console.error(`→ ${ev.decision.target} (${ev.decision.reason})`);
+    if (ev.decision) console.error(`→ ${show(ev.decision.target)} (${ev.decision.reason})`);
     if (ev.delta) process.stdout.write(ev.delta);
-    if (ev.fallback) console.error(`\n↪ fallback after ${ev.fallback}`);
-    if (ev.usage) console.error(`\n[served by ${ev.usage.servedBy}: ${ev.usage.promptTokens}+${ev.usage.completionTokens} tokens, $${ev.usage.costUsd.toFixed(6)}]`);
+    if (ev.fallback) console.error(`\n↪ fallback after ${show(ev.fallback)}`);
+    if (ev.usage) console.error(`\n[served by ${show(ev.usage.servedBy)}: ${ev.usage.promptTokens}+${ev.usage.completionTokens} tokens, $${ev.usage.costUsd.toFixed(6)}]`);
   });
   stream.on('error', fail);
   stream.on('end', () => client.close());

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { targetText } from '@moma/core/rules';
 import { RouterClient, type ChatResponse, type CreateSessionResponse, type RouteResponse } from '@moma/proto';
 import { startFakeOpenAI, startOtlpReceiver, testInfra, uniqueId, type FakeOpenAI, type OtlpReceiver, type ReceivedSpan } from '@moma/testkit';
-import { startExtraGateway, startPrivateNats, startSystem, startTcpProxy, type PrivateNats, type System } from './support/system.ts';
+import { dropKeys, startExtraGateway, startPrivateNats, startSystem, startTcpProxy, type PrivateNats, type System } from './support/system.ts';
 
 const infra = await testInfra();
 const user = (content: string) => ({ role: 'user', content });
@@ -46,11 +46,8 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
     router?.close();
     await sys?.stop();
     await nats?.stop();
-    if (redis) {
-      const keys = await redis.keys(`${keyPrefix}*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
-    }
+    redis?.disconnect();
+    if (infra.ok) await dropKeys(infra.redisUrl, keyPrefix);
     await fake?.close();
     await otlp?.close();
   });

@@ -2,10 +2,9 @@
 // request counters and latency histograms of what it handled: one chat through the gateway shows up on all five.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { Redis } from 'ioredis';
 import { RouterClient } from '@moma/proto';
 import { startFakeOpenAI, testInfra, uniqueId, type FakeOpenAI } from '@moma/testkit';
-import { SERVICES, startPrivateNats, startSystem, type PrivateNats, type ServiceName, type System } from './support/system.ts';
+import { dropKeys, SERVICES, startPrivateNats, startSystem, type PrivateNats, type ServiceName, type System } from './support/system.ts';
 
 const infra = await testInfra();
 
@@ -32,7 +31,6 @@ describe.skipIf(!infra.ok)(`metrics - /metrics on every service${infra.ok ? '' :
   let fake: FakeOpenAI;
   let sys: System;
   let nats: PrivateNats | undefined;
-  let redis: Redis;
   const keyPrefix = `metrics-${uniqueId()}:`;
 
   beforeAll(async () => {
@@ -44,17 +42,12 @@ describe.skipIf(!infra.ok)(`metrics - /metrics on every service${infra.ok ? '' :
       keyPrefix,
       providers: [{ name: 'fake', baseUrl: fake.url, models: ['*'] }],
     });
-    redis = new Redis(infra.redisUrl, { maxRetriesPerRequest: 1 });
   }, 90_000);
 
   afterAll(async () => {
     await sys?.stop();
     await nats?.stop();
-    if (redis) {
-      const keys = await redis.keys(`${keyPrefix}*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
-    }
+    if (infra.ok) await dropKeys(infra.redisUrl, keyPrefix);
     await fake?.close();
   });
 

@@ -1,6 +1,7 @@
 // Starts the distributed system for end-to-end tests and the load benchmark: every service its own process
 // (`node services/<name>/src/main.ts`) on real NATS and Redis, on free ports, with a unique Redis key prefix.
 import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 import { spawnFleet, SERVICES, type Fleet, type ServiceName } from '@moma/launcher';
 
 export interface SystemOptions {
@@ -250,6 +251,17 @@ export async function rssMb(pid: number): Promise<number | undefined> {
     return kb ? Math.round((Number(kb) / 1024) * 10) / 10 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Deletes every Redis key a test system wrote under its prefix. */
+export async function dropKeys(redisUrl: string, keyPrefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const keys = await redis.keys(`${keyPrefix}*`);
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
   }
 }
 

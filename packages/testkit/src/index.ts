@@ -4,3 +4,4 @@ export * from '@moma/platform/testing';
 export * from './fake-openai.ts';
 export * from './a2a-agent.ts';
 export * from './prefixed-bus.ts';
+export * from './test-registry.ts';

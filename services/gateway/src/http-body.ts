@@ -1,7 +1,7 @@
 // OpenAI-style request bodies → Turn. zod checks the shape; the values are checked once, by the core's validateTurn.
 // Routing controls may sit under `moma: {...}` or at the top level; the session id may also come in the
 // `x-moma-session-id` header.
-import { routingMode, type Turn } from '@moma/core/rules';
+import { parseTarget, routingMode, type Turn } from '@moma/core/rules';
 import { MomaError } from '@moma/platform';
 import { RouteOptions, type ChatMessage } from '@moma/proto';
 import { z } from 'zod';
@@ -64,7 +64,7 @@ export function parseChatBody(body: unknown, headerSessionId: string | undefined
   const modeName = pick('mode');
 
   const model = b.model ?? 'moma/auto';
-  const pinnedModel = model === 'moma/auto' || model === 'auto' ? '' : model.startsWith('llm:') ? model.slice(4) : model;
+  const pinnedModel = model === 'moma/auto' || model === 'auto' ? '' : model.startsWith('llm:') ? parseTarget(model, 'model').id : model;
   const allowed = pick('allowed_models') ?? [];
   const options = RouteOptions.fromPartial({
     mode: modeName === undefined ? undefined : routingMode(modeName),

@@ -23,7 +23,8 @@ export function targetText(t: Target | undefined): string {
 export const sameTarget = (a: Target | undefined, b: Target | undefined): boolean =>
   a !== undefined && b !== undefined && a.kind === b.kind && a.id === b.id;
 
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// Model ids often carry a provider or organisation path ("openai/gpt-4o", "meta-llama/Llama-3-8B").
+const ID = /^[A-Za-z0-9._:/@+-]{1,128}$/;
 
 /**
  * The text form back to a Target: "agent:<id>", "llm:<model>" or "llm" (the LLM path, no model). Throws
