@@ -21,8 +21,13 @@ export interface RunServiceOptions<C, H extends ServiceHandle> {
   healthPort: number | ((config: NoInfer<C>) => number);
   /** Host the health server binds (default 0.0.0.0). */
   healthHost?: string;
-  /** Environment the context and telemetry are built from (default process.env), e.g. with REDIS_URL unset. */
+  /** Environment the context and telemetry are built from (default process.env). */
   env?: Env;
+  /**
+   * The service keeps no shared state (only the orchestrator owns Redis keys): its context opens no Redis
+   * connection even when REDIS_URL is set for the deployment, and it gets an in-memory store it does not use.
+   */
+  stateless?: boolean;
   /** Starts the service on the context; the handle's stop() stops taking work and finishes what is in flight. */
   start(ctx: PlatformContext, config: NoInfer<C>): Promise<H>;
   /** Health of the running service, for /healthz and /readyz (503 from the first shutdown step on). */
@@ -49,7 +54,7 @@ export interface RunningService<H extends ServiceHandle> {
  * is logged and then `exit(1)`).
  */
 export async function runService<C, H extends ServiceHandle>(opts: RunServiceOptions<C, H>): Promise<RunningService<H> | undefined> {
-  const env = opts.env ?? process.env;
+  const env = opts.stateless ? { ...(opts.env ?? process.env), REDIS_URL: undefined } : (opts.env ?? process.env);
   try {
     const config = typeof opts.config === 'function' ? (opts.config as () => C)() : opts.config;
     const telemetry = startTelemetry(opts.name, { env });

@@ -18,7 +18,7 @@ await runService({
   config: loadExecutorConfig,
   healthPort: (config) => config.common.HEALTH_PORT,
   // The executor keeps no state between calls (the orchestrator owns sessions), so it opens no Redis connection.
-  env: { ...process.env, REDIS_URL: undefined },
+  stateless: true,
   start: startExecutor,
   // Running streams may take EXECUTOR_DRAIN_MS to finish; the rest of the shutdown gets 5 s more.
   shutdownDeadlineMs: (config) => (config.drainMs ?? 25_000) + 5_000,

@@ -24,11 +24,3 @@ export type GatewayConfig = Readonly<z.output<typeof gatewayConfigSchema>>;
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
   return loadConfig(gatewayConfigSchema, env);
 }
-
-/**
- * The environment the gateway's service context is built from: the gateway keeps no state of its own (sessions
- * live behind the orchestrator), so it opens no Redis connection.
- */
-export function gatewayContextEnv(env: Env = process.env): Env {
-  return { ...env, REDIS_URL: undefined };
-}

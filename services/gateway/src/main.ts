@@ -3,13 +3,13 @@
 // flight finish, drain NATS, flush spans) are runService's (@moma/platform).
 import { runService } from '@moma/platform';
 import { startGateway } from './app.ts';
-import { gatewayContextEnv, loadGatewayConfig } from './config.ts';
+import { loadGatewayConfig } from './config.ts';
 
 await runService({
   name: 'gateway',
   config: loadGatewayConfig,
   healthPort: (config) => config.HEALTH_PORT,
-  env: gatewayContextEnv(),
+  stateless: true,
   start: startGateway,
   // Healthy = what the API's own /healthz checks: scoring, orchestrator (+ its store) and the executor channel.
   health: async (_ctx, gateway) => {

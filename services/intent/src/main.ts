@@ -9,6 +9,7 @@ await runService({
   name: 'intent',
   config: loadIntentConfig,
   healthPort: (config) => config.HEALTH_PORT,
+  stateless: true,
   start: startIntent,
   // Healthy = a classify round trip over the bus (proves NATS and a serving index).
   health: async (ctx, intent) => {

@@ -9,6 +9,7 @@ await runService({
   name: 'scoring',
   config: loadScoringConfig,
   healthPort: (config) => config.HEALTH_PORT,
+  stateless: true,
   start: startScoring,
   // Healthy = this stage answers over the bus (proves NATS and a loaded router).
   health: async (ctx, scoring) => {

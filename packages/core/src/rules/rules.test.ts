@@ -382,7 +382,7 @@ describe('turn - validateTurn', () => {
     ['max_cost_usd 0', turnWith({}, { maxCostUsd: 0 })],
     ['min_quality 0', turnWith({}, { minQuality: 0 })],
     ['min_quality 1', turnWith({}, { minQuality: 1 })],
-    ['willingness_to_pay 0', turnWith({}, { willingnessToPay: 0 })],
+    ['a tiny willingness_to_pay', turnWith({}, { willingnessToPay: 1e-9 })],
     ['temperature 2', turnWith({ temperature: 2 })],
     ['a pinned model (checked by the gateway against the catalog, not here)', turnWith({ pinnedModel: 'anything/at-all' })],
   ])('turn - accepted: %s', (_name, turn) => {
@@ -410,6 +410,7 @@ describe('turn - validateTurn', () => {
     ['min_quality 1.01', turnWith({}, { minQuality: 1.01 }), 'min_quality'],
     ['min_quality -0.01', turnWith({}, { minQuality: -0.01 }), 'min_quality'],
     ['min_quality NaN', turnWith({}, { minQuality: Number.NaN }), 'min_quality'],
+    ['willingness_to_pay 0 (the choice divides by it)', turnWith({}, { willingnessToPay: 0 }), 'willingness_to_pay'],
     ['willingness_to_pay < 0', turnWith({}, { willingnessToPay: -0.5 }), 'willingness_to_pay'],
     ['willingness_to_pay NaN', turnWith({}, { willingnessToPay: Number.NaN }), 'willingness_to_pay'],
     // The first broken rule is the one reported: messages, sampling, mode, session, switch, tenant, then the limits.

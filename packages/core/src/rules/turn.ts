@@ -75,7 +75,7 @@ export function validateTurn(turn: Turn): void {
   checkTenant(options.tenant);
   if (options.maxCostUsd !== undefined && !(options.maxCostUsd >= 0)) fail('max_cost_usd', 'must be >= 0');
   if (options.minQuality !== undefined && !(options.minQuality >= 0 && options.minQuality <= 1)) fail('min_quality', 'must be in [0, 1]');
-  if (options.willingnessToPay !== undefined && !(options.willingnessToPay >= 0)) fail('willingness_to_pay', 'must be >= 0');
+  if (options.willingnessToPay !== undefined && !(options.willingnessToPay > 0)) fail('willingness_to_pay', 'must be > 0 (USD per unit of predicted quality)');
 }
 
 /** "llm" → the LLM path; "agent:<id>" → that agent; '' → no switch. Throws for anything else. */
