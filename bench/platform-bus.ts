@@ -1,13 +1,15 @@
-// Platform adapter latency (prints figures; not a test): NATS request/reply round trip through NatsBus — with
-// @nats-io/services and with plain queue subscriptions, tracing off and on — against a raw nats.js request,
-// the in-memory bus, and Redis get / put / compare-and-set / update through RedisStore.
+// Platform adapter latency (prints figures; not a test): a typed stage call (IntentStage.Classify through
+// stageClient / serveStage, as the gateway calls the intent stage) over NatsBus — with @nats-io/services and with
+// plain queue subscriptions, tracing off and on — against a raw nats.js request of the same bytes, the in-memory
+// bus, and Redis get / put / compare-and-set / update through RedisStore.
 // Client and server run in this one process (so a round trip includes both sides' CPU).
 //
 //   node bench/platform-bus.ts [--n 5000] [--concurrency 16] [--only nats,memory,redis] [--json]
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { ClassifyRequest, ClassifyResponse } from '@moma/proto';
-import { MemoryBus, connectNatsBus, connectRedisStore, startTelemetry, type Bus, type ServiceSpec } from '@moma/platform';
+import { ClassifyRequest, ClassifyResponse, IntentStageDefinition } from '@moma/proto';
+import { MemoryBus, connectNatsBus, connectRedisStore, serveStage, stageClient, startTelemetry, type Bus } from '@moma/platform';
+import { prefixedBus } from '@moma/testkit';
 
 const { values } = parseArgs({
   options: {
@@ -74,16 +76,20 @@ const res = ClassifyResponse.fromPartial({
   threshold: 0.5,
 });
 
-/** The benched service: one Classify endpoint on `subject` answering `res`, like the intent stage. */
-const intentService = (subject: string): ServiceSpec => ({
-  name: 'bench-intent',
-  endpoints: [{ name: 'Classify', subject, request: ClassifyRequest, response: ClassifyResponse, handler: async () => res }],
-});
+/**
+ * The benched stage: IntentStage answering `res`, served and called through the stage layer under a private
+ * subject prefix (so a running MoMA on the same NATS is not disturbed). Returns the typed call.
+ */
+async function intentStage(server: Bus, client: Bus, prefix: string): Promise<() => Promise<unknown>> {
+  await serveStage(prefixedBus(server, prefix), IntentStageDefinition, { classify: async () => res });
+  const intent = stageClient(prefixedBus(client, prefix), IntentStageDefinition);
+  return () => intent.classify(req);
+}
 
-async function busCase(label: string, server: Bus, client: Bus, subject: string): Promise<void> {
-  await server.serve(intentService(subject));
-  await latency(`${label} round trip`, () => client.request(subject, req, ClassifyRequest, ClassifyResponse));
-  await throughput(`${label} throughput @${CONC}`, () => client.request(subject, req, ClassifyRequest, ClassifyResponse));
+async function busCase(label: string, server: Bus, client: Bus, prefix: string): Promise<void> {
+  const call = await intentStage(server, client, prefix);
+  await latency(`${label} round trip`, call);
+  await throughput(`${label} throughput @${CONC}`, call);
 }
 
 /** Sequential latency of several cases, interleaved in rounds so machine noise hits them alike. */
@@ -138,10 +144,9 @@ async function natsCases(tracing: string): Promise<void> {
   for (const useServices of [true, false]) {
     const server = await connectNatsBus({ url: NATS_URL, name: 'bench-intent', useServices });
     servers.push(server);
-    const subject = `moma.bench.${useServices ? 'svc' : 'plain'}.${tracing}.${process.pid}`;
-    await server.serve(intentService(subject));
+    const call = await intentStage(server, client, `bench.${useServices ? 'svc' : 'plain'}.${tracing}.${process.pid}`);
     const label = `NatsBus ${useServices ? '@nats-io/services' : 'plain queue sub'} (tracing ${tracing})`;
-    cases.push({ name: `${label} round trip`, fn: () => client.request(subject, req, ClassifyRequest, ClassifyResponse) });
+    cases.push({ name: `${label} round trip`, fn: call });
   }
   await interleaved(cases);
   await interleavedThroughput(cases.map((c) => ({ name: c.name.replace('round trip', `throughput @${CONC}`), fn: c.fn })));
@@ -162,7 +167,7 @@ if (only.has('nats')) {
 if (only.has('nats')) await natsCases('off');
 if (only.has('memory')) {
   const m = new MemoryBus();
-  await busCase('MemoryBus (tracing off)', m, m, 'moma.bench.memory');
+  await busCase('MemoryBus (tracing off)', m, m, 'bench.memory');
 }
 
 // Tracing on, no exporter: spans are created and context crosses the wire (the production cost minus export).
