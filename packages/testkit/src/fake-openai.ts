@@ -1,10 +1,13 @@
 // A real OpenAI-compatible HTTP server (node:http) standing in for an LLM provider in tests, the benchmark and the
-// demo. It answers from its input, so a test can tell which model served a request, and it can be told to fail.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+// demo. It answers from its input, so a test can tell which model served a request; it honours the Chat Completions
+// fields that shape an answer (n, max_tokens, stop, tools, response_format, logprobs, stream_options), records every
+// request exactly as received, and can be told to fail or to hang.
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface FakeChatMessage {
   role: string;
+  /** The message text: a string as is, the text parts of an array joined by a space, '' when absent. */
   content: string;
 }
 
@@ -12,6 +15,19 @@ export interface FakeOpenAIRequest {
   model: string;
   messages: FakeChatMessage[];
   stream: boolean;
+  /** The parsed JSON body exactly as received, every field. */
+  body: Record<string, unknown>;
+  /** The request headers (Node lowercases the names). */
+  headers: IncomingHttpHeaders;
+}
+
+export interface FakeFailOptions {
+  /** HTTP status; default the constructor's `failWith` (500). */
+  status?: number;
+  /** Sends `retry-after: <seconds>`. */
+  retryAfterSeconds?: number;
+  /** The response body; default an OpenAI-shaped `{ error: { message, type, param, code } }`. */
+  body?: unknown;
 }
 
 export interface FakeOpenAIOptions {
@@ -24,11 +40,11 @@ export interface FakeOpenAIOptions {
   failWith?: number;
   /** Models whose streams break after the first chunk (the socket is destroyed mid-response). */
   breakModels?: string[];
-  /** The assistant's answer; default `[<model>] <last user message>`. */
-  reply?: (messages: FakeChatMessage[], model: string) => string;
+  /** The assistant's text for choice `index`; default {@link defaultFakeReply}. */
+  reply?: (messages: FakeChatMessage[], model: string, index: number) => string;
   /** Delay before the first byte of each completion (time to first token). */
   latencyMs?: number;
-  /** Keep every request in `requests`; default true. The benchmark turns it off. */
+  /** Keep every request in `requests`; default true. The benchmark turns it off (`calls()` still counts). */
   record?: boolean;
   /** Models listed by GET /v1/models; default ["fake-small", "fake-large"]. */
   models?: string[];
@@ -39,16 +55,29 @@ export interface FakeOpenAI {
   url: string;
   port: number;
   requests: FakeOpenAIRequest[];
-  setFailing(models: string[]): void;
+  /** Models ("*" = all) answered with an error instead of a completion; checked before hanging. */
+  setFailing(models: string[], opts?: FakeFailOptions): void;
   setBreaking(models: string[]): void;
+  /** Models ("*" = all) whose requests are accepted and never answered (until close()). */
+  setHanging(models: string[]): void;
+  /** How many chat completion requests named `model` (every model when omitted), recorded or not. */
+  calls(model?: string): number;
   close(): Promise<void>;
 }
 
-const MAX_BODY = 4 * 1024 * 1024;
+type Json = Record<string, unknown>;
 
-export function defaultFakeReply(messages: FakeChatMessage[], model: string): string {
+const MAX_BODY = 4 * 1024 * 1024;
+/** Prompt tokens charged per image part (OpenAI's low-detail price). */
+const IMAGE_TOKENS = 85;
+
+/** `[<model>] <last user message>`; `[<model>#<index>] …` for choices after the first; after a tool result, `tool said: …`. */
+export function defaultFakeReply(messages: FakeChatMessage[], model: string, index = 0): string {
+  const label = index > 0 ? `${model}#${index}` : model;
+  const last = messages.at(-1);
+  if (last?.role === 'tool') return `[${label}] tool said: ${last.content}`;
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
-  return `[${model}] ${lastUser?.content ?? ''}`.trimEnd();
+  return `[${label}] ${lastUser?.content ?? ''}`.trimEnd();
 }
 
 /** Rough token estimate (≈4 characters per token), the same rule the executor uses when usage is absent. */
@@ -61,91 +90,220 @@ function pieces(text: string): string[] {
   return text.match(/\S+\s*|\s+/g) ?? [];
 }
 
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function partsOf(content: unknown): Json[] {
+  return Array.isArray(content) ? content.filter(isObject) : [];
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return partsOf(content).filter((p) => p.type === 'text' && typeof p.text === 'string').map((p) => p.text).join(' ');
+  return content == null ? '' : JSON.stringify(content);
+}
+
+/** A JSON answer: the schema's top-level properties filled in (strings get the text), else `{"answer": text}`. */
+function jsonAnswer(text: string, format: Json): string {
+  const fill = (schema: unknown, depth: number): unknown => {
+    const s = isObject(schema) ? schema : {};
+    const type = Array.isArray(s.type) ? s.type[0] : s.type;
+    if (type === 'number' || type === 'integer') return 0;
+    if (type === 'boolean') return true;
+    if (type === 'null') return null;
+    if (type === 'array') return [];
+    if (type === 'object' || isObject(s.properties)) {
+      if (!isObject(s.properties) || depth > 8) return {};
+      return Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, fill(v, depth + 1)]));
+    }
+    return text;
+  };
+  const schema = isObject(format.json_schema) ? format.json_schema.schema : undefined;
+  const filled = isObject(schema) && isObject(schema.properties) ? fill(schema, 0) : { answer: text };
+  return JSON.stringify(filled);
+}
+
+/** Cuts text before the earliest stop sequence it contains. */
+function cutAtStop(text: string, stop: unknown): { text: string; stopped: boolean } {
+  const seqs = (Array.isArray(stop) ? stop : [stop]).filter((s): s is string => typeof s === 'string' && s.length > 0);
+  let at = -1;
+  for (const s of seqs) {
+    const i = text.indexOf(s);
+    if (i >= 0 && (at < 0 || i < at)) at = i;
+  }
+  return at < 0 ? { text, stopped: false } : { text: text.slice(0, at), stopped: true };
+}
+
+function logprobEntry(token: string, top: number) {
+  const bytes = [...Buffer.from(token, 'utf8')];
+  const alt = (j: number) => (j === 0 ? token : `${token.trim()}~${j}`);
+  const tops = Array.from({ length: top }, (_, j) => ({ token: alt(j), logprob: -0.01 - j, bytes: [...Buffer.from(alt(j), 'utf8')] }));
+  return { token, logprob: -0.01, bytes, top_logprobs: tops };
+}
+
+interface Planned {
+  /** Text pieces, or tool-call argument pieces when `tool` is set; one piece = one completion token. */
+  parts: string[];
+  tool?: { id: string; name: string };
+  finish: 'stop' | 'length' | 'tool_calls';
+}
+
 export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
-  let failing = new Set(opts.failModels ?? []);
-  let breaking = new Set(opts.breakModels ?? []);
   const failWith = opts.failWith ?? 500;
+  let failing: { models: Set<string> } & FakeFailOptions = { models: new Set(opts.failModels ?? []) };
+  let breaking = new Set(opts.breakModels ?? []);
+  let hanging = new Set<string>();
   const reply = opts.reply ?? defaultFakeReply;
   const latencyMs = opts.latencyMs ?? 0;
   const record = opts.record ?? true;
   const listed = new Set(opts.models ?? ['fake-small', 'fake-large']);
   const requests: FakeOpenAIRequest[] = [];
+  const callCounts = new Map<string, number>();
   let seq = 0;
 
   const matches = (set: Set<string>, model: string) => set.has(model) || set.has('*');
 
-  function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
 
-  function sendError(res: ServerResponse, status: number, message: string, type = 'invalid_request_error'): void {
-    sendJson(res, status, { error: { message, type, param: null, code: null } });
+  function errorBody(message: string, type: string, code: string | null = null) {
+    return { error: { message, type, param: null, code } };
   }
 
-  function chat(body: Record<string, unknown>, res: ServerResponse): void {
+  function sendError(res: ServerResponse, status: number, message: string, headers?: Record<string, string>): void {
+    sendJson(res, status, errorBody(message, 'invalid_request_error'), headers);
+  }
+
+  /** Validates and records a chat request, then answers it (after `latencyMs`) unless it fails or hangs. */
+  function chat(req: IncomingMessage, res: ServerResponse, body: Json): void {
+    const n = ++seq;
+    const headers = { 'x-request-id': `req_${n}`, 'x-ratelimit-remaining-requests': '999' };
     const model = typeof body.model === 'string' ? body.model : '';
-    const rawMessages = Array.isArray(body.messages) ? body.messages : undefined;
-    if (!model || !rawMessages) return sendError(res, 400, '`model` and `messages` are required');
-    const messages: FakeChatMessage[] = rawMessages.map((m: { role?: unknown; content?: unknown }) => ({
-      role: String(m?.role ?? ''),
-      content: typeof m?.content === 'string' ? m.content : JSON.stringify(m?.content ?? ''),
+    const raw = body.messages;
+    if (!model) return sendError(res, 400, 'you must provide a model parameter', headers);
+    if (!Array.isArray(raw)) return sendError(res, 400, "missing required parameter: 'messages'", headers);
+    if (raw.length === 0) return sendError(res, 400, "invalid 'messages': empty array, expected at least one message", headers);
+    const choices = body.n == null ? 1 : body.n;
+    if (typeof choices !== 'number' || !Number.isInteger(choices) || choices < 1 || choices > 128) {
+      return sendError(res, 400, "invalid 'n': expected an integer from 1 to 128", headers);
+    }
+    const messages: FakeChatMessage[] = raw.map((m: unknown) => ({
+      role: String(isObject(m) ? (m.role ?? '') : ''),
+      content: textOf(isObject(m) ? m.content : undefined),
     }));
     const stream = body.stream === true;
-    if (record) requests.push({ model, messages, stream });
+    if (record) requests.push({ model, messages, stream, body, headers: { ...req.headers } });
+    callCounts.set(model, (callCounts.get(model) ?? 0) + 1);
     listed.add(model);
-    if (matches(failing, model)) {
-      const type = failWith === 429 ? 'rate_limit_exceeded' : failWith >= 500 ? 'server_error' : 'invalid_request_error';
-      return sendError(res, failWith, `fake upstream: ${model} is failing (${failWith})`, type);
-    }
-
-    let parts = pieces(reply(messages, model));
-    const maxTokens = typeof body.max_tokens === 'number' && body.max_tokens > 0 ? body.max_tokens : undefined;
-    const truncated = maxTokens !== undefined && parts.length > maxTokens;
-    if (truncated) parts = parts.slice(0, maxTokens);
-    const content = parts.join('');
-    const usage = {
-      prompt_tokens: messages.reduce((n, m) => n + fakeTokenCount(m.content) + 4, 0),
-      completion_tokens: parts.length,
-      total_tokens: 0,
+    const go = () => {
+      if (res.destroyed) return;
+      if (matches(failing.models, model)) return fail(res, model, headers);
+      if (matches(hanging, model)) return; // accepted, never answered: close() destroys the socket
+      answer(res, body, model, messages, choices, stream, n, headers);
     };
-    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-    const id = `chatcmpl-fake-${++seq}`;
+    if (latencyMs > 0) setTimeout(go, latencyMs);
+    else go();
+  }
+
+  function fail(res: ServerResponse, model: string, headers: Record<string, string>): void {
+    const status = failing.status ?? failWith;
+    const type = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error';
+    const body = failing.body ?? errorBody(`fake upstream: ${model} is failing (${status})`, type, status === 429 ? 'rate_limit_exceeded' : null);
+    const extra = failing.retryAfterSeconds === undefined ? headers : { ...headers, 'retry-after': String(failing.retryAfterSeconds) };
+    sendJson(res, status, body, extra);
+  }
+
+  /** What choice `index` says: a tool call or text, cut by stop sequences and the token limit. */
+  function plan(body: Json, model: string, messages: FakeChatMessage[], index: number, n: number): Planned {
+    const tools = Array.isArray(body.tools) ? body.tools.filter(isObject) : [];
+    if (tools.length > 0 && body.tool_choice !== 'none' && messages.at(-1)?.role !== 'tool') {
+      const chosen = isObject(body.tool_choice) && isObject(body.tool_choice.function) ? body.tool_choice.function.name : undefined;
+      const first = tools[0] ?? {};
+      const fn = isObject(first.function) ? first.function : isObject(first.custom) ? first.custom : {};
+      const name = typeof chosen === 'string' ? chosen : typeof fn.name === 'string' ? fn.name : 'tool';
+      const q = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+      const args = JSON.stringify({ q });
+      return { parts: args.match(/[\s\S]{1,8}/g) ?? [], tool: { id: index === 0 ? `call_${n}` : `call_${n}_${index}`, name }, finish: 'tool_calls' };
+    }
+    let text = reply(messages, model, index);
+    const format = isObject(body.response_format) ? body.response_format : undefined;
+    if (format && (format.type === 'json_object' || format.type === 'json_schema')) {
+      let isJson = false;
+      try {
+        isJson = isObject(JSON.parse(text));
+      } catch {}
+      if (!isJson) text = jsonAnswer(text, format);
+    }
+    const cut = cutAtStop(text, body.stop);
+    let parts = pieces(cut.text);
+    const limit = [body.max_completion_tokens, body.max_tokens].find((v): v is number => typeof v === 'number' && v > 0);
+    const truncated = limit !== undefined && parts.length > limit;
+    if (truncated) parts = parts.slice(0, limit);
+    return { parts, finish: truncated ? 'length' : 'stop' };
+  }
+
+  function answer(res: ServerResponse, body: Json, model: string, messages: FakeChatMessage[], n: number, stream: boolean, id: number, headers: Record<string, string>): void {
+    const planned = Array.from({ length: n }, (_, i) => plan(body, model, messages, i, id));
+    const images = (body.messages as unknown[]).reduce<number>((k, m) => k + partsOf(isObject(m) ? m.content : undefined).filter((p) => p.type === 'image_url').length, 0);
+    const prompt = messages.reduce((k, m) => k + fakeTokenCount(m.content) + 4, 0) + images * IMAGE_TOKENS;
+    const completion = planned.reduce((k, p) => k + p.parts.length, 0);
+    const usage = {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    };
+    const top = typeof body.top_logprobs === 'number' && body.top_logprobs > 0 ? Math.min(body.top_logprobs, 20) : 0;
+    const logprobs = body.logprobs === true;
+    const cid = `chatcmpl-fake-${id}`;
     const created = Math.floor(Date.now() / 1000);
-    const finishReason = truncated ? 'length' : 'stop';
 
     if (!stream) {
-      return sendJson(res, 200, {
-        id,
-        object: 'chat.completion',
-        created,
-        model,
-        choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: finishReason }],
-        usage,
-      });
+      const choices = planned.map((p, index) => ({
+        index,
+        message: p.tool
+          ? { role: 'assistant', content: null, refusal: null, annotations: [], tool_calls: [{ id: p.tool.id, type: 'function', function: { name: p.tool.name, arguments: p.parts.join('') } }] }
+          : { role: 'assistant', content: p.parts.join(''), refusal: null, annotations: [] },
+        logprobs: logprobs && !p.tool ? { content: p.parts.map((t) => logprobEntry(t, top)), refusal: null } : null,
+        finish_reason: p.finish,
+      }));
+      return sendJson(res, 200, { id: cid, object: 'chat.completion', created, model, system_fingerprint: 'fp_fake', choices, usage }, headers);
     }
 
-    const head = `{"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},`;
-    const chunk = (choice: string) => `data: ${head}"choices":[${choice}]}\n\n`;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const head = `{"id":"${cid}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":"fp_fake",`;
+    const chunk = (choice: unknown) => `data: ${head}"choices":[${JSON.stringify(choice)}]}\n\n`;
+    const perChoice = planned.map((p, index) => {
+      const { tool } = p;
+      const first = tool
+        ? { role: 'assistant', content: null, refusal: null, tool_calls: [{ index: 0, id: tool.id, type: 'function', function: { name: tool.name, arguments: '' } }] }
+        : { role: 'assistant', content: '', refusal: null };
+      const out = [chunk({ index, delta: first, logprobs: null, finish_reason: null })];
+      for (const piece of p.parts) {
+        const delta = tool ? { tool_calls: [{ index: 0, function: { arguments: piece } }] } : { content: piece };
+        const lp = logprobs && !tool ? { content: [logprobEntry(piece, top)], refusal: null } : null;
+        out.push(chunk({ index, delta, logprobs: lp, finish_reason: null }));
+      }
+      out.push(chunk({ index, delta: {}, logprobs: null, finish_reason: p.finish }));
+      return out;
+    });
+    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     if (matches(breaking, model)) {
-      // Flush one real chunk, then cut the connection: the client sees a stream that dies mid-answer.
-      res.write(chunk(`{"index":0,"delta":{"role":"assistant","content":${JSON.stringify(parts[0] ?? 'partial')}},"finish_reason":null}`));
+      // Flush the opening and one real piece, then cut the connection: the client sees a stream that dies mid-answer.
+      res.write((perChoice[0] ?? []).slice(0, 2).join(''));
       setTimeout(() => res.destroy(), 5);
       return;
     }
     // One write for the whole answer: valid SSE and much cheaper than a write per piece at thousands of req/s.
-    let out = chunk('{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}');
-    for (const p of parts) out += chunk(`{"index":0,"delta":{"content":${JSON.stringify(p)}},"finish_reason":null}`);
-    out += chunk(`{"index":0,"delta":{},"finish_reason":"${finishReason}"}`);
-    const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
+    let out = perChoice.flat().join('');
+    const streamOptions = isObject(body.stream_options) ? body.stream_options : undefined;
     if (streamOptions?.include_usage === true) out += `data: ${head}"choices":[],"usage":${JSON.stringify(usage)}}\n\n`;
-    out += 'data: [DONE]\n\n';
-    res.end(out);
+    res.end(`${out}data: [DONE]\n\n`);
   }
 
-  function embeddings(body: Record<string, unknown>, res: ServerResponse): void {
+  function embeddings(body: Json, res: ServerResponse): void {
     const input = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input.map(String) : undefined;
     if (!input) return sendError(res, 400, '`input` must be a string or an array of strings');
     const dims = typeof body.dimensions === 'number' && body.dimensions > 0 ? Math.min(body.dimensions, 4096) : 64;
@@ -170,12 +328,11 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     try {
       body = JSON.parse(raw);
     } catch {
-      return sendError(res, 400, 'body is not valid JSON');
+      return sendError(res, 400, 'We could not parse the JSON body of your request.');
     }
-    if (typeof body !== 'object' || body === null) return sendError(res, 400, 'body must be a JSON object');
-    const handle = path === '/v1/embeddings' ? embeddings : chat;
-    if (latencyMs > 0 && path === '/v1/chat/completions') setTimeout(() => handle(body as Record<string, unknown>, res), latencyMs);
-    else handle(body as Record<string, unknown>, res);
+    if (!isObject(body)) return sendError(res, 400, 'body must be a JSON object');
+    if (path === '/v1/embeddings') embeddings(body, res);
+    else chat(req, res, body);
   }
 
   const server = createServer((req, res) => {
@@ -206,11 +363,17 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     url: `http://${host}:${port}/v1`,
     port,
     requests,
-    setFailing(models: string[]) {
-      failing = new Set(models);
+    setFailing(models: string[], failOpts: FakeFailOptions = {}) {
+      failing = { ...failOpts, models: new Set(models) };
     },
     setBreaking(models: string[]) {
       breaking = new Set(models);
+    },
+    setHanging(models: string[]) {
+      hanging = new Set(models);
+    },
+    calls(model?: string) {
+      return model === undefined ? [...callCounts.values()].reduce((a, b) => a + b, 0) : (callCounts.get(model) ?? 0);
     },
     close: () =>
       new Promise<void>((resolve) => {

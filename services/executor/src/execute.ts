@@ -9,7 +9,8 @@ import { costUsd } from './accounting.ts';
 import type { AgentClients } from './agent-call.ts';
 import { TargetFailure } from './failure.ts';
 import { callLlm, type ChatInput, type Timeouts } from './llm-call.ts';
-import type { ProviderRegistry } from './providers.ts';
+import { forwardChat, parseForwardBody } from './llm-forward.ts';
+import type { ProviderRegistry, ResolvedModel } from './providers.ts';
 
 const tracer = trace.getTracer('@moma/executor');
 export interface Candidate {
@@ -59,6 +60,40 @@ export function validateInput(req: ExecuteRequest): void {
   validateSampling(req);
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** What one successful attempt reports, whatever kind of target it was. */
+interface Attempt {
+  promptTokens: number;
+  completionTokens: number;
+  cost: number;
+  state: string;
+  contextId: string;
+  taskId: string;
+  /** Forwarded calls: the answer's text, the provider's JSON (non-streaming) and the headers passed on. */
+  text?: string;
+  body?: Buffer | undefined;
+  headers?: Record<string, string>;
+}
+
+/** An event with every field the message requires, defaults for the ones not given. */
+const event = (e: Partial<ExecuteResponse>): ExecuteResponse => ({
+  agentState: '',
+  agentContextId: '',
+  agentTaskId: '',
+  text: '',
+  body: EMPTY,
+  headers: {},
+  ...e,
+});
+
+/** Provider statuses that mean the same to the client; the status itself travels as details.upstreamStatus. */
+const REFUSED: Record<number, Code> = { 400: Code.INVALID_ARGUMENT, 401: Code.UNAUTHENTICATED, 403: Code.PERMISSION_DENIED, 404: Code.NOT_FOUND, 422: Code.INVALID_ARGUMENT };
+
+function refused(f: TargetFailure): MomaError {
+  return new MomaError(REFUSED[f.status ?? 400] ?? Code.INVALID_ARGUMENT, f.message, { cause: f, details: { upstreamStatus: f.status } });
+}
+
 export class Executor {
   readonly #deps: ExecutorDeps;
   // The A2A SDK costs ~12 MB resident; a deployment without agents never loads it.
@@ -75,6 +110,7 @@ export class Executor {
   async execute(req: ExecuteRequest, emit: (ev: ExecuteResponse) => void, signal: AbortSignal): Promise<ExecuteOutcome> {
     validateInput(req);
     const candidates = candidatesOf(req);
+    const forward = req.body.length > 0 ? parseForwardBody(req.body) : undefined;
     const started = performance.now();
     const failed: Target[] = [];
     const failures: string[] = [];
@@ -96,24 +132,41 @@ export class Executor {
       let text = '';
       const span = tracer.startSpan(`executor.call ${cand.name}`, { kind: SpanKind.CLIENT, attributes: { 'app.executor.target': cand.name } });
       try {
-        const result = await context.with(trace.setSpan(context.active(), span), () =>
-          cand.kind === 'llm'
+        const result: Attempt = await context.with(trace.setSpan(context.active(), span), () =>
+          cand.kind === 'llm' && forward
+            ? this.#forward(cand, req, forward, span, signal, (chunk: Buffer) => {
+                streamed = true;
+                emit(event({ chunk }));
+              })
+            : cand.kind === 'llm'
             ? this.#llm(cand, req, span, signal, (delta) => {
                 if (whole) {
                   text += delta;
                   return;
                 }
                 streamed = true;
-                emit({ delta, agentState: '', agentContextId: '', agentTaskId: '', text: '' });
+                emit(event({ delta }));
               })
             : this.#agent(cand, req, cand === primaryAgent, span, signal, (delta, ids) => {
                 streamed = true;
-                emit({ delta, agentState: ids.state, agentContextId: ids.contextId, agentTaskId: ids.taskId, text: '' });
+                emit(event({ delta, agentState: ids.state, agentContextId: ids.contextId, agentTaskId: ids.taskId }));
               }),
         );
         const u = usage(result.promptTokens, result.completionTokens, result.cost, cand.target);
         span.setAttributes({ 'gen_ai.usage.input_tokens': u.promptTokens, 'gen_ai.usage.output_tokens': u.completionTokens });
-        emit({ usage: u, agentState: result.state, agentContextId: result.contextId, agentTaskId: result.taskId, text });
+        emit(
+          event({
+            usage: u,
+            agentState: result.state,
+            agentContextId: result.contextId,
+            agentTaskId: result.taskId,
+            // The whole answer's text: a forwarded call's (its chunks are the provider's, unparsed by the gateway), or
+            // that of a non-streamed one.
+            text: result.text ?? text,
+            body: result.body ?? EMPTY,
+            headers: result.headers ?? {},
+          }),
+        );
         return { usage: u, ok: true };
       } catch (err) {
         const f = err instanceof TargetFailure ? err : new TargetFailure(`${cand.name}: ${(err as Error)?.message ?? err}`, { cause: err });
@@ -125,9 +178,11 @@ export class Executor {
           const msg = `${cand.name} failed after output began (no fallback, to avoid mixing answers): ${f.message}`;
           return { usage: usage(0, 0, 0, undefined), ok: false, error: MomaError.unavailable(msg, f) };
         }
+        // The provider refused the request itself (400, 401, 403, 404, 422): another target would refuse it too.
+        if (!f.retryable) return { usage: usage(0, 0, 0, undefined), ok: false, error: refused(f) };
         failures.push(`${cand.name}: ${f.message}`);
         this.#deps.logger.warn({ target: cand.name, err: f.message, next: candidates[i + 1]?.name }, 'target failed');
-        if (i + 1 < candidates.length) emit({ fallback: cand.target, agentState: '', agentContextId: '', agentTaskId: '', text: '' });
+        if (i + 1 < candidates.length) emit(event({ fallback: cand.target }));
       } finally {
         span.end();
       }
@@ -137,13 +192,25 @@ export class Executor {
   }
 
   async #llm(cand: Candidate, req: ExecuteRequest, span: Span, signal: AbortSignal, onDelta: (t: string) => void) {
-    const model = this.#deps.providers.resolve(cand.id);
-    if (!model) throw new TargetFailure(`no provider configured for model "${cand.id}" (add it to MOMA_PROVIDERS or add a "*" provider)`);
-    span.setAttributes({ 'gen_ai.request.model': model.upstreamModel, 'app.executor.provider': model.provider, 'server.address': model.baseUrl });
+    const model = this.#model(cand, span);
     const input: ChatInput = { messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature, stream: req.stream !== false };
     const r = await callLlm(model, input, onDelta, signal, this.#deps.timeouts);
     span.setAttribute('app.executor.usage_estimated', r.estimated);
     return { ...r, cost: costUsd(r.promptTokens, r.completionTokens, model.price), state: '', contextId: '', taskId: '' };
+  }
+
+  async #forward(cand: Candidate, req: ExecuteRequest, body: Record<string, unknown>, span: Span, signal: AbortSignal, onChunk: (c: Buffer) => void) {
+    const model = this.#model(cand, span);
+    const r = await forwardChat(model, body, req.messages, onChunk, signal, this.#deps.timeouts);
+    span.setAttribute('app.executor.usage_estimated', r.estimated);
+    return { ...r, cost: costUsd(r.promptTokens, r.completionTokens, model.price), state: '', contextId: '', taskId: '' };
+  }
+
+  #model(cand: Candidate, span: Span): ResolvedModel {
+    const model = this.#deps.providers.resolve(cand.id);
+    if (!model) throw new TargetFailure(`no provider configured for model "${cand.id}" (add it to MOMA_PROVIDERS or add a "*" provider)`);
+    span.setAttributes({ 'gen_ai.request.model': model.upstreamModel, 'app.executor.provider': model.provider, 'server.address': model.baseUrl });
+    return model;
   }
 
   async #agent(

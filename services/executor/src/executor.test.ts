@@ -176,7 +176,7 @@ describe('executor - llm targets', () => {
     // A target is typed now, so an "unknown prefix" is a target whose kind is neither LLM nor agent.
     ['a target of unknown kind', { decision: decision([{ kind: TargetKind.TARGET_KIND_UNSPECIFIED, id: 'gpt' }]), messages: user('x') }, 'target "gpt" needs a kind (LLM or agent)'],
     ['empty messages', { decision: decision([llmTarget('small')]), messages: [] }, 'messages: must contain at least one message'],
-    ['a bad role', { decision: decision([llmTarget('small')]), messages: [{ role: 'robot', content: 'x' }] }, 'messages.0.role: must be one of system, developer, user, assistant (got "robot")'],
+    ['a bad role', { decision: decision([llmTarget('small')]), messages: [{ role: 'robot', content: 'x' }] }, 'messages.0.role: must be one of system, developer, user, assistant, tool (got "robot")'],
     ['no user text', { decision: decision([llmTarget('small')]), messages: [{ role: 'user', content: '  ' }] }, 'messages: the last user message must have non-empty content'],
   ])('executor - rejects %s with INVALID_ARGUMENT', async (_name, req, message) => {
     const r = await execute(exec.client, req);

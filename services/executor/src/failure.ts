@@ -3,13 +3,30 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { StreamDeadline } from './deadline.ts';
 
-/** A target's call failed; `cancelled` means the caller went away (no fallback, no error to report). */
+/** HTTP statuses a provider may answer differently next time or elsewhere; the others are the request's fault. */
+export const isRetryableStatus = (status: number): boolean => status === 408 || status === 409 || status === 429 || status >= 500;
+
+/**
+ * A target's call failed; `cancelled` means the caller went away (no fallback, no error to report). `status` is the
+ * provider's HTTP status when it answered; `retryable` false (a 400, 401, 403, 404, 422 from the provider) means
+ * the request itself is at fault, so no other target is tried and the client gets that status.
+ */
 export class TargetFailure extends Error {
   override readonly name = 'TargetFailure';
   readonly cancelled: boolean;
-  constructor(message: string, options: { cause?: unknown; cancelled?: boolean } = {}) {
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+  /** The provider's Retry-After, in ms. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    options: { cause?: unknown; cancelled?: boolean; status?: number; retryable?: boolean; retryAfterMs?: number } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.cancelled = options.cancelled ?? false;
+    this.status = options.status;
+    this.retryable = options.retryable ?? (options.status === undefined || isRetryableStatus(options.status));
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

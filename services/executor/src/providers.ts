@@ -2,6 +2,7 @@
 // alive, and building one per request would cost more than the whole latency budget of a routed call.
 import OpenAI from 'openai';
 import type { ProviderConfig } from './config.ts';
+import type { Dispatcher } from 'undici';
 import { upstreamFetch } from './upstream-fetch.ts';
 
 export interface ModelPrice {
@@ -18,6 +19,10 @@ export interface ResolvedModel {
   /** The model name sent upstream (after the provider's modelMap). */
   upstreamModel: string;
   price: ModelPrice;
+  /** POST to the provider's `<baseUrl><path>` with its credentials and headers, for forwarded requests. */
+  post(path: string, body: string, signal: AbortSignal): Promise<Dispatcher.ResponseData>;
+  /** Strings that must never reach a client or a log (the provider's key). */
+  secrets: readonly string[];
 }
 
 const FREE: ModelPrice = { input: 0, output: 0 };
@@ -57,12 +62,22 @@ export class ProviderRegistry {
     if (hit) return hit;
     const entry = this.#exact.get(model) ?? this.#catchAll;
     if (!entry) return undefined;
+    const { cfg } = entry;
+    const headers: Record<string, string> = {
+      ...Object.fromEntries(Object.entries(cfg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : {}),
+    };
+    const base = cfg.baseUrl.replace(/\/+$/, '');
     const resolved: ResolvedModel = {
-      provider: entry.cfg.name,
-      baseUrl: entry.cfg.baseUrl,
+      provider: cfg.name,
+      baseUrl: cfg.baseUrl,
       client: entry.client,
-      upstreamModel: entry.cfg.modelMap[model] ?? model,
-      price: entry.cfg.prices[model] ?? FREE,
+      upstreamModel: cfg.modelMap[model] ?? model,
+      price: cfg.prices[model] ?? FREE,
+      post: (path, body, signal) => this.#fetch.post(`${base}${path}`, headers, body, signal),
+      secrets: cfg.apiKey && cfg.apiKey !== 'unused' ? [cfg.apiKey] : [],
     };
     this.#cache.set(model, resolved);
     return resolved;

@@ -1,6 +1,6 @@
 // The gRPC face of the executor: one SERVER span per Execute (child of the caller's span via W3C trace context in
 // the metadata), events written to the stream, errors as gRPC status, and a UsageEvent published after each call.
-import type { handleServerStreamingCall, ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, type handleServerStreamingCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { targetText } from '@moma/core/rules';
 import { Code, extractGrpcContext, MomaError, publishEvent, type Bus, type Logger, type RequestMetrics } from '@moma/platform';
@@ -138,7 +138,7 @@ export function executeHandler(
         span.setAttribute('moma.error.code', err.codeName);
         span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
         if (err.code !== Code.CANCELLED) logger.warn({ code: err.codeName, err: err.message, target: targetText(req.decision?.target) }, 'execute failed');
-        if (!call.cancelled) call.emit('error', { code: err.code, details: err.message });
+        if (!call.cancelled) call.emit('error', { code: err.code, details: err.message, metadata: errorMetadata(err) });
       } else {
         call.end();
       }
@@ -153,3 +153,13 @@ export function executeHandler(
       );
   };
 }
+
+/** The provider's own HTTP status of a refused request, so the gateway can answer with it (UPSTREAM_STATUS_KEY). */
+function errorMetadata(err: MomaError): Metadata {
+  const md = new Metadata();
+  const status = err.details?.upstreamStatus;
+  if (typeof status === 'number') md.set(UPSTREAM_STATUS_KEY, String(status));
+  return md;
+}
+
+export const UPSTREAM_STATUS_KEY = 'moma-upstream-status';

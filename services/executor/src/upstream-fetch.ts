@@ -4,7 +4,7 @@
 // spec machinery, and a plain JSON answer is read as one buffer instead of through a web stream. SSE answers are
 // still handed over as a stream, so tokens are relayed as they arrive.
 import { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 
 export interface UpstreamAgentOptions {
   /** How long an idle connection to a provider is kept open. */
@@ -31,9 +31,18 @@ function responseHeaders(raw: Record<string, string | string[] | undefined>): He
   return h;
 }
 
-/** A fetch-compatible function over one keep-alive undici Agent; anything it does not handle goes to global fetch. */
-export function upstreamFetch(opts: UpstreamAgentOptions = {}): typeof fetch & { close(): Promise<void> } {
+export interface UpstreamPost {
+  /** POSTs `body` to `url` on the shared keep-alive Agent; the caller reads (or dumps) the response body. */
+  (url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<Dispatcher.ResponseData>;
+}
+
+/**
+ * A fetch-compatible function over one keep-alive undici Agent (anything it does not handle goes to global fetch),
+ * and `post` on the same Agent for requests the executor forwards as they are (no client library in between).
+ */
+export function upstreamFetch(opts: UpstreamAgentOptions = {}): typeof fetch & { post: UpstreamPost; close(): Promise<void> } {
   const agent = new Agent({ keepAliveTimeout: opts.keepAliveMs ?? 30_000 });
+  const post: UpstreamPost = (url, headers, body, signal) => request(url, { method: 'POST', headers, body, signal, dispatcher: agent });
   const impl = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const body = init?.body;
     // The OpenAI client sends JSON strings; other shapes (forms, streams, Request objects) take the standard path.
@@ -57,5 +66,5 @@ export function upstreamFetch(opts: UpstreamAgentOptions = {}): typeof fetch & {
     }
     return new Response(await res.body.arrayBuffer(), { status: res.statusCode, headers });
   };
-  return Object.assign(impl as typeof fetch, { close: () => agent.close() });
+  return Object.assign(impl as typeof fetch, { post, close: () => agent.close() });
 }

@@ -3,7 +3,7 @@
 // sessions are created explicitly, never minted per request.
 // Scoring starts first and runs while intent and the orchestrator answer (speculative: if an agent is chosen, the
 // LLM ranking becomes its fallback list), so the decision costs max(intent + orchestrator, scoring) round trips.
-import { composeDecision, parseSwitchTo, skipOrchestrator, type Turn } from '@moma/core/rules';
+import { composeDecision, parseSwitchTo, routedTurnIndex, skipOrchestrator, type Turn } from '@moma/core/rules';
 import type { StageClient } from '@moma/platform';
 import {
   ClassifyResponse,
@@ -34,8 +34,10 @@ const NO_INTENT: ClassifyResponse = ClassifyResponse.fromPartial({});
 export async function decide(stages: Stages, turn: Turn): Promise<Decided> {
   const started = performance.now();
   const { messages, options, sessionId } = turn;
-  const last = messages[messages.length - 1]!;
-  const context: ChatMessage[] = messages.length > 1 ? messages.slice(0, -1) : [];
+  // The routed turn is the last user message; tool results after it continue that turn.
+  const at = routedTurnIndex(messages);
+  const last = messages[at]!;
+  const context: ChatMessage[] = messages.slice(0, at);
 
   const scoring = stages.scoring.score({ text: last.content, context, options });
   // Observed below; without this an intent/orchestrator failure would leave the rejection unhandled.

@@ -3,12 +3,18 @@ import * as grpc from '@grpc/grpc-js';
 import { mergeConversation, type Turn } from '@moma/core/rules';
 import type { Logger } from '@moma/platform';
 import { Code, MomaError, fromGrpcStatus, injectGrpcMetadata } from '@moma/platform';
-import { ExecutorClient, type ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
+import { ExecutorClient, type ChatMessage, type ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
 import type { Decided, Stages } from './decide.ts';
 
 /** What one execution produced, accumulated while the events are relayed. */
 export interface Outcome {
   text: string;
+  /** A forwarded non-streaming call: the provider's JSON answer as it was sent. */
+  body: Buffer | undefined;
+  /** Provider headers passed on (x-request-id, x-ratelimit-*). */
+  headers: Record<string, string>;
+  /** The answer came as the provider's own chunks (a forwarded streaming call). */
+  forwarded: boolean;
   usage: Usage | undefined;
   fallbacks: Target[];
   agentState: string;
@@ -39,6 +45,8 @@ export class Executor {
     const req: ExecuteRequest = {
       decision,
       messages: mergeConversation(turn.messages, orchestration.history),
+      // The client's own request, every field, with the session's history merged into its messages.
+      body: turn.forward ? Buffer.from(JSON.stringify(forwardWithHistory(turn.forward, orchestration.history))) : NO_BODY,
       maxTokens: turn.maxTokens,
       temperature: turn.temperature,
       agentContextId: orchestration.agentContextId,
@@ -50,15 +58,19 @@ export class Executor {
     const abort = () => call.cancel();
     signal?.addEventListener('abort', abort, { once: true });
 
-    const out: Outcome = { text: '', usage: undefined, fallbacks: [], agentState: '', agentContextId: '', agentTaskId: '' };
+    const out: Outcome = { text: '', body: undefined, headers: {}, forwarded: false, usage: undefined, fallbacks: [], agentState: '', agentContextId: '', agentTaskId: '' };
     try {
       await new Promise<void>((resolve, reject) => {
         call.on('data', (ev: ExecuteResponse) => {
           if (ev.delta !== undefined) out.text += ev.delta;
+          else if (ev.chunk !== undefined) out.forwarded = true;
           else if (ev.usage !== undefined) {
             out.usage = ev.usage;
-            // A non-streamed call (stream=false) carries its whole answer on the usage event.
-            out.text += ev.text;
+            // A non-streamed call (stream=false) carries its whole answer on the usage event; a forwarded call its
+            // text (its chunks are relayed unparsed) and, non-streaming, the provider's JSON.
+            out.text = ev.text || out.text;
+            if (ev.body.length > 0) out.body = ev.body;
+            out.headers = ev.headers;
           }
           else if (ev.fallback !== undefined) out.fallbacks.push(ev.fallback);
           if (ev.agentState) out.agentState = ev.agentState;
@@ -92,12 +104,22 @@ export class Executor {
   }
 }
 
+const NO_BODY = Buffer.alloc(0);
+
+function forwardWithHistory(forward: Record<string, unknown>, history: ChatMessage[]): Record<string, unknown> {
+  if (history.length === 0 || !Array.isArray(forward.messages)) return forward;
+  return { ...forward, messages: mergeConversation(forward.messages as Array<{ role: string }>, history) };
+}
+
 function executorError(err: grpc.ServiceError): MomaError {
   // grpc-js's own wording when the executor's socket cannot be reached (not a provider failure it reported).
   if (err.code === grpc.status.UNAVAILABLE && /^(No connection established|Connection dropped|failed to connect)/i.test(err.details)) {
     return MomaError.unavailable(`executor unreachable: ${err.details}`, err);
   }
-  return new MomaError(fromGrpcStatus(err.code ?? Code.UNKNOWN), err.details || err.message, { cause: err });
+  // A provider that refused the request (400, 401, 403, 404, 422) said so with its status: the client gets it.
+  const upstream = Number(err.metadata?.get('moma-upstream-status')[0]);
+  const details = upstream >= 400 && upstream < 500 ? { upstreamStatus: upstream } : undefined;
+  return new MomaError(fromGrpcStatus(err.code ?? Code.UNKNOWN), err.details || err.message, { cause: err, ...(details ? { details } : {}) });
 }
 
 /**
@@ -108,7 +130,8 @@ export async function recordTurn(stages: Stages, logger: Logger, turn: Turn, dec
   try {
     const res = await stages.orchestrator.recordTurn({
       sessionId: decided.sessionId,
-      question: turn.messages[turn.messages.length - 1],
+      // A turn that carries tool results continues the user turn before it; only a new question is stored.
+      question: turn.messages.at(-1)?.role === 'user' ? turn.messages.at(-1) : undefined,
       reply: { role: 'assistant', content: out?.text ?? '' },
       chosen: decided.decision.target,
       servedBy: out?.usage?.servedBy,

@@ -102,18 +102,20 @@ function startExecutor(): Promise<number> {
         return;
       }
       if (asked === 'fail-mid') {
-        call.write({ delta: 'partial ', agentState: '', agentContextId: '', agentTaskId: '', text: '' });
+        call.write({ delta: 'partial ', agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} });
         setTimeout(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'stream broke: provider down' }), 5);
         return;
       }
-      call.write({ delta: 'hello ', agentState: '', agentContextId: '', agentTaskId: '', text: '' });
-      call.write({ delta: 'world', agentState: '', agentContextId: '', agentTaskId: '', text: '' });
+      call.write({ delta: 'hello ', agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} });
+      call.write({ delta: 'world', agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} });
       call.write({
         usage: { promptTokens: 3, completionTokens: 2, costUsd: 0.001, latencyMs: 1, servedBy: target, failed: [] },
         agentState: '',
         agentContextId: '',
         agentTaskId: '',
         text: '',
+        body: Buffer.alloc(0),
+        headers: {},
       });
       call.end();
     },

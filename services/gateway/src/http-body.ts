@@ -1,17 +1,17 @@
 // OpenAI-style request bodies → Turn. zod checks the shape; the values are checked once, by the core's validateTurn.
 // Routing controls may sit under `moma: {...}` or at the top level; the session id may also come in the
 // `x-moma-session-id` header.
-import { parseTarget, routingMode, type Turn } from '@moma/core/rules';
+import { contentText, parseTarget, routingMode, validateRequestParts, type Turn } from '@moma/core/rules';
 import { MomaError } from '@moma/platform';
 import { RouteOptions, type ChatMessage } from '@moma/proto';
 import { z } from 'zod';
 
-const textPart = z.object({ type: z.string(), text: z.string().optional() }).loose();
+const contentPart = z.object({ type: z.string() }).loose();
 
 const message = z
   .object({
     role: z.string({ message: 'must be a string' }),
-    content: z.union([z.string(), z.array(textPart), z.null()], { message: 'must be a string or an array of text parts' }).optional(),
+    content: z.union([z.string(), z.array(contentPart), z.null()], { message: 'must be a string or an array of content parts' }).optional(),
   })
   .loose();
 
@@ -77,6 +77,7 @@ export function parseChatBody(body: unknown, headerSessionId: string | undefined
     tenant: pick('tenant') ?? '',
   });
 
+  validateRequestParts(b);
   const messages: ChatMessage[] = b.messages.map((m) => ({ role: m.role, content: contentText(m.content) }));
   return {
     stream: b.stream ?? false,
@@ -88,17 +89,19 @@ export function parseChatBody(body: unknown, headerSessionId: string | undefined
       maxTokens: b.max_completion_tokens ?? b.max_tokens ?? 0,
       temperature: b.temperature,
       pinnedModel,
+      forward: forwardBody(b),
     },
   };
 }
 
-function contentText(content: string | Array<{ type: string; text?: string | undefined }> | null | undefined): string {
-  if (typeof content === 'string') return content;
-  if (!content) return '';
-  let out = '';
-  for (const part of content) if (part.type === 'text' && part.text) out += out ? `\n${part.text}` : part.text;
+/** The request as the provider gets it: everything the client sent but MoMA's own routing controls. */
+function forwardBody(b: ChatBody): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(b)) if (!MOMA_KEYS.has(k)) out[k] = v;
   return out;
 }
+
+const MOMA_KEYS: ReadonlySet<string> = new Set(['moma', ...Object.keys(momaFields)]);
 
 const sessionBodySchema = z.object({ tenant: z.string().optional() }).loose();
 

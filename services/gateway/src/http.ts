@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { targetText } from '@moma/core/rules';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Code, codeForHttpStatus, type Logger, type RequestMetrics } from '@moma/platform';
-import type { ExecuteResponse } from '@moma/proto';
+import type { Decision, ExecuteResponse } from '@moma/proto';
 import { parseChatBody, parseSessionBody } from './http-body.ts';
 import { registerAgentRoutes } from './http-agents.ts';
 import { decisionHeaders, decisionJson, httpError, modelsJson, servedModel, usageJson } from './present.ts';
@@ -60,6 +60,12 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
       span.setAttribute('app.gateway.served_by', targetText(servedBy));
       const usage = usageJson(outcome.usage, outcome.fallbacks);
       void reply.header('x-moma-served-by', targetText(servedBy));
+      const moma = { decision: decisionJson(d), usage, agent_state: outcome.agentState, fallbacks: outcome.fallbacks.map(targetText) };
+      if (outcome.body) {
+        // The provider's answer as it sent it, with MoMA's decision added beside its fields.
+        void reply.headers(outcome.headers).type('application/json');
+        return withMoma(outcome.body, { session_id: decided.sessionId, moma });
+      }
       return {
         id: `chatcmpl-${randomUUID()}`,
         object: 'chat.completion',
@@ -72,7 +78,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
           total_tokens: usage.prompt_tokens + usage.completion_tokens,
         },
         session_id: decided.sessionId,
-        moma: { decision: decisionJson(d), usage, agent_state: outcome.agentState, fallbacks: outcome.fallbacks.map(targetText) },
+        moma,
       };
     }),
   );
@@ -135,47 +141,71 @@ async function streamChat(
   };
   let model = '';
   let started = false;
+  let decision: Decision | undefined;
+  /** The decision rides on the first chunk the client gets (MoMA's own or the provider's). */
+  let pendingMoma: Record<string, unknown> | undefined;
   const chunk = (choices: unknown[], extra?: Record<string, unknown>) =>
     raw.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`);
+  // Headers go out with the first event, not with the decision: a provider that refuses the request (a 400 for a
+  // bad tool schema) still answers the client with that status instead of an SSE stream that carries an error.
+  const start = () => {
+    if (started || !decision) return;
+    started = true;
+    reply.hijack();
+    raw.on('close', onClose);
+    raw.writeHead(200, {
+      ...decisionHeaders(decision),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    pendingMoma = { session_id: decision.sessionId, moma: { decision: decisionJson(decision) } };
+  };
+  const momaChunk = (choices: unknown[], extra?: Record<string, unknown>) => {
+    const first = pendingMoma;
+    pendingMoma = undefined;
+    chunk(choices, { ...first, ...extra, ...(first && extra?.moma ? { moma: { ...(first.moma as object), ...(extra.moma as object) } } : {}) });
+  };
 
   try {
     const { decided, outcome } = await router.chat(
       turn,
-      ({ decision }) => {
-        annotate(span, decision);
-        model = servedModel(decision.target);
-        reply.hijack();
-        started = true;
-        raw.on('close', onClose);
-        raw.writeHead(200, {
-          ...decisionHeaders(decision),
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-        });
-        chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], {
-          session_id: decision.sessionId,
-          moma: { decision: decisionJson(decision) },
-        });
+      (d) => {
+        annotate(span, d.decision);
+        decision = d.decision;
+        model = servedModel(d.decision.target);
       },
       (ev: ExecuteResponse) => {
-        if (ev.delta !== undefined) chunk([{ index: 0, delta: { content: ev.delta }, finish_reason: null }]);
-        else if (ev.fallback !== undefined) chunk([], { moma: { fallback: targetText(ev.fallback), agent_state: ev.agentState } });
+        start();
+        if (ev.chunk !== undefined) {
+          const first = pendingMoma;
+          pendingMoma = undefined;
+          raw.write(first ? `data: ${withMoma(ev.chunk, first).toString('utf8')}\n\n` : `data: ${ev.chunk.toString('utf8')}\n\n`);
+        } else if (ev.delta !== undefined) {
+          if (pendingMoma) momaChunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+          chunk([{ index: 0, delta: { content: ev.delta }, finish_reason: null }]);
+        } else if (ev.fallback !== undefined) momaChunk([], { moma: { fallback: targetText(ev.fallback), agent_state: ev.agentState } });
       },
       abort.signal,
     );
+    start();
     const servedBy = outcome.usage?.servedBy ?? decided.decision.target;
     span.setAttribute('app.gateway.served_by', targetText(servedBy));
     model = servedModel(servedBy);
     const usage = usageJson(outcome.usage, outcome.fallbacks);
-    chunk([{ index: 0, delta: {}, finish_reason: 'stop' }], {
-      usage: {
-        prompt_tokens: usage.prompt_tokens,
-        completion_tokens: usage.completion_tokens,
-        total_tokens: usage.prompt_tokens + usage.completion_tokens,
-      },
-      moma: { usage, agent_state: outcome.agentState },
-    });
+    const openAiUsage = {
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      total_tokens: usage.prompt_tokens + usage.completion_tokens,
+    };
+    if (outcome.forwarded) {
+      // The provider sent its own finish chunk (and its usage chunk if the client asked for one); MoMA's accounting
+      // follows in a chunk of its own, with OpenAI's usage only when the provider's did not already go out.
+      const asked = (turn.forward?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+      momaChunk([], { ...(asked ? {} : { usage: openAiUsage }), moma: { usage, agent_state: outcome.agentState } });
+    } else {
+      momaChunk([{ index: 0, delta: {}, finish_reason: 'stop' }], { usage: openAiUsage, moma: { usage, agent_state: outcome.agentState } });
+    }
     raw.end('data: [DONE]\n\n');
   } catch (err) {
     // Before the stream started the error handler answers with a status; afterwards only an SSE error event can.
@@ -188,4 +218,19 @@ async function streamChat(
   } finally {
     raw.off('close', onClose);
   }
+}
+
+/**
+ * A provider's JSON object with MoMA's fields added at its end, without parsing and re-serialising what is only
+ * passed on: the fields go before the object's closing brace.
+ */
+export function withMoma(json: Buffer, fields: Record<string, unknown>): Buffer {
+  let end = json.length - 1;
+  while (end >= 0 && json[end] !== 0x7d) end--; // '}'
+  if (end < 0) return json;
+  let before = end - 1;
+  while (before >= 0 && (json[before] === 0x20 || json[before] === 0x0a || json[before] === 0x0d || json[before] === 0x09)) before--;
+  const empty = json[before] === 0x7b; // '{': no field to put a comma after
+  const extra = JSON.stringify(fields).slice(1, -1);
+  return Buffer.concat([json.subarray(0, end), Buffer.from(`${empty ? '' : ','}${extra}`), json.subarray(end)]);
 }

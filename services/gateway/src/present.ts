@@ -113,7 +113,8 @@ export function httpError(err: unknown): HttpError {
   const fastify = fastifyError(err);
   if (fastify) return fastify;
   const e = MomaError.from(err);
-  const status = httpStatusFor(e.code);
+  const upstream = e.details?.upstreamStatus;
+  const status = typeof upstream === 'number' ? upstream : httpStatusFor(e.code);
   const field = typeof e.details?.field === 'string' ? e.details.field : undefined;
   return {
     status,

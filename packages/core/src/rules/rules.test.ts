@@ -43,6 +43,8 @@ import {
   type DecisionParts,
   type SkipInput,
   type Turn,
+  validateRequestParts,
+  contentText,
 } from './index.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -311,18 +313,20 @@ describe('turn - validateMessages', () => {
     ['the developer role', [dev(), user('hi')]],
     ['a last user message with text around spaces', [user('  hi  ')]],
     ['an empty earlier message', [asst(''), user('hi')]],
+    ['tool results continuing the user turn', [user('weather in Oslo?'), asst(''), msg('tool', '{"temp":3}')]],
   ])('turn - messages accepted: %s', (_name, messages) => {
     expect(() => validateMessages(messages)).not.toThrow();
   });
 
   it.each<[string, ChatMessage[], string, string]>([
     ['no messages', [], 'messages', 'at least one message'],
-    ['an unknown role names its index', [user('a'), msg('tool', 'x'), user('b')], 'messages.1.role', '"tool"'],
-    ['an unknown role at 0', [msg('function', 'x'), user('b')], 'messages.0.role', 'must be one of system, developer, user, assistant'],
+    ['an unknown role names its index', [user('a'), msg('function', 'x'), user('b')], 'messages.1.role', '"function"'],
+    ['an unknown role at 0', [msg('function', 'x'), user('b')], 'messages.0.role', 'must be one of system, developer, user, assistant, tool'],
     ['an empty role', [msg('', 'x'), user('b')], 'messages.0.role', '""'],
     ['a role in the wrong case', [msg('User', 'x')], 'messages.0.role', '"User"'],
-    ['the unknown role is reported before the last-message rule', [user('a'), msg('tool', 'x')], 'messages.1.role', 'tool'],
-    ['a last assistant message', [user('a'), asst('b')], 'messages', 'the last message must have role "user" (got "assistant")'],
+    ['the unknown role is reported before the last-message rule', [user('a'), msg('robot', 'x')], 'messages.1.role', 'robot'],
+    ['a last assistant message', [user('a'), asst('b')], 'messages', 'the last message must have role "user" or "tool" (got "assistant")'],
+    ['tool results with no user message before them', [sys(), msg('tool', 'x')], 'messages', 'must contain a user message'],
     ['a last system message', [sys()], 'messages', '(got "system")'],
     ['a last developer message', [user('a'), dev()], 'messages', '(got "developer")'],
     ['an empty last user message', [user('')], 'messages', 'non-empty content'],
@@ -391,7 +395,7 @@ describe('turn - validateTurn', () => {
 
   it.each<[string, Turn, string]>([
     ['empty messages', turnWith({ messages: [] }), 'messages'],
-    ['an unknown role, with its index', turnWith({ messages: [sys(), msg('tool', '{}'), user('x')] }), 'messages.1.role'],
+    ['an unknown role, with its index', turnWith({ messages: [sys(), msg('function', '{}'), user('x')] }), 'messages.1.role'],
     ['a last message that is not the user\'s', turnWith({ messages: [user('x'), asst('y')] }), 'messages'],
     ['a whitespace-only last user message', turnWith({ messages: [user('   ')] }), 'messages'],
     ['max_tokens -1', turnWith({ maxTokens: -1 }), 'max_tokens'],
@@ -620,5 +624,44 @@ describe('tenants - tenantMayUse', () => {
     ['names match exactly (no prefix)', ['acme'], 'acm', false],
   ])('tenants - %s', (_name, tenants, tenant, expected) => {
     expect(tenantMayUse(tenants, tenant)).toBe(expected);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// request.ts - the parts of the client's request a provider would reject
+
+describe('request - validateRequestParts', () => {
+  const call = (id: string) => ({ role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'f', arguments: '{}' } }] });
+  const tool = { type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } };
+  it.each<[string, Record<string, unknown>]>([
+    ['plain text messages', { messages: [{ role: 'user', content: 'hi' }] }],
+    ['a tool result answering an earlier call', { messages: [{ role: 'user', content: 'q' }, call('c1'), { role: 'tool', tool_call_id: 'c1', content: 'r' }] }],
+    ['image parts by https and data: URL', { messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'https://x.test/a.png' } }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAA' } }] }] }],
+    ['tools and a json_schema format', { messages: [], tools: [tool], response_format: { type: 'json_schema', json_schema: { name: 'a', schema: { type: 'object' } } } }],
+    ['json_object format', { messages: [], response_format: { type: 'json_object' } }],
+  ])('request - accepted: %s', (_name, request) => {
+    expect(() => validateRequestParts(request)).not.toThrow();
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a tool result with no matching call', { messages: [{ role: 'user', content: 'q' }, call('c1'), { role: 'tool', tool_call_id: 'c2', content: 'r' }] }, 'messages.2.tool_call_id'],
+    ['a tool result before its call', { messages: [{ role: 'tool', tool_call_id: 'c1', content: 'r' }, call('c1')] }, 'messages.0.tool_call_id'],
+    ['a tool call without an id', { messages: [{ role: 'assistant', tool_calls: [{ type: 'function' }] }] }, 'messages.0.tool_calls.0.id'],
+    ['an unknown content part type', { messages: [{ role: 'user', content: [{ type: 'video', url: 'x' }] }] }, 'messages.0.content.0.type'],
+    ['an image URL that is not http(s) or data:', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }] }] }, 'messages.0.content.0.image_url.url'],
+    ['a tool without a function name', { messages: [], tools: [{ type: 'function', function: {} }] }, 'tools.0'],
+    ['tool parameters that are not an object', { messages: [], tools: [{ type: 'function', function: { name: 'f', parameters: 'x' } }] }, 'tools.0.function.parameters'],
+    ['a json_schema whose schema is not an object', { messages: [], response_format: { type: 'json_schema', json_schema: { name: 'a', schema: [1] } } }, 'response_format.json_schema'],
+    ['a response_format without a type', { messages: [], response_format: {} }, 'response_format'],
+  ])('request - rejected: %s', (_name, request, field) => {
+    expectInvalid(() => validateRequestParts(request), field);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a string', 'hello', 'hello'],
+    ['text parts joined, other parts skipped', [{ type: 'text', text: 'a' }, { type: 'image_url', image_url: { url: 'https://x' } }, { type: 'text', text: 'b' }], 'a\nb'],
+    ['null content (an assistant tool call)', null, ''],
+  ])('request - contentText of %s', (_name, content, text) => {
+    expect(contentText(content)).toBe(text);
   });
 });

@@ -16,10 +16,21 @@ export interface Turn {
   temperature: number | undefined;
   /** Model id the request pinned ('' = moma/auto). */
   pinnedModel: string;
+  /**
+   * The client's request as the provider gets it (HTTP chat door): every field it sent but MoMA's own, its messages
+   * with every field and content part. Unset for doors that only carry text (gRPC Route/Chat).
+   */
+  forward?: Record<string, unknown>;
+}
+
+/** Index of the user turn that is routed: the last user message (tool results after it continue that turn). */
+export function routedTurnIndex(messages: readonly ChatMessage[]): number {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]!.role === 'user') return i;
+  return -1;
 }
 
 /** Roles a turn may carry. */
-export const ROLES: ReadonlySet<string> = new Set(['system', 'developer', 'user', 'assistant']);
+export const ROLES: ReadonlySet<string> = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
 export const MAX_TENANT_CHARS = 128;
 
 const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -45,8 +56,9 @@ function fail(field: string, message: string): never {
 }
 
 /**
- * A conversation any model can be sent: at least one message, known roles, ending with a user turn that has text.
- * (The executor checks what it is sent with this too: it has a door of its own.)
+ * A conversation any model can be sent: at least one message, known roles, ending with a user turn that has text
+ * or with tool results (which continue the last user turn). (The executor checks what it is sent with this too: it
+ * has a door of its own.)
  */
 export function validateMessages(messages: readonly ChatMessage[]): void {
   if (messages.length === 0) fail('messages', 'must contain at least one message');
@@ -54,8 +66,10 @@ export function validateMessages(messages: readonly ChatMessage[]): void {
     if (!ROLES.has(m.role)) fail(`messages.${i}.role`, `must be one of ${[...ROLES].join(', ')} (got ${JSON.stringify(m.role)})`);
   });
   const last = messages[messages.length - 1]!;
-  if (last.role !== 'user') fail('messages', `the last message must have role "user" (got "${last.role}")`);
-  if (last.content.trim() === '') fail('messages', 'the last user message must have non-empty content');
+  if (last.role !== 'user' && last.role !== 'tool') fail('messages', `the last message must have role "user" or "tool" (got "${last.role}")`);
+  const routed = messages[routedTurnIndex(messages)];
+  if (!routed) fail('messages', 'must contain a user message');
+  if (routed.content.trim() === '') fail('messages', 'the last user message must have non-empty content');
 }
 
 /** Generation limits: max_tokens ≥ 0 (0 = the provider's default), temperature in [0, 2]. */

@@ -1,0 +1,73 @@
+// Rules for the parts of a client's request that routing does not read but a provider would reject: tool results
+// that answer no tool call, content parts of unknown type, image URLs that are not http(s) or data:, and a
+// response_format schema that is not an object. Broken here, the request gets a 400 naming the field and nothing is
+// sent upstream.
+import { InvalidInputError } from '../errors.ts';
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+const PART_TYPES: ReadonlySet<string> = new Set(['text', 'image_url', 'input_audio', 'file', 'refusal']);
+
+function fail(field: string, message: string): never {
+  throw new InvalidInputError(`${field}: ${message}`, field);
+}
+
+/** Checks the client's messages (whole objects) and its tools / response_format, as a provider would. */
+export function validateRequestParts(request: Json): void {
+  const messages = Array.isArray(request.messages) ? request.messages : [];
+  const calls = new Set<string>();
+  messages.forEach((m: unknown, i) => {
+    if (!isObject(m)) fail(`messages.${i}`, 'must be an object');
+    if (Array.isArray(m.tool_calls)) {
+      m.tool_calls.forEach((c: unknown, k) => {
+        if (!isObject(c) || typeof c.id !== 'string' || c.id === '') fail(`messages.${i}.tool_calls.${k}.id`, 'must be a non-empty string');
+        calls.add(c.id);
+      });
+    }
+    if (m.role === 'tool') {
+      if (typeof m.tool_call_id !== 'string' || !calls.has(m.tool_call_id)) {
+        fail(`messages.${i}.tool_call_id`, `must name a tool call of an earlier assistant message (got ${JSON.stringify(m.tool_call_id ?? null)})`);
+      }
+    }
+    if (Array.isArray(m.content)) m.content.forEach((part: unknown, k) => checkPart(part, `messages.${i}.content.${k}`));
+  });
+  if (request.tools !== undefined) {
+    if (!Array.isArray(request.tools)) fail('tools', 'must be an array');
+    request.tools.forEach((t: unknown, k) => {
+      const fn = isObject(t) ? t.function : undefined;
+      if (!isObject(t) || t.type !== 'function' || !isObject(fn) || typeof fn.name !== 'string' || fn.name === '') {
+        fail(`tools.${k}`, 'must be {"type":"function","function":{"name":...}}');
+      }
+      if (fn.parameters !== undefined && !isObject(fn.parameters)) fail(`tools.${k}.function.parameters`, 'must be a JSON Schema object');
+    });
+  }
+  const format = request.response_format;
+  if (format !== undefined) {
+    if (!isObject(format) || typeof format.type !== 'string') fail('response_format', 'must be an object with a type');
+    if (format.type === 'json_schema') {
+      const js = format.json_schema;
+      if (!isObject(js) || typeof js.name !== 'string' || (js.schema !== undefined && !isObject(js.schema))) {
+        fail('response_format.json_schema', 'must be {"name":...,"schema":{...}} with an object schema');
+      }
+    }
+  }
+}
+
+function checkPart(part: unknown, field: string): void {
+  if (!isObject(part) || typeof part.type !== 'string') fail(field, 'must be an object with a type');
+  if (!PART_TYPES.has(part.type)) fail(`${field}.type`, `must be one of ${[...PART_TYPES].join(', ')} (got ${JSON.stringify(part.type)})`);
+  if (part.type === 'image_url') {
+    const url = isObject(part.image_url) ? part.image_url.url : undefined;
+    if (typeof url !== 'string' || !/^(https?:\/\/|data:)/i.test(url)) fail(`${field}.image_url.url`, 'must be an http(s) or data: URL');
+  }
+}
+
+/** The text of a message's content as routing reads it: a string, or its text parts joined. */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let out = '';
+  for (const part of content) if (isObject(part) && part.type === 'text' && typeof part.text === 'string' && part.text) out += out ? `\n${part.text}` : part.text;
+  return out;
+}
