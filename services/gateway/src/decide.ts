@@ -47,7 +47,14 @@ export async function decide(stages: Stages, turn: Turn): Promise<Decided> {
   const switchTo = parseSwitchTo(turn.switchTo);
   const orchestration =
     skipOrchestrator({ sessionId, switchTo: turn.switchTo, disableAgents: options.disableAgents, intent }) ??
-    (await stages.orchestrator.decide({ sessionId, intent, switchTo, tenant: options.tenant, disableAgents: options.disableAgents }));
+    (await stages.orchestrator.decide({
+      sessionId,
+      intent,
+      switchTo,
+      tenant: options.tenant,
+      disableAgents: options.disableAgents,
+      toolResults: messages.at(-1)?.role === 'tool',
+    }));
   const score = await scoring;
   const decisionMs = Math.round((performance.now() - started) * 1000) / 1000;
   return { decision: composeDecision({ intent, orchestration, score, sessionId, decisionMs }), orchestration, sessionId };

@@ -196,6 +196,16 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
     expect(pairs.map(([q]) => q).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `question ${i}`).sort());
   });
 
+  it('session - a turn with tool results goes back to the model that issued the calls', async () => {
+    const sessionId = await newSession();
+    await decide({ sessionId, intent: intent() });
+    await record({ sessionId, question: user('weather in Oslo?'), chosen: llmTarget('big'), servedBy: llmTarget('small'), reply: reply('') });
+    const next = await decide({ sessionId, intent: intent(['weather-bot', 0.9]), toolResults: true });
+    expect(next).toMatchObject({ agentId: '', pinned: llmTarget('small'), reason: expect.stringContaining('llm:small') });
+    // without tool results the turn is routed as usual
+    expect((await decide({ sessionId, intent: intent(['weather-bot', 0.9]) })).pinned).toBeUndefined();
+  });
+
   it('session - decide writes only when the state machine moves', async () => {
     const sessionId = await newSession();
     const v0 = (await rig.store.get<SessionRecord>(sessionKey(sessionId)))!.version;

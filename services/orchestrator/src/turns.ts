@@ -11,6 +11,8 @@ import {
   checkTenant,
   decideAgentTurn,
   fsmStateName,
+  isLlm,
+  targetText,
   type ClassifyResult,
   type FsmState,
 } from '@moma/core';
@@ -63,7 +65,7 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
       agents: deps.registry.availability(),
       disableAgents: req.disableAgents,
     });
-  const respond = (d: ReturnType<typeof decideFrom>, history: DecideResponse['history']): DecideResponse => {
+  const respond = (d: Pick<ReturnType<typeof decideFrom>, 'agentId' | 'next' | 'masked' | 'reason'>, history: DecideResponse['history']): DecideResponse => {
     const agentId = d.agentId ?? '';
     const ids = d.agentId ? agentIdsFor(d.next, d.agentId) : { contextId: '', taskId: '' };
     return {
@@ -75,6 +77,7 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
       history,
       agentContextId: ids.contextId,
       agentTaskId: ids.taskId,
+      pinned: undefined,
     };
   };
 
@@ -86,6 +89,12 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
     sessionKey(req.sessionId),
     (current) => {
       if (!current) throw MomaError.notFound(`unknown session ${req.sessionId}; create one with POST /v1/sessions`);
+      // Tool results go back to the model that issued the tool calls: another model would not know its own calls.
+      if (req.toolResults && isLlm(current.lastServedBy)) {
+        const model = current.lastServedBy!;
+        const d = { agentId: null, next: { kind: 'llm' } as FsmState, masked: [], reason: `tool results go back to ${targetText(model)}, which issued the calls` };
+        return { value: current, result: { ...respond(d, current.history), pinned: model }, unchanged: current.fsm.kind === 'llm' };
+      }
       const d = decideFrom(current.fsm);
       const unchanged = JSON.stringify(d.next) === JSON.stringify(current.fsm);
       return { value: { ...current, fsm: d.next, updatedAt: Date.now() }, result: respond(d, current.history), unchanged };

@@ -2,7 +2,7 @@
 // LLM ranking as its fallbacks), else the top-ranked LLM; and when the orchestrator has nothing to decide.
 import type { Candidate, ClassifyResponse, Decision, DecideResponse, ScoreResponse } from '@moma/proto';
 import { InvalidInputError } from '../errors.ts';
-import { agentTarget } from './target.ts';
+import { agentTarget, sameTarget } from './target.ts';
 
 export interface SkipInput {
   sessionId: string;
@@ -28,6 +28,7 @@ export function skipOrchestrator(turn: SkipInput): DecideResponse | null {
     history: [],
     agentContextId: '',
     agentTaskId: '',
+    pinned: undefined,
   };
 }
 
@@ -46,6 +47,11 @@ export function composeDecision({ intent, orchestration, score, sessionId, decis
     const confidence = intent.candidates.find((c) => c.agentId === orchestration.agentId)?.score ?? 0;
     const agent: Candidate = { target: agentTarget(orchestration.agentId), predictedQuality: confidence, predictedCostUsd: 0, utility: confidence };
     ranked = [agent, ...score.ranked];
+  } else if (orchestration.pinned) {
+    // Pinned (tool results return to the model that made the calls): that model first, the ranking after it.
+    const pinned = orchestration.pinned;
+    const own = score.ranked.find((c) => sameTarget(c.target, pinned));
+    ranked = [own ?? { target: pinned, predictedQuality: 0, predictedCostUsd: 0, utility: 0 }, ...score.ranked.filter((c) => c !== own)];
   } else {
     if (score.ranked.length === 0) {
       throw new InvalidInputError(

@@ -665,3 +665,27 @@ describe('request - validateRequestParts', () => {
     expect(contentText(content)).toBe(text);
   });
 });
+
+describe('decision - pinned model', () => {
+  const score = ScoreResponse.fromPartial({
+    ranked: [
+      { target: llmTarget('big'), predictedQuality: 0.9, predictedCostUsd: 0.01, utility: 1 },
+      { target: llmTarget('small'), predictedQuality: 0.6, predictedCostUsd: 0.001, utility: 0.8 },
+    ],
+    reason: 'ranked',
+  });
+  const compose = (pinned: Target | undefined, s = score) =>
+    composeDecision({ intent: ClassifyResponse.fromPartial({}), orchestration: DecideResponse.fromPartial({ reason: 'tool results', pinned }), score: s, sessionId: 's', decisionMs: 1 });
+
+  it('decision - a pinned model leads the ranking with its own predictions, the rest follow once', () => {
+    const d = compose(llmTarget('small'));
+    expect(d.target).toEqual(llmTarget('small'));
+    expect(d.ranked.map((c) => targetText(c.target))).toEqual(['llm:small', 'llm:big']);
+    expect(d.ranked[0]!.predictedQuality).toBe(0.6);
+  });
+
+  it('decision - a pinned model the ranking does not hold still leads (limits cannot move a tool loop)', () => {
+    const d = compose(llmTarget('other'), ScoreResponse.fromPartial({ ranked: [] }));
+    expect(d.ranked.map((c) => targetText(c.target))).toEqual(['llm:other']);
+  });
+});
