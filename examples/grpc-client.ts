@@ -4,7 +4,7 @@
 //   node examples/grpc-client.ts models
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
-import { Decision, RouterClient, RoutingMode, TargetKind, type ChatRequest, type Target } from '@moma/proto';
+import { ChatRequest, Decision, RouterClient, RoutingMode, TargetKind, type Target } from '@moma/proto';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -27,13 +27,13 @@ if (mode === undefined) throw new Error(`--mode must be one of ${Object.keys(mod
 const show = (t: Target | undefined) => (t ? `${t.kind === TargetKind.TARGET_KIND_AGENT ? 'agent' : 'llm'}:${t.id}` : '-');
 
 const client = new RouterClient(values.addr, credentials.createInsecure());
-const request: ChatRequest = {
+const request: ChatRequest = ChatRequest.fromPartial({
   sessionId: values.session,
   messages: [{ role: 'user', content: words.join(' ') || 'What is the capital of France?' }],
   options: { mode, allowedModels: [], deniedModels: [], disableAgents: false, tenant: '' },
   switchTo: '',
   maxTokens: 0,
-};
+});
 
 if (command === 'route') {
   client.route(request, (err, res) => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { targetText } from '@moma/core/rules';
-import { RouterClient, type ChatResponse, type CreateSessionResponse, type RouteResponse } from '@moma/proto';
+import { ChatRequest, RouterClient, type ChatResponse, type CreateSessionResponse, type RouteResponse } from '@moma/proto';
 import { startFakeOpenAI, startOtlpReceiver, testInfra, uniqueId, type FakeOpenAI, type OtlpReceiver, type ReceivedSpan } from '@moma/testkit';
 import { dropKeys, startExtraGateway, startPrivateNats, startSystem, startTcpProxy, type PrivateNats, type System } from './support/system.ts';
 
@@ -146,6 +146,25 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
     expect(chunks.at(-1).usage.completion_tokens).toBeGreaterThan(0);
   });
 
+  it('e2e - grpc Chat with an OpenAI request forwards every field and streams the provider\'s own chunks', async () => {
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const openai = { model: 'moma/auto', messages: [user('Weather in Oslo?')], tools, tool_choice: 'auto', seed: 7, user: 'grpc-client' };
+    const events: ChatResponse[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const call = router.chat(ChatRequest.fromPartial({ openaiRequest: Buffer.from(JSON.stringify(openai)), options: { disableAgents: true } }));
+      call.on('data', (e: ChatResponse) => events.push(e));
+      call.on('error', reject);
+      call.on('end', resolve);
+    });
+    const sent = fake.requests.at(-1)!.body as Record<string, unknown>;
+    expect(sent).toMatchObject({ tools, tool_choice: 'auto', seed: 7, user: 'grpc-client', stream: true });
+    expect(sent.model).toBe(targetText(events[0]!.decision!.target).slice(4));
+    const chunks = events.filter((e) => e.chunk !== undefined).map((e) => JSON.parse(e.chunk!.toString('utf8')) as any);
+    const call = chunks.flatMap((c) => c.choices ?? []).map((c: any) => c.delta?.tool_calls?.[0]).find((t: any) => t?.function?.name);
+    expect(call.function.name).toBe('get_weather');
+    expect(chunks.some((c) => c.choices?.[0]?.finish_reason === 'tool_calls')).toBe(true);
+  });
+
   it('e2e - grpc Route and Chat stream the decision and the answer', async () => {
     const routed = await new Promise<RouteResponse>((resolve, reject) =>
       router.route({ sessionId: '', messages: [user('Summarise the plot of Hamlet.')], switchTo: '' }, (err, r) => (err ? reject(err) : resolve(r))),
@@ -156,7 +175,7 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
     );
     const events: ChatResponse[] = [];
     await new Promise<void>((resolve, reject) => {
-      const call = router.chat({ sessionId: created.sessionId, messages: [user('Summarise the plot of Hamlet.')], switchTo: '', maxTokens: 64 });
+      const call = router.chat(ChatRequest.fromPartial({ sessionId: created.sessionId, messages: [user('Summarise the plot of Hamlet.')], switchTo: '', maxTokens: 64 }));
       call.on('data', (e: ChatResponse) => events.push(e));
       call.on('error', reject);
       call.on('end', resolve);

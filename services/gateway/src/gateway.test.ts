@@ -13,6 +13,7 @@ import {
   ExecutorService,
   IntentStageDefinition,
   OrchestratorStageDefinition,
+  ChatRequest,
   RouterClient,
   ScoringStageDefinition,
   type ChatMessage,
@@ -304,7 +305,7 @@ describe('gateway - executor failures', () => {
   it('gateway grpc - Chat sends the decision, then the error status', async () => {
     const events: ChatResponse[] = [];
     const err = await new Promise<grpc.ServiceError>((resolve) => {
-      const call = grpcClient.chat({ sessionId: '', messages: [user('fail-mid')], switchTo: '', maxTokens: 0 });
+      const call = grpcClient.chat(ChatRequest.fromPartial({ sessionId: '', messages: [user('fail-mid')], switchTo: '', maxTokens: 0 }));
       call.on('data', (e: ChatResponse) => events.push(e));
       call.on('error', resolve);
     });
@@ -361,7 +362,7 @@ describe('gateway grpc - router', () => {
   it('gateway grpc - Chat streams decision, deltas, usage', async () => {
     const events: ChatResponse[] = [];
     await new Promise<void>((resolve, reject) => {
-      const call = grpcClient.chat({ sessionId: '', messages: [user('hi')], switchTo: '', maxTokens: 0 });
+      const call = grpcClient.chat(ChatRequest.fromPartial({ sessionId: '', messages: [user('hi')], switchTo: '', maxTokens: 0 }));
       call.on('data', (e: ChatResponse) => events.push(e));
       call.on('error', reject);
       call.on('end', resolve);

@@ -21,6 +21,7 @@ import {
 } from '@moma/proto';
 import type { GatewayRouter } from './router.ts';
 import type { Stages } from './decide.ts';
+import { parseChatBody } from './http-body.ts';
 import { REGISTRY_WRITE_TIMEOUT } from './http-agents.ts';
 import { annotate, failSpan, inSpan, parentFromMetadata } from './tracing.ts';
 
@@ -33,6 +34,7 @@ export function grpcError(err: unknown): Partial<grpc.StatusObject> {
 }
 
 function turnFrom(req: RouteRequest | ChatRequest): Turn {
+  if ('openaiRequest' in req && req.openaiRequest.length > 0) return openAiTurn(req);
   return {
     sessionId: req.sessionId,
     messages: req.messages,
@@ -45,6 +47,25 @@ function turnFrom(req: RouteRequest | ChatRequest): Turn {
 }
 
 type Unary = <Req, Res>(name: string, fn: (req: Req) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+
+/** A Chat whose request is OpenAI JSON: the HTTP door's rules and forwarding, with the gRPC routing controls. */
+function openAiTurn(req: ChatRequest): Turn {
+  let json: unknown;
+  try {
+    json = JSON.parse(req.openaiRequest.toString('utf8'));
+  } catch (err) {
+    throw MomaError.invalidArgument(`openai_request: not valid JSON (${(err as Error).message})`, { field: 'openai_request' });
+  }
+  const { turn } = parseChatBody(json, undefined);
+  return {
+    ...turn,
+    sessionId: req.sessionId || turn.sessionId,
+    switchTo: req.switchTo || turn.switchTo,
+    ...(req.options ? { options: req.options } : {}),
+    // A gRPC Chat is a stream.
+    forward: { ...turn.forward, stream: true },
+  };
+}
 
 /** Unary handlers in a span, each call counted and timed under its full method name when `metrics` is given. */
 function unaryHandlers(metrics: RequestMetrics | undefined): Unary {
@@ -84,7 +105,8 @@ function routerServer(router: GatewayRouter, metrics: RequestMetrics | undefined
               call.write({ decision, agentState: '' } satisfies ChatResponse);
             },
             (ev) => {
-              if (ev.delta !== undefined) call.write({ delta: ev.delta, agentState: ev.agentState });
+              if (ev.chunk !== undefined) call.write({ chunk: ev.chunk, agentState: ev.agentState });
+              else if (ev.delta !== undefined) call.write({ delta: ev.delta, agentState: ev.agentState });
               else if (ev.fallback !== undefined) call.write({ fallback: ev.fallback, agentState: ev.agentState });
             },
             abort.signal,
