@@ -19,6 +19,8 @@ export interface SystemOptions {
   echo?: boolean;
   nodeArgs?: string[];
   bootTimeoutMs?: number;
+  /** More executor processes beside the first; the gateway's EXECUTOR_ADDR lists them all. */
+  extraExecutors?: number;
 }
 
 export interface System {
@@ -34,6 +36,8 @@ export interface System {
   logs: string[];
   /** Services that exited on their own. */
   deaths: string[];
+  /** The extra executor processes (SystemOptions.extraExecutors), e.g. to kill one. */
+  extraExecutors: Array<{ pid: number; kill(signal?: NodeJS.Signals): void }>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +58,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   );
   // Every service serves /healthz, /readyz and /metrics on its own HEALTH_PORT.
   const healthPorts = Object.fromEntries(SERVICES.map((name, i) => [name, healthPortList[i]!])) as Record<ServiceName, number>;
+  const extraPorts = await Promise.all(Array.from({ length: opts.extraExecutors ?? 0 }, freePort));
   const env: Record<string, string | undefined> = {
     ...process.env,
     NATS_URL: opts.natsUrl,
@@ -67,7 +72,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     GATEWAY_HOST: '127.0.0.1',
     EXECUTOR_GRPC_PORT: String(executorPort),
     EXECUTOR_GRPC_HOST: '127.0.0.1',
-    EXECUTOR_ADDR: `127.0.0.1:${executorPort}`,
+    EXECUTOR_ADDR: [executorPort, ...extraPorts].map((p) => `127.0.0.1:${p}`).join(','),
     OTEL_EXPORTER_OTLP_ENDPOINT: opts.otlpUrl,
     OTEL_SDK_DISABLED: opts.otlpUrl ? 'false' : process.env.OTEL_SDK_DISABLED,
     // Export spans quickly so a test sees a request's trace within a second or two.
@@ -88,6 +93,13 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
     },
   );
+  const extras: Fleet[] = extraPorts.map((port) =>
+    spawnFleet(env, (name, code, signal) => deaths.push(`extra ${name} exited (code ${code}, signal ${signal})`), {
+      services: ['executor'],
+      envFor: () => ({ EXECUTOR_GRPC_PORT: String(port), HEALTH_PORT: '0' }),
+      onLine: (name, line) => logs.push(`${name}+| ${line}`),
+    }),
+  );
   const pids = Object.fromEntries([...fleet.children].map(([n, c]) => [n, c.pid ?? 0])) as Record<ServiceName, number>;
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const system: System = {
@@ -99,10 +111,14 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     pids,
     logs,
     deaths,
+    extraExecutors: extras.map((f) => {
+      const child = f.children.get('executor')!;
+      return { pid: child.pid ?? 0, kill: (signal: NodeJS.Signals = 'SIGKILL') => f.stop(signal) };
+    }),
     async stop() {
-      fleet.stop('SIGTERM');
-      const killer = setTimeout(() => fleet.stop('SIGKILL'), 10_000);
-      await fleet.exited;
+      for (const f of [fleet, ...extras]) f.stop('SIGTERM');
+      const killer = setTimeout(() => [fleet, ...extras].forEach((f) => f.stop('SIGKILL')), 10_000);
+      await Promise.all([fleet, ...extras].map((f) => f.exited));
       clearTimeout(killer);
     },
   };

@@ -9,7 +9,7 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
   HEALTH_PORT: envPort(9100),
   /** Address to bind both servers to. */
   GATEWAY_HOST: z.string().default('0.0.0.0'),
-  /** host:port of the executor's gRPC server. */
+  /** The executors: host:port, a comma-separated list of ip:port, or a gRPC target such as dns:///executor:50052. */
   EXECUTOR_ADDR: z.string().default('127.0.0.1:50052'),
   /** HTTP request body limit in bytes (larger bodies get 413). */
   GATEWAY_BODY_LIMIT_BYTES: envInt(1024 * 1024, { min: 1024 }),

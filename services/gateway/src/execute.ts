@@ -27,11 +27,12 @@ export class Executor {
   private readonly timeoutMs: number;
 
   constructor(addr: string, timeoutMs: number) {
-    this.client = new ExecutorClient(addr, grpc.credentials.createInsecure(), {
+    this.client = new ExecutorClient(executorTarget(addr), grpc.credentials.createInsecure(), {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
       // Per-call channelz bookkeeping costs CPU on every request and nothing here reads it.
       'grpc.enable_channelz': 0,
+      'grpc.service_config': EXECUTOR_SERVICE_CONFIG,
     });
     this.timeoutMs = timeoutMs;
   }
@@ -105,6 +106,33 @@ export class Executor {
 }
 
 const NO_BODY = Buffer.alloc(0);
+
+/**
+ * Every executor instance gets calls (round robin over the addresses, or over what DNS returns for a headless
+ * Service), and a call that an instance could not take or lost before it sent anything (UNAVAILABLE before the
+ * response headers: the instance died, or is draining) is retried on another one. grpc-js only retries a call that
+ * is not committed yet, so no answer is ever sent twice.
+ */
+const EXECUTOR_SERVICE_CONFIG = JSON.stringify({
+  loadBalancingConfig: [{ round_robin: {} }],
+  methodConfig: [
+    {
+      name: [{ service: 'moma.v1.Executor' }],
+      retryPolicy: { maxAttempts: 3, initialBackoff: '0.01s', maxBackoff: '0.2s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+    },
+  ],
+});
+
+/**
+ * EXECUTOR_ADDR as a gRPC target: one `host:port`, a comma-separated list of `ip:port` (one channel over all of
+ * them), or any gRPC target URI (`dns:///executor:50052` for a headless Service).
+ */
+export function executorTarget(addr: string): string {
+  const list = addr.split(',').map((a) => a.trim()).filter(Boolean);
+  if (list.length <= 1) return addr.trim();
+  const v6 = list.every((a) => a.startsWith('['));
+  return `${v6 ? 'ipv6' : 'ipv4'}:${list.join(',')}`;
+}
 
 function forwardWithHistory(forward: Record<string, unknown>, history: ChatMessage[]): Record<string, unknown> {
   if (history.length === 0 || !Array.isArray(forward.messages)) return forward;
