@@ -382,7 +382,7 @@ describe('gateway grpc - router', () => {
 
   it('gateway grpc - an unknown mode gets INVALID_ARGUMENT', async () => {
     const err = await new Promise<grpc.ServiceError>((resolve) =>
-      grpcClient.route({ sessionId: '', messages: [user('x')], switchTo: '', options: { mode: 9 as never, allowedModels: [], deniedModels: [], disableAgents: false, tenant: '' } }, (e) => resolve(e!)),
+      grpcClient.route({ sessionId: '', messages: [user('x')], switchTo: '', options: { mode: 9 as never, allowedModels: [], deniedModels: [], disableAgents: false, tenant: '', requires: [] } }, (e) => resolve(e!)),
     );
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
   });

@@ -1,7 +1,7 @@
 // OpenAI-style request bodies → Turn. zod checks the shape; the values are checked once, by the core's validateTurn.
 // Routing controls may sit under `moma: {...}` or at the top level; the session id may also come in the
 // `x-moma-session-id` header.
-import { contentText, parseTarget, routingMode, validateRequestParts, type Turn } from '@moma/core/rules';
+import { contentText, parseTarget, requiredCapabilities, routingMode, validateRequestParts, type Turn } from '@moma/core/rules';
 import { MomaError } from '@moma/platform';
 import { RouteOptions, type ChatMessage } from '@moma/proto';
 import { z } from 'zod';
@@ -75,6 +75,7 @@ export function parseChatBody(body: unknown, headerSessionId: string | undefined
     minQuality: pick('min_quality'),
     disableAgents: pick('disable_agents') ?? false,
     tenant: pick('tenant') ?? '',
+    requires: requiredCapabilities(b),
   });
 
   validateRequestParts(b);

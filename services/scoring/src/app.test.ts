@@ -18,6 +18,7 @@ const opts = (o: Partial<RouteOptions> = {}): RouteOptions => ({
   deniedModels: [],
   disableAgents: false,
   tenant: '',
+  requires: [],
   ...o,
 });
 

@@ -16,9 +16,10 @@ export interface ScoringHandle extends ServiceHandle {
 
 export async function startScoring(
   ctx: ServiceContext,
-  config: Pick<ScoringConfig, 'MOMA_ARTIFACT_DIR'>,
+  config: Pick<ScoringConfig, 'MOMA_ARTIFACT_DIR'> & Partial<Pick<ScoringConfig, 'MOMA_MODEL_CAPABILITIES'>>,
 ): Promise<ScoringHandle> {
   const log = ctx.logger;
+  const capabilities = config.MOMA_MODEL_CAPABILITIES ?? {};
   // Loaded before serving: a scoring instance without a router must not join the queue group.
   let router: LlmRouter = await loadRouter(config.MOMA_ARTIFACT_DIR);
   log.info({ routerVersion: router.version, models: router.models.length, dir: config.MOMA_ARTIFACT_DIR }, 'router artifact loaded');
@@ -43,7 +44,7 @@ export async function startScoring(
       score: (req) =>
         withSpan('scoring.score', { 'app.scoring.text_chars': req.text.length }, async (span) => {
           const current = router;
-          const options = toChoiceOptions(req.options);
+          const options = toChoiceOptions(req.options, capabilities, current.models.map((m) => m.id));
           try {
             const choice = current.route({ text: req.text, context: req.context }, options);
             const res = toScoreResponse(choice);

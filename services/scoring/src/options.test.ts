@@ -1,11 +1,11 @@
 import { llmTarget } from '@moma/core';
-import { RoutingMode } from '@moma/proto';
+import { Capability, RoutingMode } from '@moma/proto';
 import { describe, expect, it } from 'vitest';
 import { toChoiceOptions, toScoreResponse } from './options.ts';
 
 describe('scoring options', () => {
   it('options - maps proto modes and limits to the core, UNSPECIFIED as balanced', () => {
-    const base = { allowedModels: [], deniedModels: [], disableAgents: false, tenant: '' };
+    const base = { allowedModels: [], deniedModels: [], disableAgents: false, tenant: '', requires: [] };
     expect(toChoiceOptions(undefined)).toEqual({ mode: 'balanced' });
     expect(toChoiceOptions({ ...base, mode: RoutingMode.ROUTING_MODE_UNSPECIFIED })).toEqual({ mode: 'balanced' });
     expect(toChoiceOptions({ ...base, mode: RoutingMode.ROUTING_MODE_COST })).toEqual({ mode: 'cost' });
@@ -29,4 +29,16 @@ describe('scoring options', () => {
       routerVersion: 'v9',
     });
   });
+
+  it('options - a request that needs tools, images or JSON goes only to models configured with them', () => {
+    const base = { mode: RoutingMode.ROUTING_MODE_UNSPECIFIED, allowedModels: [], deniedModels: ['x'], disableAgents: false, tenant: '' };
+    const caps = { small: ['json'], vision: ['tools', 'vision', 'json'] };
+    const pool = ['small', 'vision', 'unlisted'];
+    // unlisted models are taken to have every capability; listed ones only what they list
+    expect(toChoiceOptions({ ...base, requires: [Capability.CAPABILITY_TOOLS] }, caps, pool).deniedModels).toEqual(['x', 'small']);
+    expect(toChoiceOptions({ ...base, requires: [Capability.CAPABILITY_JSON_OUTPUT] }, caps, pool).deniedModels).toEqual(['x']);
+    expect(toChoiceOptions({ ...base, requires: [] }, caps, pool).deniedModels).toEqual(['x']);
+    expect(() => toChoiceOptions({ ...base, requires: [Capability.CAPABILITY_VISION] }, caps, ['small'])).toThrow(/no model in the pool supports vision/);
+  });
 });
+

@@ -1,14 +1,26 @@
 // Translation between the wire messages (moma.v1) and the core's LLM router types.
-import { llmTarget, modeName, routingMode, type ChoiceOptions, type LlmChoice, type LlmRouter } from '@moma/core';
+import { capabilityName, capabilityOf, InvalidInputError, llmTarget, modeName, routingMode, type ChoiceOptions, type LlmChoice, type LlmRouter } from '@moma/core';
 import { RoutingMode, type ListModelsResponse, type RouteOptions, type ScoreResponse } from '@moma/proto';
 
-/** Proto options → core options; UNSPECIFIED means balanced, the server default (an unknown mode throws). */
-export function toChoiceOptions(options: RouteOptions | undefined): ChoiceOptions {
+/** Model → what it can do (MOMA_MODEL_CAPABILITIES); a model not listed can do everything. */
+export type Capabilities = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * Proto options → core options; UNSPECIFIED means balanced, the server default (an unknown mode throws). Models
+ * that lack a capability the request requires are denied; when that leaves none of `pool`, the request is refused.
+ */
+export function toChoiceOptions(options: RouteOptions | undefined, capabilities: Capabilities = {}, pool: readonly string[] = []): ChoiceOptions {
   const out: ChoiceOptions = { mode: modeName(options?.mode ?? RoutingMode.ROUTING_MODE_UNSPECIFIED) };
   if (!options) return out;
   if (options.willingnessToPay !== undefined) out.willingnessToPay = options.willingnessToPay;
   if (options.allowedModels.length > 0) out.allowedModels = options.allowedModels;
-  if (options.deniedModels.length > 0) out.deniedModels = options.deniedModels;
+  const lacking = pool.filter((m) => options.requires.some((c) => capabilities[m] && !capabilities[m]!.some((n) => capabilityOf(n) === c)));
+  if (lacking.length > 0 && lacking.length === pool.length) {
+    const needs = options.requires.map(capabilityName).join(' and ');
+    throw new InvalidInputError(`no model in the pool supports ${needs} (MOMA_MODEL_CAPABILITIES)`, 'model');
+  }
+  const denied = [...options.deniedModels, ...lacking.filter((m) => !options.deniedModels.includes(m))];
+  if (denied.length > 0) out.deniedModels = denied;
   if (options.maxCostUsd !== undefined) out.maxCostUsd = options.maxCostUsd;
   if (options.minQuality !== undefined) out.minQuality = options.minQuality;
   return out;

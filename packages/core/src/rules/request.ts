@@ -2,6 +2,7 @@
 // that answer no tool call, content parts of unknown type, image URLs that are not http(s) or data:, and a
 // response_format schema that is not an object. Broken here, the request gets a 400 naming the field and nothing is
 // sent upstream.
+import { Capability } from '@moma/proto/common';
 import { InvalidInputError } from '../errors.ts';
 
 type Json = Record<string, unknown>;
@@ -71,3 +72,27 @@ export function contentText(content: unknown): string {
   for (const part of content) if (isObject(part) && part.type === 'text' && typeof part.text === 'string' && part.text) out += out ? `\n${part.text}` : part.text;
   return out;
 }
+
+/** What the request needs from the model: tools, image input, JSON output (in that order, each once). */
+export function requiredCapabilities(request: Json): Capability[] {
+  const out: Capability[] = [];
+  if (Array.isArray(request.tools) && request.tools.length > 0) out.push(Capability.CAPABILITY_TOOLS);
+  const messages = Array.isArray(request.messages) ? request.messages : [];
+  const image = messages.some((m: unknown) => isObject(m) && Array.isArray(m.content) && m.content.some((p: unknown) => isObject(p) && p.type === 'image_url'));
+  if (image) out.push(Capability.CAPABILITY_VISION);
+  const format = request.response_format;
+  if (isObject(format) && (format.type === 'json_object' || format.type === 'json_schema')) out.push(Capability.CAPABILITY_JSON_OUTPUT);
+  return out;
+}
+
+const CAPABILITY_NAMES: Readonly<Record<string, Capability>> = {
+  tools: Capability.CAPABILITY_TOOLS,
+  vision: Capability.CAPABILITY_VISION,
+  json: Capability.CAPABILITY_JSON_OUTPUT,
+};
+
+/** "tools" | "vision" | "json" → Capability (config files name them so); undefined for anything else. */
+export const capabilityOf = (name: string): Capability | undefined => (Object.hasOwn(CAPABILITY_NAMES, name) ? CAPABILITY_NAMES[name] : undefined);
+
+/** The name of a capability, for messages. */
+export const capabilityName = (c: Capability): string => Object.keys(CAPABILITY_NAMES).find((k) => CAPABILITY_NAMES[k] === c) ?? String(c);

@@ -2,6 +2,7 @@
 // from the real contract messages (@moma/proto), as the services build them.
 import {
   Candidate,
+  Capability,
   ChatMessage,
   ClassifyResponse,
   DecideResponse,
@@ -45,6 +46,7 @@ import {
   type Turn,
   validateRequestParts,
   contentText,
+  requiredCapabilities,
 } from './index.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -687,5 +689,23 @@ describe('decision - pinned model', () => {
   it('decision - a pinned model the ranking does not hold still leads (limits cannot move a tool loop)', () => {
     const d = compose(llmTarget('other'), ScoreResponse.fromPartial({ ranked: [] }));
     expect(d.ranked.map((c) => targetText(c.target))).toEqual(['llm:other']);
+  });
+});
+
+describe('request - requiredCapabilities', () => {
+  it.each<[string, Record<string, unknown>, Capability[]]>([
+    ['plain text needs nothing', { messages: [{ role: 'user', content: 'hi' }] }, []],
+    ['an empty tools list needs nothing', { messages: [], tools: [] }, []],
+    ['tools', { messages: [], tools: [{ type: 'function', function: { name: 'f' } }] }, [Capability.CAPABILITY_TOOLS]],
+    ['an image part', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x' } }] }] }, [Capability.CAPABILITY_VISION]],
+    ['json_schema output', { messages: [], response_format: { type: 'json_schema', json_schema: { name: 'a' } } }, [Capability.CAPABILITY_JSON_OUTPUT]],
+    ['text output format needs nothing', { messages: [], response_format: { type: 'text' } }, []],
+    [
+      'all three, in order',
+      { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:x' } }] }], tools: [{}], response_format: { type: 'json_object' } },
+      [Capability.CAPABILITY_TOOLS, Capability.CAPABILITY_VISION, Capability.CAPABILITY_JSON_OUTPUT],
+    ],
+  ])('request - %s', (_name, request, expected) => {
+    expect(requiredCapabilities(request)).toEqual(expected);
   });
 });
