@@ -2,12 +2,16 @@
 // rewritten, and the provider's answer comes back as it was sent (each SSE event's data, or the whole JSON), so
 // tools, structured output, images, logprobs, n, stop... reach the model and its answer reaches the client. The
 // executor reads of the answer only what it accounts for: usage, and the text the session records.
+import { StringDecoder } from 'node:string_decoder';
 import { MomaError } from '@moma/platform';
 import { estimatePromptTokens, estimateTokens } from './accounting.ts';
-import { StreamDeadline } from './deadline.ts';
-import { TargetFailure, upstreamFailure } from './failure.ts';
-import type { CallResult, Timeouts } from './llm-call.ts';
+import { StreamDeadline, type Timeouts } from './deadline.ts';
+import { retryAfterMs, TargetFailure, upstreamFailure } from './failure.ts';
+import type { CallResult } from './llm-call.ts';
 import type { ResolvedModel } from './providers.ts';
+import { scrub } from './scrub.ts';
+
+export { scrub };
 
 export interface ForwardResult extends CallResult {
   /** The answer's text (first choice), for the session's history. */
@@ -42,7 +46,8 @@ export async function forwardChat(
   model: ResolvedModel,
   request: Readonly<Record<string, unknown>>,
   messages: ReadonlyArray<{ role: string; content: string }>,
-  onChunk: (data: Buffer) => void,
+  /** Each SSE event's data; the first also gets the provider headers worth passing on. */
+  onChunk: (data: Buffer, headers?: Record<string, string>) => void,
   signal: AbortSignal,
   timeouts: Timeouts,
 ): Promise<ForwardResult> {
@@ -54,34 +59,38 @@ export async function forwardChat(
   if (hideUsage) body.stream_options = { ...options, include_usage: true };
 
   const where = `provider ${model.provider}`;
-  const deadline = new StreamDeadline(signal, timeouts.firstTokenMs, timeouts.idleMs);
+  // A stream's first byte is its first event; a whole answer's is its response headers, and the body then has
+  // until the total allowance (a slow model may take 20 s to write an answer whose headers came at once).
+  const deadline = new StreamDeadline(signal, stream ? { ...timeouts, totalMs: 0 } : timeouts);
   let text = '';
   let usage: Usage | undefined;
   let whole: Buffer | undefined;
   const headers: Record<string, string> = {};
   try {
-    const res = await model.post('/chat/completions', JSON.stringify(body), deadline.signal);
+    const res = await model.post('/chat/completions', JSON.stringify(body), new AbortController().signal);
     for (const [k, v] of Object.entries(res.headers)) if (PASSED_ON.test(k) && typeof v === 'string') headers[k] = v;
-    if (res.statusCode >= 400) throw await providerError(res.statusCode, headers, await res.body.text(), where, model.secrets);
+    if (!stream) deadline.firstByte();
+    if (res.statusCode >= 400) throw providerError(res.statusCode, headers, await res.body.text(), where, model.secrets);
     if (!stream) {
-      deadline.progress();
       whole = Buffer.from(await res.body.arrayBuffer());
       const json = JSON.parse(whole.toString('utf8')) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: Usage };
       const content = json.choices?.[0]?.message?.content;
       text = typeof content === 'string' ? content : '';
       usage = json.usage;
     } else {
+      let first = true;
       for await (const data of sseData(res.body, deadline)) {
         const chunk = JSON.parse(data) as { choices?: Array<{ delta?: { content?: unknown } }>; usage?: Usage | null };
         if (chunk.usage) usage = chunk.usage;
         const delta = chunk.choices?.[0]?.delta?.content;
         if (typeof delta === 'string') text += delta;
         if (hideUsage && chunk.usage && (chunk.choices?.length ?? 0) === 0) continue;
-        onChunk(Buffer.from(data, 'utf8'));
+        onChunk(Buffer.from(data, 'utf8'), first ? headers : undefined);
+        first = false;
       }
     }
   } catch (err) {
-    throw upstreamFailure(err, deadline, where);
+    throw upstreamFailure(err, deadline, where, model.secrets);
   } finally {
     deadline.dispose();
   }
@@ -100,9 +109,11 @@ export async function forwardChat(
 /** The data of each server-sent event until `[DONE]`; every event counts as progress for the idle deadline. */
 async function* sseData(body: AsyncIterable<Buffer>, deadline: StreamDeadline): AsyncGenerator<string> {
   let buffered = '';
+  // A network read may end inside a multi-byte character: the decoder keeps the partial bytes for the next read.
+  const decoder = new StringDecoder('utf8');
   for await (const piece of body) {
     deadline.progress();
-    buffered += piece.toString('utf8');
+    buffered += decoder.write(piece);
     let end: number;
     while ((end = buffered.search(/\r?\n\r?\n/)) >= 0) {
       const event = buffered.slice(0, end);
@@ -123,7 +134,7 @@ async function* sseData(body: AsyncIterable<Buffer>, deadline: StreamDeadline): 
  * A provider's error answer as a TargetFailure: its status decides whether another target may be tried; the message
  * keeps the provider's own words (what the client needs to fix its request) with anything key-like removed.
  */
-async function providerError(status: number, headers: Record<string, string>, text: string, where: string, secrets: readonly string[]): Promise<TargetFailure> {
+function providerError(status: number, headers: Record<string, string>, text: string, where: string, secrets: readonly string[]): TargetFailure {
   let message = text.slice(0, 2000);
   try {
     const json = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
@@ -132,20 +143,6 @@ async function providerError(status: number, headers: Record<string, string>, te
   } catch {
     // not JSON: keep the text
   }
-  const retryAfter = Number(headers['retry-after']);
-  return new TargetFailure(`${where}: HTTP ${status}: ${scrub(message, secrets)}`.trim(), {
-    status,
-    ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
-  });
-}
-
-/** Removes the provider's key and anything shaped like an API key or bearer token from a provider's text. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
-  return out
-    .replace(/\b(sk|pk|rk|key)-[A-Za-z0-9_-]{8,}/g, '[redacted]')
-    .replace(/Bearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [redacted]')
-    .replace(/\s+/g, ' ')
-    .slice(0, 500);
+  const after = retryAfterMs(headers['retry-after']);
+  return new TargetFailure(`${where}: HTTP ${status}: ${scrub(message, secrets)}`.trim(), { status, ...(after === undefined ? {} : { retryAfterMs: after }) });
 }

@@ -36,10 +36,11 @@ export const chatBodySchema = z
   .object({
     model: z.string().optional(),
     messages: z.array(message, { message: 'must be an array of messages' }),
-    stream: z.boolean().optional(),
-    max_tokens: z.number().int().optional(),
-    max_completion_tokens: z.number().int().optional(),
-    temperature: z.number().optional(),
+    // OpenAI takes null for "unset" on its optional fields; so does MoMA.
+    stream: z.boolean().nullish(),
+    max_tokens: z.number().int().nullish(),
+    max_completion_tokens: z.number().int().nullish(),
+    temperature: z.number().nullish(),
     moma: momaOptions.optional(),
     ...momaFields,
   })
@@ -88,7 +89,7 @@ export function parseChatBody(body: unknown, headerSessionId: string | undefined
       options,
       switchTo: pick('switch_to') ?? '',
       maxTokens: b.max_completion_tokens ?? b.max_tokens ?? 0,
-      temperature: b.temperature,
+      temperature: b.temperature ?? undefined,
       pinnedModel,
       forward: forwardBody(b),
     },

@@ -7,6 +7,9 @@ import { Code, codeForHttpStatus, type Logger, type RequestMetrics } from '@moma
 import type { Decision, ExecuteResponse } from '@moma/proto';
 import { parseChatBody, parseSessionBody } from './http-body.ts';
 import { registerAgentRoutes } from './http-agents.ts';
+import { registerAnthropicRoutes } from './http-anthropic.ts';
+import { registerModelRoute } from './http-models.ts';
+import { registerResponsesRoutes } from './http-responses.ts';
 import { decisionHeaders, decisionJson, httpError, modelsJson, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
 import { annotate, failSpan, inSpan, parentFrom } from './tracing.ts';
@@ -114,6 +117,9 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
   });
 
   registerAgentRoutes(app, router.stages.orchestrator);
+  registerModelRoute(app, router);
+  registerAnthropicRoutes(app, router, logger);
+  registerResponsesRoutes(app, router);
   return app;
 }
 
@@ -132,8 +138,12 @@ async function streamChat(
   reply: FastifyReply,
   span: Span,
 ): Promise<void> {
-  const id = `chatcmpl-${randomUUID()}`;
-  const created = Math.floor(Date.now() / 1000);
+  // MoMA's own chunks (agent answers, fallbacks, its accounting) use the provider's id and times once it streams,
+  // so an SDK that assembles the chunks keeps the provider's id.
+  let id = `chatcmpl-${randomUUID()}`;
+  let created = Math.floor(Date.now() / 1000);
+  let fingerprint: unknown;
+  let providerModel: string | undefined;
   const raw = reply.raw;
   const abort = new AbortController();
   const onClose = () => {
@@ -145,15 +155,18 @@ async function streamChat(
   /** The decision rides on the first chunk the client gets (MoMA's own or the provider's). */
   let pendingMoma: Record<string, unknown> | undefined;
   const chunk = (choices: unknown[], extra?: Record<string, unknown>) =>
-    raw.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`);
+    raw.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, ...(fingerprint ? { system_fingerprint: fingerprint } : {}), choices, ...extra })}\n\n`,
+    );
   // Headers go out with the first event, not with the decision: a provider that refuses the request (a 400 for a
   // bad tool schema) still answers the client with that status instead of an SSE stream that carries an error.
-  const start = () => {
+  const start = (provider: Record<string, string> = {}) => {
     if (started || !decision) return;
     started = true;
     reply.hijack();
     raw.on('close', onClose);
     raw.writeHead(200, {
+      ...provider,
       ...decisionHeaders(decision),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -167,6 +180,18 @@ async function streamChat(
     chunk(choices, { ...first, ...extra, ...(first && extra?.moma ? { moma: { ...(first.moma as object), ...(extra.moma as object) } } : {}) });
   };
 
+  const adoptIds = (first: Buffer) => {
+    try {
+      const c = JSON.parse(first.toString('utf8')) as { id?: unknown; created?: unknown; model?: unknown; system_fingerprint?: unknown };
+      if (typeof c.id === 'string') id = c.id;
+      if (typeof c.model === 'string') providerModel = c.model;
+      if (typeof c.created === 'number') created = c.created;
+      fingerprint = c.system_fingerprint;
+    } catch {
+      // not JSON: relayed as it came, MoMA keeps its own id
+    }
+  };
+
   try {
     const { decided, outcome } = await router.chat(
       turn,
@@ -176,10 +201,11 @@ async function streamChat(
         model = servedModel(d.decision.target);
       },
       (ev: ExecuteResponse) => {
-        start();
+        start(ev.headers);
         if (ev.chunk !== undefined) {
           const first = pendingMoma;
           pendingMoma = undefined;
+          if (first) adoptIds(ev.chunk);
           raw.write(first ? `data: ${withMoma(ev.chunk, first).toString('utf8')}\n\n` : `data: ${ev.chunk.toString('utf8')}\n\n`);
         } else if (ev.delta !== undefined) {
           if (pendingMoma) momaChunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
@@ -191,7 +217,7 @@ async function streamChat(
     start();
     const servedBy = outcome.usage?.servedBy ?? decided.decision.target;
     span.setAttribute('app.gateway.served_by', targetText(servedBy));
-    model = servedModel(servedBy);
+    model = providerModel ?? servedModel(servedBy);
     const usage = usageJson(outcome.usage, outcome.fallbacks);
     const openAiUsage = {
       prompt_tokens: usage.prompt_tokens,

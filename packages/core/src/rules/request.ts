@@ -36,11 +36,13 @@ export function validateRequestParts(request: Json): void {
   if (request.tools !== undefined) {
     if (!Array.isArray(request.tools)) fail('tools', 'must be an array');
     request.tools.forEach((t: unknown, k) => {
-      const fn = isObject(t) ? t.function : undefined;
-      if (!isObject(t) || t.type !== 'function' || !isObject(fn) || typeof fn.name !== 'string' || fn.name === '') {
-        fail(`tools.${k}`, 'must be {"type":"function","function":{"name":...}}');
+      // OpenAI's two kinds: function tools (a JSON Schema for the arguments) and custom tools (free-form input).
+      const kind = isObject(t) && (t.type === 'function' || t.type === 'custom') ? t.type : undefined;
+      const spec = kind && isObject(t) ? t[kind] : undefined;
+      if (!kind || !isObject(spec) || typeof spec.name !== 'string' || spec.name === '') {
+        fail(`tools.${k}`, 'must be {"type":"function","function":{"name":...}} or {"type":"custom","custom":{"name":...}}');
       }
-      if (fn.parameters !== undefined && !isObject(fn.parameters)) fail(`tools.${k}.function.parameters`, 'must be a JSON Schema object');
+      if (kind === 'function' && spec.parameters !== undefined && !isObject(spec.parameters)) fail(`tools.${k}.function.parameters`, 'must be a JSON Schema object');
     });
   }
   const format = request.response_format;
