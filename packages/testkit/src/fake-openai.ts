@@ -42,8 +42,14 @@ export interface FakeOpenAIOptions {
   breakModels?: string[];
   /** The assistant's text for choice `index`; default {@link defaultFakeReply}. */
   reply?: (messages: FakeChatMessage[], model: string, index: number) => string;
-  /** Delay before the first byte of each completion (time to first token). */
+  /** Delay before the first byte of each completion (time to first token); with `headersFirst`, before the body. */
   latencyMs?: number;
+  /**
+   * Send a completion's 200 headers as soon as its request arrives and the answer after `latencyMs`, as providers do
+   * whose first byte comes long before a slow answer; default false (headers and body together, after the latency).
+   * Failing and hanging models (at arrival) are unaffected.
+   */
+  headersFirst?: boolean;
   /** Keep every request in `requests`; default true. The benchmark turns it off (`calls()` still counts). */
   record?: boolean;
   /** Models listed by GET /v1/models; default ["fake-small", "fake-large"]. */
@@ -62,6 +68,8 @@ export interface FakeOpenAI {
   setHanging(models: string[]): void;
   /** How many chat completion requests named `model` (every model when omitted), recorded or not. */
   calls(model?: string): number;
+  /** How many chat completion requests the client closed before the fake had sent the whole answer (hanging ones too). */
+  aborted(model?: string): number;
   close(): Promise<void>;
 }
 
@@ -158,12 +166,17 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   const listed = new Set(opts.models ?? ['fake-small', 'fake-large']);
   const requests: FakeOpenAIRequest[] = [];
   const callCounts = new Map<string, number>();
+  const abortCounts = new Map<string, number>();
+  /** Streams the fake cut itself (breakModels): not the client's doing. */
+  const broken = new WeakSet<ServerResponse>();
+  const headersFirst = opts.headersFirst ?? false;
   let seq = 0;
 
   const matches = (set: Set<string>, model: string) => set.has(model) || set.has('*');
 
   function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
+    if (res.headersSent) return void res.end(text); // headersFirst: the 200 went out on arrival
     res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
@@ -197,10 +210,17 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     if (record) requests.push({ model, messages, stream, body, headers: { ...req.headers } });
     callCounts.set(model, (callCounts.get(model) ?? 0) + 1);
     listed.add(model);
+    res.on('close', () => {
+      if (!res.writableEnded && !broken.has(res)) abortCounts.set(model, (abortCounts.get(model) ?? 0) + 1);
+    });
+    if (headersFirst && !matches(failing.models, model) && !matches(hanging, model)) {
+      res.writeHead(200, { ...headers, 'content-type': stream ? 'text/event-stream' : 'application/json', ...(stream ? { 'cache-control': 'no-cache' } : {}) });
+      res.flushHeaders();
+    }
     const go = () => {
       if (res.destroyed) return;
-      if (matches(failing.models, model)) return fail(res, model, headers);
-      if (matches(hanging, model)) return; // accepted, never answered: close() destroys the socket
+      if (!res.headersSent && matches(failing.models, model)) return fail(res, model, headers);
+      if (!res.headersSent && matches(hanging, model)) return; // accepted, never answered: close() destroys the socket
       answer(res, body, model, messages, choices, stream, n, headers);
     };
     if (latencyMs > 0) setTimeout(go, latencyMs);
@@ -289,8 +309,9 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       out.push(chunk({ index, delta: {}, logprobs: null, finish_reason: p.finish }));
       return out;
     });
-    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    if (!res.headersSent) res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     if (matches(breaking, model)) {
+      broken.add(res);
       // Flush the opening and one real piece, then cut the connection: the client sees a stream that dies mid-answer.
       res.write((perChoice[0] ?? []).slice(0, 2).join(''));
       setTimeout(() => res.destroy(), 5);
@@ -374,6 +395,9 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     },
     calls(model?: string) {
       return model === undefined ? [...callCounts.values()].reduce((a, b) => a + b, 0) : (callCounts.get(model) ?? 0);
+    },
+    aborted(model?: string) {
+      return model === undefined ? [...abortCounts.values()].reduce((a, b) => a + b, 0) : (abortCounts.get(model) ?? 0);
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -141,7 +141,7 @@ export async function callAgent(
   signal: AbortSignal,
   timeouts: Timeouts,
 ): Promise<AgentResult> {
-  const deadline = new StreamDeadline(signal, timeouts.firstTokenMs, timeouts.idleMs);
+  const deadline = new StreamDeadline(signal, { ...timeouts, totalMs: 0 });
   const where = `agent at ${url}`;
   const ids = { state: 'unknown', contextId: turn.contextId, taskId: turn.taskId };
   let out = '';

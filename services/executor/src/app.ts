@@ -4,23 +4,35 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { RequestMetrics, ServiceContext, ServiceHandle } from '@moma/platform';
 import { ExecutorService } from '@moma/proto';
+import { Breakers } from './breakers.ts';
 import type { ExecutorConfig } from './config.ts';
 import { Executor } from './execute.ts';
 import { ProviderRegistry } from './providers.ts';
 import { executeHandler, UsagePublisher } from './server.ts';
 
 /** With `ctx.metrics` (a PlatformContext) every Execute call is counted and timed. */
-export async function startExecutor(ctx: ServiceContext & { metrics?: RequestMetrics }, config: ExecutorConfig): Promise<ServiceHandle & { port: number }> {
+export async function startExecutor(
+  ctx: ServiceContext & { metrics?: RequestMetrics },
+  config: ExecutorConfig,
+): Promise<ServiceHandle & { port: number; breakers: Breakers }> {
   const logger = ctx.logger;
   const drainMs = config.drainMs ?? 25_000;
-  const timeouts = { firstTokenMs: config.firstTokenTimeoutMs, idleMs: config.idleTimeoutMs };
+  const requestTimeoutMs = config.requestTimeoutMs ?? 60_000;
+  const timeouts = { firstTokenMs: config.firstTokenTimeoutMs, idleMs: config.idleTimeoutMs, totalMs: config.totalTimeoutMs ?? 60_000 };
   // The client-level timeout only bounds reaching the response headers; StreamDeadline covers the stream.
   const providers = new ProviderRegistry(config.providers, { timeoutMs: config.firstTokenTimeoutMs });
+  // Breaker state lives in the context's store (Redis when REDIS_URL is set), under breaker:* keys only the executor
+  // writes; a half-open probe may take as long as a request may.
+  const b = config.breaker ?? { failures: 5, cooldownMs: 30_000, cacheMs: 1_000 };
+  const breakers = new Breakers(ctx.store, logger, { ...b, probeMs: requestTimeoutMs });
   const executor = new Executor({
     providers,
+    breakers,
     agentCardTtlMs: config.agentCardTtlMs,
     agentUrls: config.agents,
     timeouts,
+    requestTimeoutMs,
+    maxAttempts: config.maxAttempts ?? 3,
     logger,
   });
   const usage = new UsagePublisher(ctx.bus, logger);
@@ -46,6 +58,7 @@ export async function startExecutor(ctx: ServiceContext & { metrics?: RequestMet
   let stopping: Promise<void> | undefined;
   return {
     port,
+    breakers,
     stop() {
       stopping ??= (async () => {
         health.setStatus('', 'NOT_SERVING');
@@ -64,6 +77,7 @@ export async function startExecutor(ctx: ServiceContext & { metrics?: RequestMet
           });
         });
         await usage.settle();
+        await breakers.settle();
         await providers.close().catch(() => undefined);
         logger.info({}, 'executor stopped');
       })();

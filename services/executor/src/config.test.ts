@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@moma/platform';
-import { loadExecutorConfig } from './config.ts';
+import { loadExecutorConfig, parseProviders } from './config.ts';
 import { ProviderRegistry } from './providers.ts';
 import { costUsd, estimatePromptTokens } from './accounting.ts';
 
@@ -31,6 +31,20 @@ describe('executor config', () => {
     expect(c.providers).toHaveLength(2);
   });
 
+  it('executor config - the error policy: attempt cap, request deadline, first-byte and total timeouts, breaker', () => {
+    const d = loadExecutorConfig({});
+    expect(d).toMatchObject({ maxAttempts: 3, requestTimeoutMs: 60_000, firstTokenTimeoutMs: 15_000, totalTimeoutMs: 60_000, breaker: { failures: 5, cooldownMs: 30_000, cacheMs: 1_000 } });
+    const c = loadExecutorConfig({
+      MOMA_MAX_ATTEMPTS: '5',
+      EXECUTOR_REQUEST_TIMEOUT_MS: '90000',
+      EXECUTOR_TOTAL_TIMEOUT_MS: '45000',
+      MOMA_BREAKER_FAILURES: '2',
+      MOMA_BREAKER_COOLDOWN_MS: '10000',
+      MOMA_BREAKER_CACHE_MS: '0',
+    });
+    expect(c).toMatchObject({ maxAttempts: 5, requestTimeoutMs: 90_000, totalTimeoutMs: 45_000, breaker: { failures: 2, cooldownMs: 10_000, cacheMs: 0 } });
+  });
+
   it('executor config - defaults to one catch-all provider at OPENAI_BASE_URL with OPENAI_API_KEY', () => {
     const c = loadExecutorConfig({ OPENAI_BASE_URL: 'http://localhost:11434/v1', OPENAI_API_KEY: 'k' });
     expect(c.providers).toEqual([expect.objectContaining({ baseUrl: 'http://localhost:11434/v1', apiKey: 'k', models: ['*'] })]);
@@ -45,6 +59,9 @@ describe('executor config', () => {
     [{ MOMA_PROVIDERS_FILE: '/nonexistent/providers.json' }, /cannot read/],
     [{ MOMA_AGENTS: '{"weather": 3}' }, /MOMA_AGENTS/],
     [{ EXECUTOR_GRPC_PORT: 'abc' }, /EXECUTOR_GRPC_PORT/],
+    [{ MOMA_MAX_ATTEMPTS: '0' }, /MOMA_MAX_ATTEMPTS/],
+    [{ EXECUTOR_REQUEST_TIMEOUT_MS: 'soon' }, /EXECUTOR_REQUEST_TIMEOUT_MS/],
+    [{ MOMA_BREAKER_COOLDOWN_MS: '-1' }, /MOMA_BREAKER_COOLDOWN_MS/],
   ])('executor config - refuses bad input %j with a message naming the variable', (env, message) => {
     expect(() => loadExecutorConfig(env)).toThrow(ConfigError);
     expect(() => loadExecutorConfig(env)).toThrow(message);
@@ -54,16 +71,38 @@ describe('executor config', () => {
 describe('executor providers', () => {
   const registry = new ProviderRegistry(loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify(providers) }).providers, { timeoutMs: 1000 });
 
-  it('executor providers - an explicit listing wins over the catch-all, which takes everything else', () => {
-    expect(registry.resolve('m1')?.provider).toBe('a');
-    expect(registry.resolve('m2')).toMatchObject({ provider: 'a', upstreamModel: 'vendor-m2' });
-    expect(registry.resolve('other')).toMatchObject({ provider: 'b', upstreamModel: 'other', price: { input: 0, output: 0 } });
-    expect(registry.resolve('m1')?.client).toBe(registry.resolve('m2')?.client);
+  it('executor providers - a model has every provider serving it as deployments: exact listings first, then the catch-alls', () => {
+    // b lists m1 both exactly and with "*": it counts once, after a (config order among the exact listings).
+    expect(registry.resolve('m1').map((d) => d.provider)).toEqual(['a', 'b']);
+    expect(registry.resolve('m2').map((d) => [d.provider, d.upstreamModel])).toEqual([
+      ['a', 'vendor-m2'],
+      ['b', 'm2'],
+    ]);
+    expect(registry.resolve('other')).toEqual([expect.objectContaining({ provider: 'b', model: 'other', upstreamModel: 'other', price: { input: 0, output: 0 } })]);
+    expect(registry.resolve('m1')[0]?.client).toBe(registry.resolve('m2')[0]?.client);
+    expect(registry.resolve('m1')).toBe(registry.resolve('m1'));
+  });
+
+  it('executor providers - exact listings keep the order of MOMA_PROVIDERS, and "*" providers follow in theirs', () => {
+    const many = new ProviderRegistry(
+      parseProviders(
+        [
+          { name: 'any1', baseUrl: 'http://127.0.0.1:1/v1', models: ['*'] },
+          { name: 'x', baseUrl: 'http://127.0.0.1:2/v1', models: ['m'] },
+          { name: 'any2', baseUrl: 'http://127.0.0.1:3/v1', models: ['*'] },
+          { name: 'y', baseUrl: 'http://127.0.0.1:4/v1', models: ['m'] },
+        ],
+        {},
+      ),
+      { timeoutMs: 1000 },
+    );
+    expect(many.resolve('m').map((d) => d.provider)).toEqual(['x', 'y', 'any1', 'any2']);
+    expect(many.resolve('n').map((d) => d.provider)).toEqual(['any1', 'any2']);
   });
 
   it('executor providers - no provider for a model without a catch-all', () => {
     const only = new ProviderRegistry(loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify([providers[0]]) }).providers, { timeoutMs: 1000 });
-    expect(only.resolve('unknown')).toBeUndefined();
+    expect(only.resolve('unknown')).toEqual([]);
   });
 
   it('executor accounting - prices per 1M tokens and estimates prompts at ~4 chars per token', () => {

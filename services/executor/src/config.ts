@@ -50,8 +50,23 @@ const schema = commonConfigSchema.extend({
   OPENAI_BASE_URL: z.string().default('https://api.openai.com/v1'),
   /** Static agent directory, JSON {"<agent id>": "<base url>"}, for agents ranked without an agent_url. */
   MOMA_AGENTS: z.string().optional(),
-  /** Time allowed until the first token (or the agent's first event); past it the call fails over. */
+  /**
+   * Time allowed per attempt until the first byte — a stream's first event, a non-streaming answer's response
+   * headers, an agent's first event; past it the attempt fails over.
+   */
   EXECUTOR_FIRST_TOKEN_TIMEOUT_MS: envInt(15_000, { min: 1 }),
+  /** A non-streaming answer's whole time per attempt, from the request to its last byte. */
+  EXECUTOR_TOTAL_TIMEOUT_MS: envInt(60_000, { min: 1 }),
+  /** One deadline for the whole request: every attempt, fallback and the stream itself. */
+  EXECUTOR_REQUEST_TIMEOUT_MS: envInt(60_000, { min: 1 }),
+  /** Upstream attempts per request, across every target and provider. */
+  MOMA_MAX_ATTEMPTS: envInt(3, { min: 1, max: 100 }),
+  /** Consecutive retryable failures (or timeouts) of one provider+model that open its breaker. */
+  MOMA_BREAKER_FAILURES: envInt(5, { min: 1 }),
+  /** How long an open breaker skips its provider+model before one probe is let through. */
+  MOMA_BREAKER_COOLDOWN_MS: envInt(30_000, { min: 1 }),
+  /** How long this instance trusts its copy of a breaker before reading the shared store again. */
+  MOMA_BREAKER_CACHE_MS: envInt(1_000, { min: 0 }),
   /** Longest silence allowed between two chunks of a stream once it has started. */
   EXECUTOR_IDLE_TIMEOUT_MS: envInt(30_000, { min: 1 }),
   /** How long a fetched agent card (and its client) is reused. */
@@ -68,9 +83,25 @@ export interface ExecutorConfig {
   agents: Record<string, string>;
   firstTokenTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Non-streaming answers, per attempt (default 60 s). */
+  totalTimeoutMs?: number;
+  /** The whole request (default 60 s). */
+  requestTimeoutMs?: number;
+  /** Upstream attempts per request (default 3). */
+  maxAttempts?: number;
+  breaker?: BreakerConfig;
   agentCardTtlMs: number;
   /** stop(): how long running streams may finish (default 25 s). */
   drainMs?: number;
+}
+
+export interface BreakerConfig {
+  /** Consecutive retryable failures that open a breaker (default 5). */
+  failures: number;
+  /** Cool-off of an open breaker (default 30 s). */
+  cooldownMs: number;
+  /** Local read-through cache of the shared state (default 1 s). */
+  cacheMs: number;
 }
 
 export type ExecutorEnvConfig = ExecutorConfig & { common: Readonly<z.output<typeof commonConfigSchema>> };
@@ -127,6 +158,10 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorEnvConfig {
     agents: agents.data,
     firstTokenTimeoutMs: c.EXECUTOR_FIRST_TOKEN_TIMEOUT_MS,
     idleTimeoutMs: c.EXECUTOR_IDLE_TIMEOUT_MS,
+    totalTimeoutMs: c.EXECUTOR_TOTAL_TIMEOUT_MS,
+    requestTimeoutMs: c.EXECUTOR_REQUEST_TIMEOUT_MS,
+    maxAttempts: c.MOMA_MAX_ATTEMPTS,
+    breaker: Object.freeze({ failures: c.MOMA_BREAKER_FAILURES, cooldownMs: c.MOMA_BREAKER_COOLDOWN_MS, cacheMs: c.MOMA_BREAKER_CACHE_MS }),
     agentCardTtlMs: c.EXECUTOR_AGENT_CARD_TTL_MS,
     drainMs: c.EXECUTOR_DRAIN_MS,
   });

@@ -1,15 +1,22 @@
-// Runs a decision: validate, try each ranked target in order until one answers, relay its output, account for it.
-// A target that fails before producing output is skipped (a `fallback` event names it); one that fails after
-// output began ends the call with an error, so the client never sees a second answer spliced onto the first.
+// Runs a decision: validate, try each ranked target in order — an LLM on each provider serving it before the next
+// model — until one answers, relay its output, account for it. Only a retryable failure before any output moves on
+// (a `fallback` event names each target left behind); a refusal of the request itself (400, 401, 403, 404, 422)
+// stops with the provider's status, and a failure after output began ends the call, so the client never sees a
+// second answer spliced onto the first. Every request has at most MOMA_MAX_ATTEMPTS upstream attempts and one
+// deadline (EXECUTOR_REQUEST_TIMEOUT_MS); deployments that are rate-limited or whose breaker is open are skipped
+// without a call (breakers.ts).
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { Code, MomaError, type Logger } from '@moma/platform';
 import { isAgent, sameTarget, targetText, validateMessages, validateSampling } from '@moma/core/rules';
 import { TargetKind, type ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
 import { costUsd } from './accounting.ts';
 import type { AgentClients } from './agent-call.ts';
+import type { Breakers } from './breakers.ts';
+import type { Timeouts } from './deadline.ts';
 import { TargetFailure } from './failure.ts';
-import { callLlm, type ChatInput, type Timeouts } from './llm-call.ts';
+import { callLlm, type ChatInput } from './llm-call.ts';
 import { forwardChat, parseForwardBody } from './llm-forward.ts';
+import { failedError, refusedError, type AttemptLog } from './outcome.ts';
 import type { ProviderRegistry, ResolvedModel } from './providers.ts';
 
 const tracer = trace.getTracer('@moma/executor');
@@ -25,17 +32,29 @@ export interface ExecuteOutcome {
   usage: Usage;
   ok: boolean;
   error?: MomaError;
+  /** Upstream calls made (skipped deployments are not calls). */
+  attempts: number;
 }
 
 export interface ExecutorDeps {
   providers: ProviderRegistry;
+  /** Shared Retry-After windows and circuit breakers per provider+model. */
+  breakers: Breakers;
   /** How long a fetched agent card (and its A2A client) is reused. */
   agentCardTtlMs: number;
   /** Static agent id → URL directory (MOMA_AGENTS), for agents ranked without an agent_url. */
   agentUrls: Readonly<Record<string, string>>;
-  timeouts: Timeouts;
+  /** Per attempt: first byte, stream idle, non-streaming total. */
+  timeouts: Omit<Timeouts, 'deadlineAt'>;
+  /** The whole request, every attempt included. */
+  requestTimeoutMs: number;
+  /** Upstream attempts per request, across targets and providers. */
+  maxAttempts: number;
   logger: Logger;
 }
+
+/** Where one attempt goes: a provider's deployment of the model, or an agent's URL. */
+type Deployment = { kind: 'llm'; model: ResolvedModel } | { kind: 'agent'; url: string };
 
 /** The ranked targets (decision.target first if it is missing from the ranking), once each; bad input throws. */
 export function candidatesOf(req: ExecuteRequest): Candidate[] {
@@ -87,13 +106,6 @@ const event = (e: Partial<ExecuteResponse>): ExecuteResponse => ({
   ...e,
 });
 
-/** Provider statuses that mean the same to the client; the status itself travels as details.upstreamStatus. */
-const REFUSED: Record<number, Code> = { 400: Code.INVALID_ARGUMENT, 401: Code.UNAUTHENTICATED, 403: Code.PERMISSION_DENIED, 404: Code.NOT_FOUND, 422: Code.INVALID_ARGUMENT };
-
-function refused(f: TargetFailure): MomaError {
-  return new MomaError(REFUSED[f.status ?? 400] ?? Code.INVALID_ARGUMENT, f.message, { cause: f, details: { upstreamStatus: f.status } });
-}
-
 export class Executor {
   readonly #deps: ExecutorDeps;
   // The A2A SDK costs ~12 MB resident; a deployment without agents never loads it.
@@ -111,9 +123,13 @@ export class Executor {
     validateInput(req);
     const candidates = candidatesOf(req);
     const forward = req.body.length > 0 ? parseForwardBody(req.body) : undefined;
+    const { breakers, maxAttempts, requestTimeoutMs } = this.#deps;
     const started = performance.now();
+    const timeouts: Timeouts = { ...this.#deps.timeouts, deadlineAt: started + requestTimeoutMs };
     const failed: Target[] = [];
-    const failures: string[] = [];
+    const log: AttemptLog = { entries: [], attempts: 0, last: undefined, stopped: undefined };
+    /** Targets left behind whose `fallback` event goes out just before the next call (none when no call follows). */
+    const announce: Target[] = [];
     // The agent the conversation is with gets the request's URL and A2A ids; other agents start fresh.
     const primaryAgent = candidates.find((c) => sameTarget(c.target, req.decision?.target) && c.kind === 'agent') ?? candidates.find((c) => c.kind === 'agent');
     const usage = (p: number, c: number, cost: number, servedBy: Target | undefined): Usage => ({
@@ -124,112 +140,193 @@ export class Executor {
       servedBy,
       failed: [...failed],
     });
+    const fail = (error: MomaError): ExecuteOutcome => ({ usage: usage(0, 0, 0, undefined), ok: false, error, attempts: log.attempts });
 
     // stream=false: an LLM's whole answer rides on the usage event (one message on the wire instead of two).
     const whole = req.stream === false;
-    for (const [i, cand] of candidates.entries()) {
-      let streamed = false;
-      let text = '';
-      const span = tracer.startSpan(`executor.call ${cand.name}`, { kind: SpanKind.CLIENT, attributes: { 'app.executor.target': cand.name } });
-      try {
-        const result: Attempt = await context.with(trace.setSpan(context.active(), span), () =>
-          cand.kind === 'llm' && forward
-            ? this.#forward(cand, req, forward, span, signal, (chunk: Buffer) => {
-                streamed = true;
-                emit(event({ chunk }));
-              })
-            : cand.kind === 'llm'
-            ? this.#llm(cand, req, span, signal, (delta) => {
-                if (whole) {
-                  text += delta;
-                  return;
-                }
-                streamed = true;
-                emit(event({ delta }));
-              })
-            : this.#agent(cand, req, cand === primaryAgent, span, signal, (delta, ids) => {
-                streamed = true;
-                emit(event({ delta, agentState: ids.state, agentContextId: ids.contextId, agentTaskId: ids.taskId }));
-              }),
-        );
-        const u = usage(result.promptTokens, result.completionTokens, result.cost, cand.target);
-        span.setAttributes({ 'gen_ai.usage.input_tokens': u.promptTokens, 'gen_ai.usage.output_tokens': u.completionTokens });
-        emit(
-          event({
-            usage: u,
-            agentState: result.state,
-            agentContextId: result.contextId,
-            agentTaskId: result.taskId,
-            // The whole answer's text: a forwarded call's (its chunks are the provider's, unparsed by the gateway), or
-            // that of a non-streamed one.
-            text: result.text ?? text,
-            body: result.body ?? EMPTY,
-            headers: result.headers ?? {},
-          }),
-        );
-        return { usage: u, ok: true };
-      } catch (err) {
-        const f = err instanceof TargetFailure ? err : new TargetFailure(`${cand.name}: ${(err as Error)?.message ?? err}`, { cause: err });
-        span.recordException(f);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
-        failed.push(cand.target);
-        if (f.cancelled) return { usage: usage(0, 0, 0, undefined), ok: false, error: new MomaError(Code.CANCELLED, 'call cancelled by the client') };
-        if (streamed) {
-          const msg = `${cand.name} failed after output began (no fallback, to avoid mixing answers): ${f.message}`;
-          return { usage: usage(0, 0, 0, undefined), ok: false, error: MomaError.unavailable(msg, f) };
+    candidates: for (const cand of candidates) {
+      const deployments = this.#deployments(cand, cand === primaryAgent, req);
+      let touched = false;
+      if (deployments.length === 0) {
+        const why = cand.kind === 'llm'
+          ? `no provider configured for model "${cand.id}" (add it to MOMA_PROVIDERS or add a "*" provider)`
+          : `no URL for agent "${cand.id}" (pass agent_url or list it in MOMA_AGENTS)`;
+        log.entries.push({ target: cand.name, provider: '', outcome: 'no_provider', message: `${cand.name}: ${why}`, until: undefined });
+        touched = true;
+      }
+      for (const dep of deployments) {
+        if (log.attempts >= maxAttempts) {
+          log.stopped = 'attempts';
+          if (touched) failed.push(cand.target);
+          break candidates;
         }
-        // The provider refused the request itself (400, 401, 403, 404, 422): another target would refuse it too.
-        if (!f.retryable) return { usage: usage(0, 0, 0, undefined), ok: false, error: refused(f) };
-        failures.push(`${cand.name}: ${f.message}`);
-        this.#deps.logger.warn({ target: cand.name, err: f.message, next: candidates[i + 1]?.name }, 'target failed');
-        if (i + 1 < candidates.length) emit(event({ fallback: cand.target }));
-      } finally {
-        span.end();
+        if (performance.now() >= timeouts.deadlineAt!) {
+          log.stopped = 'deadline';
+          if (touched) failed.push(cand.target);
+          break candidates;
+        }
+        const provider = dep.kind === 'llm' ? dep.model.provider : '';
+        let probe = false;
+        if (dep.kind === 'llm') {
+          const admission = await breakers.admit(dep.model.provider, dep.model.model);
+          if (!admission.ok) {
+            touched = true;
+            const wait = Math.max(0, Math.ceil((admission.until - Date.now()) / 1000));
+            const why = admission.reason === 'rate_limited' ? `rate-limited (Retry-After) for another ${wait} s` : `circuit breaker open for another ${wait} s`;
+            log.entries.push({ target: cand.name, provider, outcome: `skipped_${admission.reason}`, message: `${cand.name}: provider ${provider} skipped: ${why}`, until: admission.until });
+            trace.getActiveSpan()?.addEvent('executor.skip', { 'app.executor.target': cand.name, 'app.executor.provider': provider, 'app.executor.skip_reason': admission.reason });
+            continue;
+          }
+          probe = admission.probe;
+        }
+        for (const t of announce.splice(0)) emit(event({ fallback: t }));
+        log.attempts++;
+        touched = true;
+        let streamed = false;
+        let text = '';
+        const span = tracer.startSpan(`executor.call ${cand.name}`, {
+          kind: SpanKind.CLIENT,
+          attributes: { 'app.executor.target': cand.name, 'app.executor.attempt': log.attempts, ...(probe ? { 'app.executor.breaker_probe': true } : {}) },
+        });
+        try {
+          const result: Attempt = await context.with(trace.setSpan(context.active(), span), () =>
+            dep.kind === 'llm' && forward
+              ? this.#forward(dep.model, req, forward, span, signal, timeouts, (chunk: Buffer, headers?: Record<string, string>) => {
+                  streamed = true;
+                  emit(event({ chunk, ...(headers ? { headers } : {}) }));
+                })
+              : dep.kind === 'llm'
+              ? this.#llm(dep.model, req, span, signal, timeouts, (delta) => {
+                  if (whole) {
+                    text += delta;
+                    return;
+                  }
+                  streamed = true;
+                  emit(event({ delta }));
+                })
+              : this.#agent(cand, dep.url, req, cand === primaryAgent, span, signal, timeouts, (delta, ids) => {
+                  streamed = true;
+                  emit(event({ delta, agentState: ids.state, agentContextId: ids.contextId, agentTaskId: ids.taskId }));
+                }),
+          );
+          if (dep.kind === 'llm') breakers.success(dep.model.provider, dep.model.model);
+          const u = usage(result.promptTokens, result.completionTokens, result.cost, cand.target);
+          span.setAttributes({ 'gen_ai.usage.input_tokens': u.promptTokens, 'gen_ai.usage.output_tokens': u.completionTokens });
+          emit(
+            event({
+              usage: u,
+              agentState: result.state,
+              agentContextId: result.contextId,
+              agentTaskId: result.taskId,
+              // The whole answer's text: a forwarded call's (its chunks are the provider's, unparsed by the gateway), or
+              // that of a non-streamed one.
+              text: result.text ?? text,
+              body: result.body ?? EMPTY,
+              headers: result.headers ?? {},
+            }),
+          );
+          return { usage: u, ok: true, attempts: log.attempts };
+        } catch (err) {
+          const f = err instanceof TargetFailure ? err : new TargetFailure(`${cand.name}: ${(err as Error)?.message ?? err}`, { cause: err });
+          span.recordException(f);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: f.message });
+          if (f.status !== undefined) span.setAttribute('http.response.status_code', f.status);
+          if (dep.kind === 'llm') this.#judged(dep.model, f, probe);
+          if (f.cancelled) return fail(new MomaError(Code.CANCELLED, 'call cancelled by the client'));
+          log.last = f;
+          log.entries.push({ target: cand.name, provider, outcome: outcomeOf(f, streamed), message: `${cand.name}: ${f.message}`, until: f.retryAfterMs === undefined ? undefined : Date.now() + f.retryAfterMs });
+          if (streamed) {
+            failed.push(cand.target);
+            return fail(failedError(log, candidates.length, this.#deps, cand.name));
+          }
+          // The provider refused the request itself (400, 401, 403, 404, 422): another target would refuse it too.
+          if (!f.retryable) {
+            failed.push(cand.target);
+            return fail(refusedError(f, log));
+          }
+          if (f.timeout === 'deadline') {
+            log.stopped = 'deadline';
+            failed.push(cand.target);
+            break candidates;
+          }
+          this.#deps.logger.warn({ target: cand.name, provider, err: f.message, attempt: log.attempts }, 'attempt failed');
+        } finally {
+          span.end();
+        }
+      }
+      if (touched) {
+        failed.push(cand.target);
+        announce.push(cand.target);
       }
     }
-    const error = MomaError.unavailable(`all ${candidates.length} target(s) failed: ${failures.join('; ')}`);
-    return { usage: usage(0, 0, 0, undefined), ok: false, error };
+    return fail(failedError(log, candidates.length, this.#deps));
   }
 
-  async #llm(cand: Candidate, req: ExecuteRequest, span: Span, signal: AbortSignal, onDelta: (t: string) => void) {
-    const model = this.#model(cand, span);
+  /** Breaker bookkeeping for a failed attempt: a provider that answered is up; a retryable failure counts against it. */
+  #judged(model: ResolvedModel, f: TargetFailure, probe: boolean): void {
+    const { breakers } = this.#deps;
+    if (f.cancelled || f.timeout === 'deadline') {
+      // Neither the provider's fault nor proof it works.
+      if (probe) breakers.release(model.provider, model.model);
+    } else if (f.status !== undefined && !f.retryable) {
+      breakers.success(model.provider, model.model);
+    } else {
+      breakers.failure(model.provider, model.model, f.retryAfterMs);
+    }
+  }
+
+  #deployments(cand: Candidate, primary: boolean, req: ExecuteRequest): Deployment[] {
+    if (cand.kind === 'llm') return this.#deps.providers.resolve(cand.id).map((model) => ({ kind: 'llm', model }));
+    const url = (primary && req.agentUrl) || this.#deps.agentUrls[cand.id];
+    return url ? [{ kind: 'agent', url }] : [];
+  }
+
+  async #llm(model: ResolvedModel, req: ExecuteRequest, span: Span, signal: AbortSignal, timeouts: Timeouts, onDelta: (t: string) => void) {
+    describe(span, model);
     const input: ChatInput = { messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature, stream: req.stream !== false };
-    const r = await callLlm(model, input, onDelta, signal, this.#deps.timeouts);
+    const r = await callLlm(model, input, onDelta, signal, timeouts);
     span.setAttribute('app.executor.usage_estimated', r.estimated);
     return { ...r, cost: costUsd(r.promptTokens, r.completionTokens, model.price), state: '', contextId: '', taskId: '' };
   }
 
-  async #forward(cand: Candidate, req: ExecuteRequest, body: Record<string, unknown>, span: Span, signal: AbortSignal, onChunk: (c: Buffer) => void) {
-    const model = this.#model(cand, span);
-    const r = await forwardChat(model, body, req.messages, onChunk, signal, this.#deps.timeouts);
+  async #forward(model: ResolvedModel, req: ExecuteRequest, body: Record<string, unknown>, span: Span, signal: AbortSignal, timeouts: Timeouts, onChunk: (c: Buffer, headers?: Record<string, string>) => void) {
+    describe(span, model);
+    const r = await forwardChat(model, body, req.messages, onChunk, signal, timeouts);
     span.setAttribute('app.executor.usage_estimated', r.estimated);
     return { ...r, cost: costUsd(r.promptTokens, r.completionTokens, model.price), state: '', contextId: '', taskId: '' };
-  }
-
-  #model(cand: Candidate, span: Span): ResolvedModel {
-    const model = this.#deps.providers.resolve(cand.id);
-    if (!model) throw new TargetFailure(`no provider configured for model "${cand.id}" (add it to MOMA_PROVIDERS or add a "*" provider)`);
-    span.setAttributes({ 'gen_ai.request.model': model.upstreamModel, 'app.executor.provider': model.provider, 'server.address': model.baseUrl });
-    return model;
   }
 
   async #agent(
     cand: Candidate,
+    url: string,
     req: ExecuteRequest,
     primary: boolean,
     span: Span,
     signal: AbortSignal,
+    timeouts: Timeouts,
     onDelta: (t: string, ids: { state: string; contextId: string; taskId: string }) => void,
   ) {
-    const url = (primary && req.agentUrl) || this.#deps.agentUrls[cand.id];
-    if (!url) throw new TargetFailure(`no URL for agent "${cand.id}" (pass agent_url or list it in MOMA_AGENTS)`);
     const lastUser = [...req.messages].reverse().find((m) => m.role === 'user');
     const turn = { text: lastUser?.content ?? '', contextId: primary ? req.agentContextId : '', taskId: primary ? req.agentTaskId : '' };
     span.setAttribute('server.address', url);
     this.#a2a ??= import('./agent-call.ts').then((m) => ({ callAgent: m.callAgent, clients: new m.AgentClients(this.#deps.agentCardTtlMs) }));
     const { callAgent, clients } = await this.#a2a;
-    const r = await callAgent(clients, url, turn, onDelta, signal, this.#deps.timeouts);
+    const r = await callAgent(clients, url, turn, onDelta, signal, timeouts);
     span.setAttributes({ 'app.executor.agent_state': r.state, 'app.executor.agent_task_id': r.taskId });
     return { ...r, cost: 0 };
   }
+}
+
+function describe(span: Span, model: ResolvedModel): void {
+  span.setAttributes({ 'gen_ai.request.model': model.upstreamModel, 'app.executor.provider': model.provider, 'server.address': model.baseUrl });
+}
+
+/** The attempt's outcome as the error's summary names it (no provider text: it could echo a key). */
+function outcomeOf(f: TargetFailure, streamed: boolean): string {
+  if (f.timeout === 'deadline') return 'deadline';
+  if (f.timeout) return `timeout_${f.timeout}`;
+  if (streamed) return 'failed_after_output';
+  if (f.status !== undefined) return `http_${f.status}`;
+  if (f.connection) return 'connection_error';
+  return 'error';
 }

@@ -27,7 +27,9 @@ describe('executor - llm targets', () => {
         prices: { big: { input: 2, output: 10 } },
       },
       { name: 'dead', baseUrl: `http://127.0.0.1:${deadPort}/v1`, models: ['ghost'] },
-      { name: 'backup', baseUrl: backup.url, models: ['*'] },
+      // One provider per model here, so a failure moves to the next-ranked model (several providers per model:
+      // error-policy.test.ts).
+      { name: 'backup', baseUrl: backup.url, models: ['spare'] },
     ]);
   });
   afterAll(async () => {
@@ -64,11 +66,19 @@ describe('executor - llm targets', () => {
   });
 
   it('executor - maps model names per provider and routes unlisted models to the catch-all provider', async () => {
-    const mapped = await execute(exec.client, { decision: decision([llmTarget('mapped')]), messages: user('hi') });
-    expect(mapped.text).toBe('[upstream-name] hi');
-    const other = await execute(exec.client, { decision: decision([llmTarget('anything-else')]), messages: user('hi') });
-    expect(other.text).toBe('[anything-else] hi');
-    expect(backup.requests.at(-1)?.model).toBe('anything-else');
+    const local = await runExecutor([
+      { name: 'primary', baseUrl: primary.url, models: ['mapped'], modelMap: { mapped: 'upstream-name' } },
+      { name: 'backup', baseUrl: backup.url, models: ['*'] },
+    ]);
+    try {
+      const mapped = await execute(local.client, { decision: decision([llmTarget('mapped')]), messages: user('hi') });
+      expect(mapped.text).toBe('[upstream-name] hi');
+      const other = await execute(local.client, { decision: decision([llmTarget('anything-else')]), messages: user('hi') });
+      expect(other.text).toBe('[anything-else] hi');
+      expect(backup.requests.at(-1)?.model).toBe('anything-else');
+    } finally {
+      await local.close();
+    }
   });
 
   it('executor - reports provider usage and prices it per 1M tokens', async () => {
@@ -156,7 +166,7 @@ describe('executor - llm targets', () => {
     const local = await runExecutor(
       [
         { name: 'slow', baseUrl: slow.url, models: ['slow'] },
-        { name: 'ok', baseUrl: backup.url, models: ['*'] },
+        { name: 'ok', baseUrl: backup.url, models: ['fast'] },
       ],
       { firstTokenTimeoutMs: 150 },
     );

@@ -1,11 +1,15 @@
-// One chat completion against an OpenAI-compatible provider: streamed (deltas relayed as they arrive) when the caller
-// relays the answer as it comes, otherwise one non-streaming call whose whole answer is a single delta — no SSE
-// parsing, one response body, and one event to write instead of one per piece.
-import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+// One chat completion against an OpenAI-compatible provider for typed callers (gRPC/text, no raw body): streamed
+// through the OpenAI client (deltas relayed as they arrive) when the caller relays the answer as it comes, otherwise
+// one non-streaming call whose whole answer is a single delta — sent like a forwarded body, so its first byte is the
+// response headers and the answer then has the total allowance (the client's own timeout would cover the whole body).
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { estimatePromptTokens, estimateTokens } from './accounting.ts';
-import { StreamDeadline } from './deadline.ts';
+import { StreamDeadline, type Timeouts } from './deadline.ts';
 import { TargetFailure, upstreamFailure } from './failure.ts';
+import { forwardChat } from './llm-forward.ts';
 import type { ResolvedModel } from './providers.ts';
+
+export type { Timeouts };
 
 export interface ChatInput {
   messages: ReadonlyArray<{ role: string; content: string }>;
@@ -23,11 +27,6 @@ export interface CallResult {
   estimated: boolean;
 }
 
-export interface Timeouts {
-  firstTokenMs: number;
-  idleMs: number;
-}
-
 export async function callLlm(
   model: ResolvedModel,
   input: ChatInput,
@@ -36,7 +35,7 @@ export async function callLlm(
   timeouts: Timeouts,
 ): Promise<CallResult> {
   if (!input.stream) return callLlmWhole(model, input, onDelta, signal, timeouts);
-  const deadline = new StreamDeadline(signal, timeouts.firstTokenMs, timeouts.idleMs);
+  const deadline = new StreamDeadline(signal, { ...timeouts, totalMs: 0 });
   const where = `provider ${model.provider}`;
   let text = '';
   let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
@@ -62,7 +61,7 @@ export async function callLlm(
       }
     }
   } catch (err) {
-    throw upstreamFailure(err, deadline, where);
+    throw upstreamFailure(err, deadline, where, model.secrets);
   } finally {
     deadline.dispose();
   }
@@ -78,28 +77,12 @@ async function callLlmWhole(
   signal: AbortSignal,
   timeouts: Timeouts,
 ): Promise<CallResult> {
-  // Only the first-token allowance applies: the whole answer is the first (and only) thing that arrives.
-  const deadline = new StreamDeadline(signal, timeouts.firstTokenMs, timeouts.idleMs);
-  let completion: ChatCompletion;
-  try {
-    completion = await model.client.chat.completions.create(
-      {
-        model: model.upstreamModel,
-        messages: input.messages as ChatCompletionMessageParam[],
-        ...(input.maxTokens > 0 ? { max_tokens: input.maxTokens } : {}),
-        ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
-      },
-      { signal: deadline.signal },
-    );
-  } catch (err) {
-    throw upstreamFailure(err, deadline, `provider ${model.provider}`);
-  } finally {
-    deadline.dispose();
-  }
-  if (deadline.cancelled) throw new TargetFailure('cancelled by the caller', { cancelled: true });
-  const text = completion.choices?.[0]?.message?.content ?? '';
-  if (text) onDelta(text);
-  const usage = completion.usage;
-  if (usage) return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, estimated: false };
-  return { promptTokens: estimatePromptTokens(input.messages), completionTokens: estimateTokens(text), estimated: true };
+  const body = {
+    messages: input.messages,
+    ...(input.maxTokens > 0 ? { max_tokens: input.maxTokens } : {}),
+    ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
+  };
+  const r = await forwardChat(model, body, input.messages, () => undefined, signal, timeouts);
+  if (r.text) onDelta(r.text);
+  return { promptTokens: r.promptTokens, completionTokens: r.completionTokens, estimated: r.estimated };
 }

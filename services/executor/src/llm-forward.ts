@@ -67,7 +67,7 @@ export async function forwardChat(
   let whole: Buffer | undefined;
   const headers: Record<string, string> = {};
   try {
-    const res = await model.post('/chat/completions', JSON.stringify(body), new AbortController().signal);
+    const res = await model.post('/chat/completions', JSON.stringify(body), deadline.signal);
     for (const [k, v] of Object.entries(res.headers)) if (PASSED_ON.test(k) && typeof v === 'string') headers[k] = v;
     if (!stream) deadline.firstByte();
     if (res.statusCode >= 400) throw providerError(res.statusCode, headers, await res.body.text(), where, model.secrets);

@@ -1,6 +1,7 @@
-// `node services/executor/src/main.ts`: the executor as its own process (gRPC, NATS for usage events, no Redis),
-// with /healthz, /readyz and /metrics on HEALTH_PORT. SIGTERM marks it NOT_SERVING, lets running streams finish
-// (EXECUTOR_DRAIN_MS), drains NATS, then flushes spans (runService, @moma/platform).
+// `node services/executor/src/main.ts`: the executor as its own process (gRPC, NATS for usage events, Redis for the
+// providers' shared breaker state), with /healthz, /readyz and /metrics on HEALTH_PORT. SIGTERM marks it
+// NOT_SERVING, lets running streams finish (EXECUTOR_DRAIN_MS), drains NATS, quits Redis, then flushes spans
+// (runService, @moma/platform). A Redis outage later on does not fail calls: breakers then work per instance.
 import { credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { onShutdown, runService } from '@moma/platform';
@@ -17,8 +18,8 @@ await runService({
   name: 'executor',
   config: loadExecutorConfig,
   healthPort: (config) => config.common.HEALTH_PORT,
-  // The executor keeps no state between calls (the orchestrator owns sessions), so it opens no Redis connection.
-  stateless: true,
+  // Sessions are the orchestrator's; the executor's only shared state is its breaker:* keys (Retry-After windows
+  // and circuit breakers per provider+model), in the context's store: Redis when REDIS_URL is set.
   start: startExecutor,
   // Running streams may take EXECUTOR_DRAIN_MS to finish; the rest of the shutdown gets 5 s more.
   shutdownDeadlineMs: (config) => (config.drainMs ?? 25_000) + 5_000,

@@ -1,5 +1,7 @@
-// Model → provider resolution with one long-lived OpenAI client per provider: clients keep their HTTP connections
-// alive, and building one per request would cost more than the whole latency budget of a routed call.
+// Model → deployments: every provider that serves a model (its exact listings first, then the "*" providers, each in
+// MOMA_PROVIDERS order), so a failing provider can be replaced by the same model elsewhere before the next-ranked
+// model is tried. One long-lived OpenAI client per provider: clients keep their HTTP connections alive, and building
+// one per request would cost more than the whole latency budget of a routed call.
 import OpenAI from 'openai';
 import type { ProviderConfig } from './config.ts';
 import type { Dispatcher } from 'undici';
@@ -12,8 +14,11 @@ export interface ModelPrice {
   output: number;
 }
 
+/** One deployment of a model: a provider that serves it, under its own name for it. */
 export interface ResolvedModel {
   provider: string;
+  /** Our model id (the target's), for breaker keys and messages. */
+  model: string;
   baseUrl: string;
   client: OpenAI;
   /** The model name sent upstream (after the provider's modelMap). */
@@ -28,14 +33,13 @@ export interface ResolvedModel {
 const FREE: ModelPrice = { input: 0, output: 0 };
 
 export class ProviderRegistry {
-  readonly #exact = new Map<string, { cfg: ProviderConfig; client: OpenAI }>();
-  readonly #catchAll: { cfg: ProviderConfig; client: OpenAI } | undefined;
-  readonly #cache = new Map<string, ResolvedModel>();
+  readonly #exact = new Map<string, Array<{ cfg: ProviderConfig; client: OpenAI }>>();
+  readonly #catchAll: Array<{ cfg: ProviderConfig; client: OpenAI }> = [];
+  readonly #cache = new Map<string, readonly ResolvedModel[]>();
 
   readonly #fetch = upstreamFetch();
 
   constructor(providers: readonly ProviderConfig[], opts: { timeoutMs: number }) {
-    let catchAll: { cfg: ProviderConfig; client: OpenAI } | undefined;
     for (const cfg of providers) {
       const client = new OpenAI({
         baseURL: cfg.baseUrl,
@@ -48,20 +52,30 @@ export class ProviderRegistry {
         fetch: this.#fetch,
       });
       const entry = { cfg, client };
-      for (const model of cfg.models) {
-        if (model === '*') catchAll ??= entry;
-        else if (!this.#exact.has(model)) this.#exact.set(model, entry);
+      for (const model of new Set(cfg.models)) {
+        if (model === '*') this.#catchAll.push(entry);
+        else this.#exact.set(model, [...(this.#exact.get(model) ?? []), entry]);
       }
     }
-    this.#catchAll = catchAll;
   }
 
-  /** The provider serving `model`: an exact listing wins over the first "*" provider; undefined when none. */
-  resolve(model: string): ResolvedModel | undefined {
+  /**
+   * Every deployment of `model`, in the order to try them: the providers listing it exactly, then the "*" providers
+   * (a provider listing it both ways counts once); empty when none serves it.
+   */
+  resolve(model: string): readonly ResolvedModel[] {
     const hit = this.#cache.get(model);
     if (hit) return hit;
-    const entry = this.#exact.get(model) ?? this.#catchAll;
-    if (!entry) return undefined;
+    const entries = [...(this.#exact.get(model) ?? [])];
+    for (const e of this.#catchAll) if (!entries.includes(e)) entries.push(e);
+    const resolved = entries.map((e) => this.#deployment(model, e));
+    // Model ids come from decisions; a bound keeps a stream of unknown ones from growing the cache without end.
+    if (this.#cache.size >= 10_000) this.#cache.clear();
+    this.#cache.set(model, resolved);
+    return resolved;
+  }
+
+  #deployment(model: string, entry: { cfg: ProviderConfig; client: OpenAI }): ResolvedModel {
     const { cfg } = entry;
     const headers: Record<string, string> = {
       ...Object.fromEntries(Object.entries(cfg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
@@ -70,8 +84,9 @@ export class ProviderRegistry {
       ...(cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : {}),
     };
     const base = cfg.baseUrl.replace(/\/+$/, '');
-    const resolved: ResolvedModel = {
+    return {
       provider: cfg.name,
+      model,
       baseUrl: cfg.baseUrl,
       client: entry.client,
       upstreamModel: cfg.modelMap[model] ?? model,
@@ -79,8 +94,6 @@ export class ProviderRegistry {
       post: (path, body, signal) => this.#fetch.post(`${base}${path}`, headers, body, signal),
       secrets: cfg.apiKey && cfg.apiKey !== 'unused' ? [cfg.apiKey] : [],
     };
-    this.#cache.set(model, resolved);
-    return resolved;
   }
 
   /** Closes the providers' idle connections (shutdown). */
@@ -88,8 +101,8 @@ export class ProviderRegistry {
     return this.#fetch.close();
   }
 
-  /** Every explicitly listed model with its provider and price (for /v1/models-style listings). */
+  /** Every explicitly listed model with its providers and prices (for /v1/models-style listings). */
   list(): Array<{ model: string; provider: string; price: ModelPrice }> {
-    return [...this.#exact].map(([model, { cfg }]) => ({ model, provider: cfg.name, price: cfg.prices[model] ?? FREE }));
+    return [...this.#exact].flatMap(([model, entries]) => entries.map(({ cfg }) => ({ model, provider: cfg.name, price: cfg.prices[model] ?? FREE })));
   }
 }

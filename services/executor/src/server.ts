@@ -119,6 +119,7 @@ export function executeHandler(
           'app.executor.served_by': targetText(u.servedBy),
           'app.executor.failed': u.failed.map(targetText),
           'app.executor.fallbacks': fallbacks,
+          'app.executor.attempts': outcome.attempts,
           'app.executor.prompt_tokens': u.promptTokens,
           'app.executor.completion_tokens': u.completionTokens,
           'app.executor.cost_usd': u.costUsd,
@@ -154,12 +155,25 @@ export function executeHandler(
   };
 }
 
-/** The provider's own HTTP status of a refused request, so the gateway can answer with it (UPSTREAM_STATUS_KEY). */
-function errorMetadata(err: MomaError): Metadata {
+/** gRPC metadata keys of a failed Execute, read by the gateway (see the README, "Errors"). */
+export const UPSTREAM_STATUS_KEY = 'moma-upstream-status';
+export const RETRY_AFTER_KEY = 'moma-retry-after';
+export const ATTEMPTS_KEY = 'moma-attempts-bin';
+const NO_RETRY_KEY = 'grpc-retry-pushback-ms';
+
+/**
+ * What the gateway needs beyond code and message: the HTTP status to answer with (a provider's refusal, or 502 after
+ * a provider's 5xx), when to come back (seconds), and the attempts summary (JSON, UTF-8, in a binary key because
+ * model ids need not be ASCII).
+ */
+export function errorMetadata(err: MomaError): Metadata {
   const md = new Metadata();
-  const status = err.details?.upstreamStatus;
-  if (typeof status === 'number') md.set(UPSTREAM_STATUS_KEY, String(status));
+  // The executor's own verdict after its attempts (gRFC A6 server pushback < 0): a client retry policy on
+  // UNAVAILABLE (the gateway's, for instances that die or drain) must not run the whole request again elsewhere.
+  md.set(NO_RETRY_KEY, '-1');
+  const d = err.details;
+  if (typeof d?.upstreamStatus === 'number') md.set(UPSTREAM_STATUS_KEY, String(d.upstreamStatus));
+  if (typeof d?.retryAfterSeconds === 'number') md.set(RETRY_AFTER_KEY, String(d.retryAfterSeconds));
+  if (Array.isArray(d?.attempts) && d.attempts.length > 0) md.set(ATTEMPTS_KEY, Buffer.from(JSON.stringify(d.attempts), 'utf8'));
   return md;
 }
-
-export const UPSTREAM_STATUS_KEY = 'moma-upstream-status';

@@ -1,23 +1,37 @@
 // Shared by the executor's tests: a running executor on a free port and a client that collects a whole stream.
 import { createServer } from 'node:net';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { createLogger, MemoryBus, MemoryStore, type Bus, type ServiceContext, type ServiceHandle } from '@moma/platform';
+import { createLogger, MemoryBus, MemoryStore, type Bus, type ServiceContext, type ServiceHandle, type Store } from '@moma/platform';
 import { ExecutorClient, ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
 import { startExecutor } from './app.ts';
-import { parseProviders, type ExecutorConfig, type ProviderConfigInput } from './config.ts';
+import type { Breakers } from './breakers.ts';
+import { parseProviders, type BreakerConfig, type ExecutorConfig, type ProviderConfigInput } from './config.ts';
 
 export interface Running {
-  handle: ServiceHandle & { port: number };
+  handle: ServiceHandle & { port: number; breakers: Breakers };
   client: ExecutorClient;
   ctx: ServiceContext;
   close(): Promise<void>;
 }
 
-export async function runExecutor(providers: ProviderConfigInput[], opts: { bus?: Bus; agents?: Record<string, string>; firstTokenTimeoutMs?: number } = {}): Promise<Running> {
+export interface RunOptions {
+  bus?: Bus;
+  /** The context's store (breaker state); default a fresh MemoryStore. Not closed by close(). */
+  store?: Store;
+  agents?: Record<string, string>;
+  firstTokenTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  totalTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  maxAttempts?: number;
+  breaker?: Partial<BreakerConfig>;
+}
+
+export async function runExecutor(providers: ProviderConfigInput[], opts: RunOptions = {}): Promise<Running> {
   const ctx: ServiceContext = {
     name: 'executor',
     bus: opts.bus ?? new MemoryBus(),
-    store: new MemoryStore(),
+    store: opts.store ?? new MemoryStore(),
     logger: createLogger('executor', { level: 'silent' }),
   };
   const config: ExecutorConfig = {
@@ -26,7 +40,11 @@ export async function runExecutor(providers: ProviderConfigInput[], opts: { bus?
     providers: parseProviders(providers, {}),
     agents: opts.agents ?? {},
     firstTokenTimeoutMs: opts.firstTokenTimeoutMs ?? 5_000,
-    idleTimeoutMs: 5_000,
+    idleTimeoutMs: opts.idleTimeoutMs ?? 5_000,
+    ...(opts.totalTimeoutMs === undefined ? {} : { totalTimeoutMs: opts.totalTimeoutMs }),
+    ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
+    ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
+    breaker: { failures: 5, cooldownMs: 30_000, cacheMs: 1_000, ...opts.breaker },
     agentCardTtlMs: 60_000,
   };
   const handle = await startExecutor(ctx, config);
