@@ -598,6 +598,28 @@ describe.skipIf(!infra.ok)(`faithful - behaviour${infra.ok ? '' : ` (skipped: ${
         fake.setFailing([]);
       }
     });
+
+    it('faithful - every provider rate-limited → 503 with Retry-After and the attempts, at most 3 upstream calls', async () => {
+      const before = fake.requests.length;
+      fake.setFailing(['*'], { status: 429, retryAfterSeconds: 1 });
+      try {
+        const res = await fetch(`${sys.httpUrl}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'moma/auto', messages: [{ role: 'user', content: 'Rate limited everywhere?' }], moma: { disable_agents: true } }),
+        });
+        const body = (await res.json()) as any;
+        expect(res.status).toBe(503);
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        expect(body.error.attempts.length).toBeGreaterThan(0);
+        expect(body.error.attempts[0].outcome).toBe('http_429');
+        expect(fake.requests.length - before).toBeLessThanOrEqual(3);
+      } finally {
+        fake.setFailing([]);
+        // the limited models are skipped until Retry-After passes; let it pass for the tests that follow
+        await new Promise((r) => setTimeout(r, 1100));
+      }
+    });
   });
 
   describe('faithful - malformed parts are refused with 400 naming the field, nothing sent upstream', () => {

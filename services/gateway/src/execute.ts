@@ -145,9 +145,25 @@ function executorError(err: grpc.ServiceError): MomaError {
     return MomaError.unavailable(`executor unreachable: ${err.details}`, err);
   }
   // A provider that refused the request (400, 401, 403, 404, 422) said so with its status: the client gets it.
-  const upstream = Number(err.metadata?.get('moma-upstream-status')[0]);
-  const details = upstream >= 400 && upstream < 500 ? { upstreamStatus: upstream } : undefined;
-  return new MomaError(fromGrpcStatus(err.code ?? Code.UNKNOWN), err.details || err.message, { cause: err, ...(details ? { details } : {}) });
+  // When every attempt failed: 502 if the last provider answer was a 5xx, when to come back, and what was tried.
+  const md = err.metadata;
+  const upstream = Number(md?.get('moma-upstream-status')[0]);
+  const retryAfter = Number(md?.get('moma-retry-after')[0]);
+  const details: Record<string, unknown> = {};
+  if ((upstream >= 400 && upstream < 500) || upstream === 502) details.upstreamStatus = upstream;
+  if (Number.isFinite(retryAfter) && retryAfter >= 0) details.retryAfterSeconds = retryAfter;
+  const attempts = md?.get('moma-attempts-bin')[0];
+  if (attempts !== undefined) {
+    try {
+      details.attempts = JSON.parse(Buffer.from(attempts).toString('utf8'));
+    } catch {
+      // a malformed summary is left out rather than failing the error
+    }
+  }
+  return new MomaError(fromGrpcStatus(err.code ?? Code.UNKNOWN), err.details || err.message, {
+    cause: err,
+    ...(Object.keys(details).length > 0 ? { details } : {}),
+  });
 }
 
 /**

@@ -33,9 +33,9 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
   }
 
   app.setErrorHandler((err, _req, reply) => {
-    const { status, body } = httpError(err);
+    const { status, body, headers } = httpError(err);
     if (status >= 500) logger.error({ err, status }, 'request failed');
-    void reply.code(status).send(body);
+    void reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({

@@ -99,13 +99,16 @@ const ERROR_TYPES: Partial<Record<number, string>> = {
   401: 'authentication_error',
   403: 'permission_error',
   429: 'rate_limit_error',
+  502: 'api_error',
   503: 'service_unavailable_error',
   504: 'timeout_error',
 };
 
 export interface HttpError {
   status: number;
-  body: { error: { message: string; type: string; code: string; param?: string } };
+  body: { error: { message: string; type: string; code: string; param?: string; attempts?: unknown } };
+  /** Response headers the error carries (Retry-After). */
+  headers: Record<string, string>;
 }
 
 /** The one mapping from anything thrown to an HTTP status and OpenAI-style error JSON. */
@@ -116,6 +119,8 @@ export function httpError(err: unknown): HttpError {
   const upstream = e.details?.upstreamStatus;
   const status = typeof upstream === 'number' ? upstream : httpStatusFor(e.code);
   const field = typeof e.details?.field === 'string' ? e.details.field : undefined;
+  const retryAfter = e.details?.retryAfterSeconds;
+  const attempts = e.details?.attempts;
   return {
     status,
     body: {
@@ -124,8 +129,10 @@ export function httpError(err: unknown): HttpError {
         type: ERROR_TYPES[status] ?? 'server_error',
         code: e.codeName.toLowerCase(),
         ...(field ? { param: field } : {}),
+        ...(Array.isArray(attempts) ? { attempts } : {}),
       },
     },
+    headers: typeof retryAfter === 'number' ? { 'retry-after': String(Math.ceil(retryAfter)) } : {},
   };
 }
 
@@ -145,6 +152,7 @@ function fastifyError(err: unknown): HttpError | undefined {
   const [c, prefix] = known[code] ?? ['invalid_request', ''];
   return {
     status: statusCode,
+    headers: {},
     body: {
       error: {
         message: prefix ? `${prefix} (${err.message})` : err.message,
