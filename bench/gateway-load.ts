@@ -7,10 +7,8 @@
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import { Redis } from 'ioredis';
-import autocannon from 'autocannon';
 import { testInfra, uniqueId } from '@moma/testkit';
+import { cleanRedis, cpuSnapshot, cpuPerRequestBetween, drive as driveLoad, infraPids, round, startUpstream, type Figures } from './load-kit.ts';
 import { rssMb, startPrivateNats, startSystem, SERVICES, type System } from '../test/support/system.ts';
 
 const { values: args } = parseArgs({
@@ -24,101 +22,17 @@ const { values: args } = parseArgs({
 const duration = Number(args.duration);
 const warmup = Number(args.warmup);
 
-interface Figures {
-  reqPerSec: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  errors: number;
-}
-
 const BODY = JSON.stringify({ model: 'moma/auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
 
-/** One autocannon run; latencies are taken from every response (fractional ms) rather than autocannon's 1 ms buckets. */
-async function drive(url: string, connections: number, seconds: number, body = BODY): Promise<Figures> {
-  const times: number[] = [];
-  const instance = autocannon({
-    url,
-    method: 'POST',
-    connections,
-    duration: seconds,
-    headers: { 'content-type': 'application/json' },
-    body,
-  });
-  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
-    if (status === 200) times.push(ms);
-  });
-  const result = await instance;
-  times.sort((a, b) => a - b);
-  const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? NaN;
-  return {
-    reqPerSec: Math.round(times.length / seconds),
-    p50: round(pct(50)),
-    p99: round(pct(99)),
-    requests: times.length,
-    errors: result.errors + result.timeouts + result.non2xx,
-  };
-}
-
-const round = (n: number) => Math.round(n * 100) / 100;
-
-/** The trivial upstream runs on its own thread so it does not share the event loop with autocannon. */
-function startUpstream(): Promise<{ url: string; worker: Worker }> {
-  const testkit = new URL('../packages/testkit/src/fake-openai.ts', import.meta.url).href;
-  const worker = new Worker(
-    `const { parentPort } = require('node:worker_threads');
-     import(${JSON.stringify(testkit)}).then(async (m) => {
-       const fake = await m.startFakeOpenAI({ host: '127.0.0.1', record: false });
-       parentPort.postMessage(fake.url);
-     });`,
-    { eval: true },
-  );
-  return new Promise((resolve, reject) => {
-    worker.once('message', (url: string) => resolve({ url, worker }));
-    worker.once('error', reject);
-  });
-}
-
-/** CPU time (user + system) a process has used, in ms, from /proc/<pid>/stat; undefined off Linux. */
-async function cpuMs(pid: number): Promise<number | undefined> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks (100 Hz).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Pids of the shared NATS and Redis servers on this machine, when they run here (their CPU is part of a request). */
-async function infraPids(): Promise<Record<string, number>> {
-  const { readdir, readFile } = await import('node:fs/promises');
-  const out: Record<string, number> = {};
-  try {
-    for (const entry of await readdir('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const comm = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim();
-      if (comm === 'nats-server' || comm === 'redis-server') out[comm] ??= Number(entry);
-    }
-  } catch {
-    // not Linux
-  }
-  return out;
-}
+const drive = (url: string, connections: number, seconds: number, body = BODY): Promise<Figures> =>
+  driveLoad({ url, connections, seconds, body });
 
 /** CPU ms each process spent per request during `run` (all processes on the path, including NATS and Redis). */
 async function cpuPerRequest(pids: Record<string, number>, run: () => Promise<Figures>): Promise<{ figures: Figures; cpu: Record<string, number> }> {
-  const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([n, p]) => [n, await cpuMs(p)] as const)));
+  const before = await cpuSnapshot(pids);
   const figures = await run();
-  const cpu: Record<string, number> = {};
-  for (const [n, p] of Object.entries(pids)) {
-    const b = before[n];
-    const a = await cpuMs(p);
-    if (a !== undefined && b !== undefined && figures.requests > 0) cpu[n] = round((a - b) / figures.requests);
-  }
-  return { figures, cpu };
+  const perRequest = cpuPerRequestBetween(before, await cpuSnapshot(pids), figures.requests);
+  return { figures, cpu: Object.fromEntries(Object.entries(perRequest).map(([n, v]) => [n, round(v)])) };
 }
 
 async function memory(sys: System): Promise<Record<string, number | undefined>> {
@@ -205,22 +119,8 @@ async function main(): Promise<void> {
   } finally {
     await sys.stop();
     await nats?.stop();
-    await upstream.worker.terminate();
+    await upstream.stop();
     await cleanRedis(infra.redisUrl, keyPrefix);
-  }
-}
-
-async function cleanRedis(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
   }
 }
 
