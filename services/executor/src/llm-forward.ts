@@ -106,13 +106,19 @@ export async function forwardChat(
   };
 }
 
-/** The data of each server-sent event until `[DONE]`; every event counts as progress for the idle deadline. */
+/**
+ * The data of each server-sent event until `[DONE]`; every event counts as progress for the idle deadline. The body
+ * is read to its end after `[DONE]` (the provider ends it right away): leaving the loop early would make undici
+ * destroy the response with an AbortError, and build its stack, on every stream, and lose the keep-alive socket.
+ */
 async function* sseData(body: AsyncIterable<Buffer>, deadline: StreamDeadline): AsyncGenerator<string> {
   let buffered = '';
+  let done = false;
   // A network read may end inside a multi-byte character: the decoder keeps the partial bytes for the next read.
   const decoder = new StringDecoder('utf8');
   for await (const piece of body) {
     deadline.progress();
+    if (done) continue;
     buffered += decoder.write(piece);
     let end: number;
     while ((end = buffered.search(/\r?\n\r?\n/)) >= 0) {
@@ -124,7 +130,10 @@ async function* sseData(body: AsyncIterable<Buffer>, deadline: StreamDeadline): 
         .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5))
         .join('\n');
       if (data === '') continue;
-      if (data === '[DONE]') return;
+      if (data === '[DONE]') {
+        done = true;
+        break;
+      }
       yield data;
     }
   }
