@@ -3,23 +3,21 @@
 // instance lost before it sent anything). Every service its own process on real NATS and Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, testInfra, uniqueId, type FakeOpenAI } from '@moma/testkit';
-import { dropKeys, startPrivateNats, startSystem, type PrivateNats, type System } from './support/system.ts';
+import { startSystemOnPrivateNats, type System } from './support/system.ts';
 
 const infra = await testInfra();
 
 describe.skipIf(!infra.ok)(`executor failover - two executors${infra.ok ? '' : ` (skipped: ${infra.reason})`}`, () => {
   if (!infra.ok) return;
   let fake: FakeOpenAI;
-  let nats: PrivateNats | undefined;
   let sys: System;
   const keyPrefix = `${uniqueId('failover')}:`;
 
   beforeAll(async () => {
     // Each completion takes a while, so many calls are in flight on both executors when one dies.
     fake = await startFakeOpenAI({ latencyMs: 60, models: ['*'] });
-    nats = await startPrivateNats();
-    sys = await startSystem({
-      natsUrl: nats?.url ?? infra.natsUrl,
+    sys = await startSystemOnPrivateNats({
+      natsUrl: infra.natsUrl,
       redisUrl: infra.redisUrl,
       keyPrefix,
       providers: [{ name: 'fake', baseUrl: fake.url, models: ['*'] }],
@@ -29,8 +27,6 @@ describe.skipIf(!infra.ok)(`executor failover - two executors${infra.ok ? '' : `
 
   afterAll(async () => {
     await sys?.stop();
-    await nats?.stop();
-    await dropKeys(infra.redisUrl, keyPrefix);
     await fake?.close();
   });
 

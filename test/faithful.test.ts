@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startFakeOpenAI, testInfra, uniqueId, type FakeOpenAI, type FakeOpenAIRequest } from '@moma/testkit';
-import { dropKeys, startPrivateNats, startSystem, type PrivateNats, type System } from './support/system.ts';
+import { startSystemOnPrivateNats, type System } from './support/system.ts';
 
 const infra = await testInfra();
 
@@ -114,7 +114,6 @@ describe.skipIf(!infra.ok)(`faithful - behaviour${infra.ok ? '' : ` (skipped: ${
   let fake: FakeOpenAI;
   let proxy: { url: string; close(): Promise<void> };
   let sys: System;
-  let nats: PrivateNats | undefined;
   let client: OpenAI;
   let models: string[] = [];
   const keyPrefix = `faithful-${uniqueId()}:`;
@@ -122,9 +121,8 @@ describe.skipIf(!infra.ok)(`faithful - behaviour${infra.ok ? '' : ` (skipped: ${
   beforeAll(async () => {
     fake = await startFakeOpenAI();
     proxy = await startSplittingProxy(fake.url);
-    nats = await startPrivateNats();
-    sys = await startSystem({
-      natsUrl: nats?.url ?? infra.natsUrl,
+    sys = await startSystemOnPrivateNats({
+      natsUrl: infra.natsUrl,
       redisUrl: infra.redisUrl,
       keyPrefix,
       providers: [{ name: 'fake', baseUrl: proxy.url, models: ['*'] }],
@@ -135,8 +133,6 @@ describe.skipIf(!infra.ok)(`faithful - behaviour${infra.ok ? '' : ` (skipped: ${
 
   afterAll(async () => {
     await sys?.stop();
-    await nats?.stop();
-    if (infra.ok) await dropKeys(infra.redisUrl, keyPrefix);
     await proxy?.close();
     await fake?.close();
   });

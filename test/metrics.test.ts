@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { RouterClient } from '@moma/proto';
 import { startFakeOpenAI, testInfra, uniqueId, type FakeOpenAI } from '@moma/testkit';
-import { dropKeys, SERVICES, startPrivateNats, startSystem, type PrivateNats, type ServiceName, type System } from './support/system.ts';
+import { SERVICES, startSystemOnPrivateNats, type ServiceName, type System } from './support/system.ts';
 
 const infra = await testInfra();
 
@@ -30,14 +30,12 @@ function parseSamples(text: string): Sample[] {
 describe.skipIf(!infra.ok)(`metrics - /metrics on every service${infra.ok ? '' : ` (skipped: ${infra.reason})`}`, () => {
   let fake: FakeOpenAI;
   let sys: System;
-  let nats: PrivateNats | undefined;
   const keyPrefix = `metrics-${uniqueId()}:`;
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
-    nats = await startPrivateNats();
-    sys = await startSystem({
-      natsUrl: nats?.url ?? infra.natsUrl,
+    sys = await startSystemOnPrivateNats({
+      natsUrl: infra.natsUrl,
       redisUrl: infra.redisUrl,
       keyPrefix,
       providers: [{ name: 'fake', baseUrl: fake.url, models: ['*'] }],
@@ -46,8 +44,6 @@ describe.skipIf(!infra.ok)(`metrics - /metrics on every service${infra.ok ? '' :
 
   afterAll(async () => {
     await sys?.stop();
-    await nats?.stop();
-    if (infra.ok) await dropKeys(infra.redisUrl, keyPrefix);
     await fake?.close();
   });
 

@@ -258,6 +258,31 @@ export async function startPrivateNats(): Promise<PrivateNats | undefined> {
   return undefined;
 }
 
+/**
+ * startSystem on a NATS of its own (startPrivateNats; `opts.natsUrl`, the shared one, when there is none). Its stop()
+ * stops the system, then that NATS, then deletes the system's Redis keys (as it does when the system fails to start).
+ */
+export async function startSystemOnPrivateNats(opts: SystemOptions): Promise<System> {
+  const nats = await startPrivateNats();
+  const cleanUp = async () => {
+    await nats?.stop();
+    await dropKeys(opts.redisUrl, opts.keyPrefix);
+  };
+  let sys: System;
+  try {
+    sys = await startSystem({ ...opts, natsUrl: nats?.url ?? opts.natsUrl });
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+  const stopSystem = sys.stop;
+  sys.stop = async () => {
+    await stopSystem();
+    await cleanUp();
+  };
+  return sys;
+}
+
 /** Resident memory of a process in MB, from /proc/<pid>/status (VmRSS); undefined off Linux. */
 export async function rssMb(pid: number): Promise<number | undefined> {
   const { readFile } = await import('node:fs/promises');

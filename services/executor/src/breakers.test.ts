@@ -6,6 +6,10 @@ import { breakerKey, Breakers, type BreakerState } from './breakers.ts';
 
 const logger = createLogger('breakers-test', { level: 'silent' });
 
+/** The verdicts that let a call through: a closed breaker's, and the one probe a half-open breaker lets go. */
+const ADMITTED = { ok: true, probe: false };
+const PROBE = { ok: true, probe: true };
+
 function setup(opts: { failures?: number; cacheMs?: number } = {}) {
   const clock = { t: 1_700_000_000_000 };
   const now = () => clock.t;
@@ -19,7 +23,7 @@ describe('executor breakers', () => {
   it('breakers - a closed deployment is admitted without writing anything', async () => {
     const { store, make } = setup();
     const b = make();
-    expect(await b.admit('p', 'm')).toEqual({ ok: true, probe: false });
+    expect(await b.admit('p', 'm')).toEqual(ADMITTED);
     b.success('p', 'm');
     await b.settle();
     expect(await store.list('breaker:')).toEqual([]);
@@ -35,10 +39,10 @@ describe('executor breakers', () => {
     const other = make();
     expect(await other.admit('p', 'm')).toMatchObject({ ok: false, reason: 'rate_limited' });
     clock.t += 2_001;
-    expect(await a.admit('p', 'm')).toEqual({ ok: true, probe: false });
-    expect(await other.admit('p', 'm')).toEqual({ ok: true, probe: false });
+    expect(await a.admit('p', 'm')).toEqual(ADMITTED);
+    expect(await other.admit('p', 'm')).toEqual(ADMITTED);
     // Another model of the same provider was never limited.
-    expect(await a.admit('p', 'other')).toEqual({ ok: true, probe: false });
+    expect(await a.admit('p', 'other')).toEqual(ADMITTED);
   });
 
   it('breakers - consecutive failures open the breaker for the cool-off; a success in between starts the count again', async () => {
@@ -49,7 +53,7 @@ describe('executor breakers', () => {
     b.success('p', 'm');
     b.failure('p', 'm');
     b.failure('p', 'm');
-    expect(await b.admit('p', 'm')).toEqual({ ok: true, probe: false });
+    expect(await b.admit('p', 'm')).toEqual(ADMITTED);
     b.failure('p', 'm');
     expect(await b.admit('p', 'm')).toEqual({ ok: false, reason: 'breaker_open', until: clock.t + 30_000 });
   });
@@ -62,14 +66,14 @@ describe('executor breakers', () => {
     await a.settle();
     clock.t += 30_001;
     const verdicts = await Promise.all([a.admit('p', 'm'), b.admit('p', 'm'), a.admit('p', 'm'), b.admit('p', 'm')]);
-    expect(verdicts.filter((v) => v.ok)).toEqual([{ ok: true, probe: true }]);
+    expect(verdicts.filter((v) => v.ok)).toEqual([PROBE]);
     expect(verdicts.filter((v) => !v.ok).every((v) => !v.ok && v.reason === 'breaker_open')).toBe(true);
     const prober = verdicts[1]!.ok || verdicts[3]!.ok ? b : a;
     prober.success('p', 'm');
     await prober.settle();
     clock.t += 1_001; // past the other instance's cache
-    expect(await a.admit('p', 'm')).toEqual({ ok: true, probe: false });
-    expect(await b.admit('p', 'm')).toEqual({ ok: true, probe: false });
+    expect(await a.admit('p', 'm')).toEqual(ADMITTED);
+    expect(await b.admit('p', 'm')).toEqual(ADMITTED);
   });
 
   it('breakers - a failed probe opens the breaker for another cool-off; a released one lets the next probe go', async () => {
@@ -77,14 +81,14 @@ describe('executor breakers', () => {
     const b = make();
     b.failure('p', 'm');
     clock.t += 30_001;
-    expect(await b.admit('p', 'm')).toEqual({ ok: true, probe: true });
+    expect(await b.admit('p', 'm')).toEqual(PROBE);
     b.failure('p', 'm');
     expect(await b.admit('p', 'm')).toEqual({ ok: false, reason: 'breaker_open', until: clock.t + 30_000 });
     clock.t += 30_001;
-    expect(await b.admit('p', 'm')).toEqual({ ok: true, probe: true });
+    expect(await b.admit('p', 'm')).toEqual(PROBE);
     expect(await b.admit('p', 'm')).toMatchObject({ ok: false, reason: 'breaker_open' });
     b.release('p', 'm');
-    expect(await b.admit('p', 'm')).toEqual({ ok: true, probe: true });
+    expect(await b.admit('p', 'm')).toEqual(PROBE);
   });
 
   it('breakers - reads go through the local cache: one store read per cache period', async () => {
@@ -114,7 +118,7 @@ describe('executor breakers', () => {
       delete: () => Promise.reject(new Error('redis down')),
     });
     const b = make(broken);
-    expect(await b.admit('p', 'm')).toEqual({ ok: true, probe: false });
+    expect(await b.admit('p', 'm')).toEqual(ADMITTED);
     b.failure('p', 'm');
     await b.settle();
     expect(await b.admit('p', 'm')).toMatchObject({ ok: false, reason: 'breaker_open' });

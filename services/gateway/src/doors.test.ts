@@ -4,55 +4,31 @@
 // agent's text as `delta` events. The executor sees the chat body the door made; the client sees its own API's shapes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { llmTarget } from '@moma/core/rules';
-import { MemoryBus, MemoryStore, MomaError, serveStage, type Logger } from '@moma/platform';
+import { responsesTextEventTypes } from '@moma/core/testing';
+import { MemoryBus, MomaError, serveStage } from '@moma/platform';
 import {
   DecideResponse,
-  ExecutorService,
   IntentStageDefinition,
   OrchestratorStageDefinition,
-  ScoringStageDefinition,
   type ChatMessage,
   type ExecuteRequest,
   type ExecuteResponse,
 } from '@moma/proto';
-import { startGateway, type GatewayHandle } from './app.ts';
+import type { GatewayHandle } from './app.ts';
+import { noAgents, postJson, serveScoring, startStandInGateway, type StandInGateway } from './test-support.ts';
 
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 type Json = Record<string, any>;
 
 let gw: GatewayHandle;
-let bus: MemoryBus;
-let executor: grpc.Server;
+let standIn: StandInGateway;
 const executed: ExecuteRequest[] = [];
 const sessions = new Map<string, ChatMessage[]>();
-
-const unused = async (): Promise<never> => {
-  throw MomaError.internal('not used by these tests');
-};
 
 async function startStages(b: MemoryBus): Promise<void> {
   await serveStage(b, IntentStageDefinition, {
     classify: async () => ({ categories: [{ category: 'general', score: 0.8 }], candidates: [], inScope: false, threshold: 0.5 }),
   });
-  await serveStage(b, ScoringStageDefinition, {
-    score: async (req) => {
-      const all = [
-        { target: llmTarget('m-large'), predictedQuality: 0.9, predictedCostUsd: 0.002, utility: 1 },
-        { target: llmTarget('org/m-small'), predictedQuality: 0.7, predictedCostUsd: 0.0001, utility: 0.8 },
-      ];
-      const allowed = req.options?.allowedModels ?? [];
-      const ranked = allowed.length ? all.filter((c) => allowed.includes(c.target.id)) : all;
-      return { ranked, mode: req.options?.mode || 2, reason: `ranked ${ranked.length} models`, routerVersion: 'test-v1' };
-    },
-    listModels: async () => ({
-      models: [
-        { id: 'm-large', inputPricePerMtok: 5, outputPricePerMtok: 15, provider: 'p' },
-        { id: 'org/m-small', inputPricePerMtok: 0.1, outputPricePerMtok: 0.4, provider: 'p' },
-      ],
-      routerVersion: 'test-v1',
-    }),
-  });
+  await serveScoring(b, 'org/m-small');
   await serveStage(b, OrchestratorStageDefinition, {
     createSession: async () => {
       const sessionId = `s-${sessions.size + 1}`;
@@ -68,10 +44,7 @@ async function startStages(b: MemoryBus): Promise<void> {
       if (!req.failed) sessions.get(req.sessionId)?.push(req.question!, req.reply!);
       return { fsmState: 'llm', version: 2 };
     },
-    listAgents: async () => ({ agents: [], version: 0, listed: true }),
-    registerAgent: unused,
-    updateAgent: unused,
-    removeAgent: unused,
+    ...noAgents,
   });
 }
 
@@ -101,100 +74,74 @@ function plan(body: Json): Plan {
   return { text: 'hello world', finish: 'stop' };
 }
 
-function startExecutor(): Promise<number> {
-  executor = new grpc.Server();
-  executor.addService(ExecutorService, {
-    execute: (call: grpc.ServerWritableStream<ExecuteRequest, ExecuteResponse>) => {
-      executed.push(call.request);
-      const target = call.request.decision!.target!;
-      const body = JSON.parse(Buffer.from(call.request.body).toString('utf8')) as Json;
-      const q = call.request.messages.at(-1)?.content ?? '';
-      const usage = { promptTokens: 11, completionTokens: 3, costUsd: 0.001, latencyMs: 1, servedBy: target, failed: [] };
-      if (q.includes('fail-first')) {
-        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'all 2 target(s) failed: provider down' });
-        return;
-      }
-      if (q.includes('reject-400')) {
-        const metadata = new grpc.Metadata();
-        metadata.set('moma-upstream-status', '400');
-        call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'provider p: HTTP 400: Invalid schema for function', metadata });
-        return;
-      }
-      if (q.includes('as an agent')) {
-        for (const d of ['agent ', 'says hi']) call.write(ev({ delta: d, agentState: 'completed' }));
-        call.write(ev({ usage, agentState: 'completed', text: 'agent says hi' }));
-        call.end();
-        return;
-      }
-      const p = plan(body);
-      const head = { id: 'chatcmpl-1', created: 1, model: `${target.id}-2025` };
-      if (body.stream !== true) {
-        const message = p.tool
-          ? { role: 'assistant', content: null, tool_calls: [{ id: p.tool.id, type: 'function', function: { name: p.tool.name, arguments: p.tool.args } }] }
-          : { role: 'assistant', content: p.text };
-        const json = {
-          ...head,
-          object: 'chat.completion',
-          choices: [{ index: 0, message, finish_reason: p.finish, ...(p.stopReason ? { stop_reason: p.stopReason } : {}) }],
-          usage: { prompt_tokens: 20, completion_tokens: 5, total_tokens: 25, prompt_tokens_details: { cached_tokens: 4 } },
-        };
-        call.write(ev({ usage, text: p.text, body: Buffer.from(JSON.stringify(json)), headers: { 'x-request-id': 'req_9' } }));
-        call.end();
-        return;
-      }
-      const chunk = (delta: Json, finish: string | null = null, extra: Json = {}) =>
-        call.write(ev({ chunk: Buffer.from(JSON.stringify({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, ...extra }] })) }));
-      if (p.tool) {
-        chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: p.tool.id, type: 'function', function: { name: p.tool.name, arguments: '' } }] });
-        for (const piece of p.tool.args.match(/[\s\S]{1,6}/g)!) chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] });
-      } else {
-        chunk({ role: 'assistant', content: '' });
-        for (const piece of p.text.match(/\S+\s*/g)!) chunk({ content: piece });
-      }
-      if (q.includes('fail-mid')) {
-        setTimeout(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'stream broke: provider down' }), 5);
-        return;
-      }
-      chunk({}, p.finish, p.stopReason ? { stop_reason: p.stopReason } : {});
-      call.write(ev({ usage, text: p.text }));
+const executor = {
+  execute: (call: grpc.ServerWritableStream<ExecuteRequest, ExecuteResponse>) => {
+    executed.push(call.request);
+    const target = call.request.decision!.target!;
+    const body = JSON.parse(Buffer.from(call.request.body).toString('utf8')) as Json;
+    const q = call.request.messages.at(-1)?.content ?? '';
+    const usage = { promptTokens: 11, completionTokens: 3, costUsd: 0.001, latencyMs: 1, servedBy: target, failed: [] };
+    if (q.includes('fail-first')) {
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'all 2 target(s) failed: provider down' });
+      return;
+    }
+    if (q.includes('reject-400')) {
+      const metadata = new grpc.Metadata();
+      metadata.set('moma-upstream-status', '400');
+      call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'provider p: HTTP 400: Invalid schema for function', metadata });
+      return;
+    }
+    if (q.includes('as an agent')) {
+      for (const d of ['agent ', 'says hi']) call.write(ev({ delta: d, agentState: 'completed' }));
+      call.write(ev({ usage, agentState: 'completed', text: 'agent says hi' }));
       call.end();
-    },
-  });
-  return new Promise((resolve, reject) =>
-    executor.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-  );
-}
+      return;
+    }
+    const p = plan(body);
+    const head = { id: 'chatcmpl-1', created: 1, model: `${target.id}-2025` };
+    if (body.stream !== true) {
+      const message = p.tool
+        ? { role: 'assistant', content: null, tool_calls: [{ id: p.tool.id, type: 'function', function: { name: p.tool.name, arguments: p.tool.args } }] }
+        : { role: 'assistant', content: p.text };
+      const json = {
+        ...head,
+        object: 'chat.completion',
+        choices: [{ index: 0, message, finish_reason: p.finish, ...(p.stopReason ? { stop_reason: p.stopReason } : {}) }],
+        usage: { prompt_tokens: 20, completion_tokens: 5, total_tokens: 25, prompt_tokens_details: { cached_tokens: 4 } },
+      };
+      call.write(ev({ usage, text: p.text, body: Buffer.from(JSON.stringify(json)), headers: { 'x-request-id': 'req_9' } }));
+      call.end();
+      return;
+    }
+    const chunk = (delta: Json, finish: string | null = null, extra: Json = {}) =>
+      call.write(ev({ chunk: Buffer.from(JSON.stringify({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, ...extra }] })) }));
+    if (p.tool) {
+      chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: p.tool.id, type: 'function', function: { name: p.tool.name, arguments: '' } }] });
+      for (const piece of p.tool.args.match(/[\s\S]{1,6}/g)!) chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] });
+    } else {
+      chunk({ role: 'assistant', content: '' });
+      for (const piece of p.text.match(/\S+\s*/g)!) chunk({ content: piece });
+    }
+    if (q.includes('fail-mid')) {
+      setTimeout(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'stream broke: provider down' }), 5);
+      return;
+    }
+    chunk({}, p.finish, p.stopReason ? { stop_reason: p.stopReason } : {});
+    call.write(ev({ usage, text: p.text }));
+    call.end();
+  },
+};
 
 beforeAll(async () => {
-  bus = new MemoryBus({ timeoutMs: 1000 });
-  await startStages(bus);
-  const executorPort = await startExecutor();
-  gw = await startGateway(
-    { name: 'gateway', bus: bus.connect(), store: new MemoryStore(), logger: quiet },
-    {
-      GATEWAY_HTTP_PORT: 0,
-      GATEWAY_GRPC_PORT: 0,
-      GATEWAY_HOST: '127.0.0.1',
-      EXECUTOR_ADDR: `127.0.0.1:${executorPort}`,
-      GATEWAY_BODY_LIMIT_BYTES: 64 * 1024,
-      GATEWAY_MODELS_TTL_MS: 1000,
-      GATEWAY_EXECUTE_TIMEOUT_MS: 5000,
-    },
-  );
+  standIn = await startStandInGateway(startStages, executor);
+  gw = standIn.gw;
 });
 
 afterAll(async () => {
-  await gw?.stop();
-  executor?.forceShutdown();
-  await bus?.close();
+  await standIn?.stop();
 });
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${gw.httpUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) => postJson(gw.httpUrl, path, body, headers);
 
 /** The chat body the executor was given for the last request. */
 const forwarded = (): Json => JSON.parse(Buffer.from(executed.at(-1)!.body).toString('utf8')) as Json;
@@ -214,6 +161,8 @@ async function sse(res: Response): Promise<Array<{ event: string; data: Json }>>
 }
 
 const user = (content: unknown) => ({ role: 'user', content });
+/** The chat body a door makes of a "be brief" system prompt (or instructions) and "hi there", with `fields` beside. */
+const briefHiThere = (fields: Json): Json => ({ model: 'moma/auto', messages: [{ role: 'system', content: 'be brief' }, user('hi there')], ...fields });
 const weatherTool = { name: 'weather', description: 'Weather by city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } };
 
 describe('gateway doors - GET /v1/models/{id}', () => {
@@ -274,14 +223,7 @@ describe('gateway doors - POST /v1/messages (Anthropic)', () => {
     expect(body.moma.decision.target).toBe('llm:m-large');
     expect(body.moma.usage.served_by).toBe('llm:m-large');
     // What the provider was sent: the chat body the door made, streaming off.
-    expect(forwarded()).toEqual({
-      model: 'moma/auto',
-      messages: [{ role: 'system', content: 'be brief' }, user('hi there')],
-      max_completion_tokens: 100,
-      temperature: 0.5,
-      top_k: 5,
-      user: 'u-1',
-    });
+    expect(forwarded()).toEqual(briefHiThere({ max_completion_tokens: 100, temperature: 0.5, top_k: 5, user: 'u-1' }));
     expect(executed.at(-1)!.stream).toBe(false);
     expect(executed.at(-1)!.maxTokens).toBe(100);
   });
@@ -442,12 +384,7 @@ describe('gateway doors - POST /v1/responses (OpenAI Responses)', () => {
     });
     expect(body.id).toMatch(/^resp_[0-9a-f]{32}$/);
     expect(body.moma.decision.target).toBe('llm:m-large');
-    expect(forwarded()).toEqual({
-      model: 'moma/auto',
-      messages: [{ role: 'system', content: 'be brief' }, user('hi there')],
-      max_completion_tokens: 50,
-      temperature: 0.3,
-    });
+    expect(forwarded()).toEqual(briefHiThere({ max_completion_tokens: 50, temperature: 0.3 }));
   });
 
   it('gateway doors - responses: a function tool call is a function_call output item', async () => {
@@ -480,18 +417,7 @@ describe('gateway doors - POST /v1/responses (OpenAI Responses)', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const events = await sse(res);
-    expect(events.map((e) => e.event)).toEqual([
-      'response.created',
-      'response.in_progress',
-      'response.output_item.added',
-      'response.content_part.added',
-      'response.output_text.delta',
-      'response.output_text.delta',
-      'response.output_text.done',
-      'response.content_part.done',
-      'response.output_item.done',
-      'response.completed',
-    ]);
+    expect(events.map((e) => e.event)).toEqual(responsesTextEventTypes(2));
     expect(events.map((e) => e.data.sequence_number)).toEqual(events.map((_, i) => i));
     expect(events[0]!.data.response).toMatchObject({ status: 'in_progress', model: 'm-large-2025', moma: { decision: { target: 'llm:m-large' } } });
     expect(events.filter((e) => e.event === 'response.output_text.delta').map((e) => e.data.delta).join('')).toBe('hello world');

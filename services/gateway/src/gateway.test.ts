@@ -6,37 +6,29 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { llmTarget, targetText } from '@moma/core/rules';
-import { Code, MemoryBus, MemoryStore, MomaError, serveStage, type Logger } from '@moma/platform';
+import { targetText } from '@moma/core/rules';
+import { Code, MemoryBus, MomaError, serveStage } from '@moma/platform';
 import {
   DecideResponse,
-  ExecutorService,
   IntentStageDefinition,
   OrchestratorStageDefinition,
   ChatRequest,
   RouterClient,
-  ScoringStageDefinition,
   type ChatMessage,
   type ChatResponse,
   type ExecuteRequest,
 } from '@moma/proto';
-import { startGateway, type GatewayHandle } from './app.ts';
-
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+import type { GatewayHandle } from './app.ts';
+import { noAgents, postJson, serveScoring, startStandInGateway, type StandInGateway } from './test-support.ts';
 
 let gw: GatewayHandle;
-let bus: MemoryBus;
-let executor: grpc.Server;
+let standIn: StandInGateway;
 let grpcClient: RouterClient;
 const executed: ExecuteRequest[] = [];
 const sessions = new Map<string, ChatMessage[]>();
 /** Every decide/record the stand-in orchestrator saw, to check what a stateless call asks to store. */
 const stageCalls: Array<{ subject: string; sessionId: string }> = [];
 let nextSession = 0;
-
-const unused = async (): Promise<never> => {
-  throw MomaError.internal('not used by the gateway tests');
-};
 
 async function startStages(b: MemoryBus): Promise<void> {
   await serveStage(b, IntentStageDefinition, {
@@ -48,24 +40,7 @@ async function startStages(b: MemoryBus): Promise<void> {
       threshold: 0.5,
     }),
   });
-  await serveStage(b, ScoringStageDefinition, {
-    score: async (req) => {
-      const all = [
-        { target: llmTarget('m-large'), predictedQuality: 0.9, predictedCostUsd: 0.002, utility: 1 },
-        { target: llmTarget('m-small'), predictedQuality: 0.7, predictedCostUsd: 0.0001, utility: 0.8 },
-      ];
-      const allowed = req.options?.allowedModels ?? [];
-      const ranked = allowed.length ? all.filter((c) => allowed.includes(c.target.id)) : all;
-      return { ranked, mode: req.options?.mode || 2, reason: `ranked ${ranked.length} models`, routerVersion: 'test-v1' };
-    },
-    listModels: async () => ({
-      models: [
-        { id: 'm-large', inputPricePerMtok: 5, outputPricePerMtok: 15, provider: 'p' },
-        { id: 'm-small', inputPricePerMtok: 0.1, outputPricePerMtok: 0.4, provider: 'p' },
-      ],
-      routerVersion: 'test-v1',
-    }),
-  });
+  await serveScoring(b, 'm-small');
   await serveStage(b, OrchestratorStageDefinition, {
     createSession: async (req) => {
       const sessionId = `s-${++nextSession}${req.tenant ? `-${req.tenant}` : ''}`;
@@ -84,80 +59,51 @@ async function startStages(b: MemoryBus): Promise<void> {
       if (!req.failed) sessions.get(req.sessionId)?.push(req.question!, req.reply!);
       return { fsmState: 'llm', version: 2 };
     },
-    listAgents: async () => ({ agents: [], version: 0, listed: true }),
-    registerAgent: unused,
-    updateAgent: unused,
-    removeAgent: unused,
+    ...noAgents,
   });
 }
 
-function startExecutor(): Promise<number> {
-  executor = new grpc.Server();
-  executor.addService(ExecutorService, {
-    execute: (call: grpc.ServerWritableStream<ExecuteRequest, unknown>) => {
-      executed.push(call.request);
-      const target = call.request.decision!.target;
-      const asked = call.request.messages.at(-1)?.content ?? '';
-      if (asked === 'fail-first') {
-        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'all 2 target(s) failed: provider down' });
-        return;
-      }
-      if (asked === 'fail-mid') {
-        call.write({ delta: 'partial ', agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} });
-        setTimeout(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'stream broke: provider down' }), 5);
-        return;
-      }
-      call.write({ delta: 'hello ', agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} });
-      call.write({ delta: 'world', agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} });
-      call.write({
-        usage: { promptTokens: 3, completionTokens: 2, costUsd: 0.001, latencyMs: 1, servedBy: target, failed: [] },
-        agentState: '',
-        agentContextId: '',
-        agentTaskId: '',
-        text: '',
-        body: Buffer.alloc(0),
-        headers: {},
-      });
-      call.end();
-    },
-  });
-  return new Promise((resolve, reject) =>
-    executor.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-  );
-}
+const executor = {
+  execute: (call: grpc.ServerWritableStream<ExecuteRequest, unknown>) => {
+    executed.push(call.request);
+    const target = call.request.decision!.target;
+    const asked = call.request.messages.at(-1)?.content ?? '';
+    if (asked === 'fail-first') {
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'all 2 target(s) failed: provider down' });
+      return;
+    }
+    if (asked === 'fail-mid') {
+      call.write({ delta: 'partial ', agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} });
+      setTimeout(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'stream broke: provider down' }), 5);
+      return;
+    }
+    call.write({ delta: 'hello ', agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} });
+    call.write({ delta: 'world', agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} });
+    call.write({
+      usage: { promptTokens: 3, completionTokens: 2, costUsd: 0.001, latencyMs: 1, servedBy: target, failed: [] },
+      agentState: '',
+      agentContextId: '',
+      agentTaskId: '',
+      text: '',
+      body: Buffer.alloc(0),
+      headers: {},
+    });
+    call.end();
+  },
+};
 
 beforeAll(async () => {
-  bus = new MemoryBus({ timeoutMs: 1000 });
-  await startStages(bus);
-  const executorPort = await startExecutor();
-  gw = await startGateway(
-    { name: 'gateway', bus: bus.connect(), store: new MemoryStore(), logger: quiet },
-    {
-      GATEWAY_HTTP_PORT: 0,
-      GATEWAY_GRPC_PORT: 0,
-      GATEWAY_HOST: '127.0.0.1',
-      EXECUTOR_ADDR: `127.0.0.1:${executorPort}`,
-      GATEWAY_BODY_LIMIT_BYTES: 64 * 1024,
-      GATEWAY_MODELS_TTL_MS: 1000,
-      GATEWAY_EXECUTE_TIMEOUT_MS: 5000,
-    },
-  );
+  standIn = await startStandInGateway(startStages, executor);
+  gw = standIn.gw;
   grpcClient = new RouterClient(gw.grpcAddr, grpc.credentials.createInsecure());
 });
 
 afterAll(async () => {
   grpcClient?.close();
-  await gw?.stop();
-  executor?.forceShutdown();
-  await bus?.close();
+  await standIn?.stop();
 });
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${gw.httpUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) => postJson(gw.httpUrl, path, body, headers);
 
 const user = (content: string) => ({ role: 'user', content });
 

@@ -9,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { anthropicError, anthropicToChat, AnthropicStream, chatToAnthropicMessage } from '@moma/core/wire';
 import type { Logger } from '@moma/platform';
 import { parseChatBody } from './http-body.ts';
-import { answerWhole, failure, sessionHeader, streamTranslated, type StreamTranslator } from './http-translated.ts';
+import { answerWhole, failure, streamTranslated, translator, type StreamTranslator } from './http-translated.ts';
+import { sessionHeader } from './http-turn.ts';
 import type { GatewayRouter } from './router.ts';
 import { inSpan, parentFrom } from './tracing.ts';
 
@@ -37,14 +38,5 @@ export function registerAnthropicRoutes(app: FastifyInstance, router: GatewayRou
 
 function anthropicTranslator(id: string, stopSequences: string[]): StreamTranslator {
   const s = new AnthropicStream(id, stopSequences);
-  return {
-    start: (model, extra) => s.start(model, extra),
-    chunk: (chunk) => s.chunk(chunk),
-    text: (delta) => s.text(delta),
-    end: (usage, extra) => s.end(usage, extra),
-    fail: (err) => {
-      const { status, message } = failure(err);
-      return s.error(status, message);
-    },
-  };
+  return translator(s, ({ status, message }) => s.error(status, message));
 }

@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { chatToResponse, responsesToChat, ResponsesStream, type ResponsesEcho } from '@moma/core/wire';
 import { MomaError } from '@moma/platform';
 import { parseChatBody } from './http-body.ts';
-import { answerWhole, failure, sessionHeader, streamTranslated, type StreamTranslator } from './http-translated.ts';
+import { answerWhole, streamTranslated, translator, type StreamTranslator } from './http-translated.ts';
+import { sessionHeader } from './http-turn.ts';
 import type { GatewayRouter } from './router.ts';
 import { inSpan, parentFrom } from './tracing.ts';
 
@@ -35,14 +36,5 @@ export function registerResponsesRoutes(app: FastifyInstance, router: GatewayRou
 
 function responsesTranslator(ctx: { id: string; createdAt: number; echo: ResponsesEcho }): StreamTranslator {
   const s = new ResponsesStream(ctx);
-  return {
-    start: (model, extra) => s.start(model, extra),
-    chunk: (chunk) => s.chunk(chunk),
-    text: (delta) => s.text(delta),
-    end: (usage, extra) => s.end(usage, extra),
-    fail: (err) => {
-      const { code, message } = failure(err);
-      return s.error(code, message);
-    },
-  };
+  return translator(s, ({ code, message }) => s.error(code, message));
 }

@@ -2,20 +2,16 @@
 // its answer is handed to the door's translator, whole (the provider's chat.completion, or one made from an agent's
 // text) or as a stream (each provider chunk or agent delta, then the end). Like the chat door, headers (with the
 // decision) go out with the first event, so a request the provider refuses still gets that status.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { targetText, type Turn } from '@moma/core/rules';
 import { sseText, type Json, type SseEvent, type TokenCounts } from '@moma/core/wire';
 import type { Decision, ExecuteResponse, Usage } from '@moma/proto';
 import { decisionHeaders, decisionJson, httpError, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
-import { annotate, failSpan, type inSpan } from './tracing.ts';
+import { annotated, eventStream, noteServedBy, runWhole } from './http-turn.ts';
+import { failSpan, type inSpan } from './tracing.ts';
 
 type Span = Parameters<Parameters<typeof inSpan>[2]>[0];
-
-export function sessionHeader(req: FastifyRequest): string | undefined {
-  const v = req.headers['x-moma-session-id'];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 
 export function tokenCounts(u: Usage | undefined): TokenCounts | undefined {
   return u ? { promptTokens: u.promptTokens, completionTokens: u.completionTokens } : undefined;
@@ -34,18 +30,7 @@ export interface WholeAnswer {
 
 /** Runs a non-streaming turn; the decision and the provider's pass-on headers are set on `reply`. */
 export async function answerWhole(router: GatewayRouter, turn: Turn, reply: FastifyReply, span: Span): Promise<WholeAnswer> {
-  const { decided, outcome } = await router.chat(
-    turn,
-    ({ decision }) => {
-      annotate(span, decision);
-      void reply.headers(decisionHeaders(decision));
-    },
-    () => undefined,
-    undefined,
-    false,
-  );
-  const servedBy = outcome.usage?.servedBy ?? decided.decision.target;
-  span.setAttribute('app.gateway.served_by', targetText(servedBy));
+  const { decided, outcome, servedBy } = await runWhole(router, turn, reply, span);
   void reply.headers(outcome.headers).header('x-moma-served-by', targetText(servedBy));
   const model = servedModel(servedBy);
   const usage = tokenCounts(outcome.usage);
@@ -74,6 +59,20 @@ export interface StreamTranslator {
   fail(err: unknown): SseEvent[];
 }
 
+/** How a door tells a failure (present.ts httpError's status, message and code) as a stream event. */
+export type FailureEvents = (failed: ReturnType<typeof failure>) => SseEvent[];
+
+/** A StreamTranslator over one of the wire's stream translators (`s`), telling a failure with `fail`. */
+export function translator(s: Omit<StreamTranslator, 'fail'>, fail: FailureEvents): StreamTranslator {
+  return {
+    start: (model, extra) => s.start(model, extra),
+    chunk: (chunk) => s.chunk(chunk),
+    text: (delta) => s.text(delta),
+    end: (usage, extra) => s.end(usage, extra),
+    fail: (err) => fail(failure(err)),
+  };
+}
+
 /**
  * Streams a turn through `t`: the first executor event opens the stream (headers with the decision, then the door's
  * opening events with MoMA's decision on them); each provider chunk or agent delta is translated; the end carries
@@ -82,10 +81,7 @@ export interface StreamTranslator {
  */
 export async function streamTranslated(router: GatewayRouter, turn: Turn, reply: FastifyReply, span: Span, t: StreamTranslator): Promise<void> {
   const raw = reply.raw;
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!raw.writableFinished) abort.abort();
-  };
+  const sse = eventStream(reply);
   let decision: Decision | undefined;
   let started = false;
   let broken: unknown;
@@ -95,26 +91,17 @@ export async function streamTranslated(router: GatewayRouter, turn: Turn, reply:
   const start = (model: string, headers: Record<string, string>) => {
     if (started || !decision) return;
     started = true;
-    reply.hijack();
-    raw.on('close', onClose);
-    raw.writeHead(200, {
-      ...headers,
-      ...decisionHeaders(decision),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
+    sse.open(headers, decision);
     write(t.start(model, { moma: { decision: decisionJson(decision) } }));
   };
   try {
     const { decided, outcome } = await router.chat(
       turn,
-      (d) => {
-        annotate(span, d.decision);
-        decision = d.decision;
+      annotated(span, (d) => {
+        decision = d;
         // For an error answered before the stream opens; the stream writes its own headers.
-        void reply.headers(decisionHeaders(d.decision));
-      },
+        void reply.headers(decisionHeaders(d));
+      }),
       (ev: ExecuteResponse) => {
         // Runs inside the executor call's event handler: a throw here is caught and ends the call instead.
         if (broken !== undefined) return;
@@ -131,15 +118,13 @@ export async function streamTranslated(router: GatewayRouter, turn: Turn, reply:
           // A fallback moves on to the next target before anything was said: the stream opens with its answer.
         } catch (err) {
           broken = err;
-          abort.abort();
+          sse.abort();
         }
       },
-      abort.signal,
+      sse.signal,
     );
     if (broken !== undefined) throw broken;
-    const servedBy = outcome.usage?.servedBy ?? decided.decision.target;
-    span.setAttribute('app.gateway.served_by', targetText(servedBy));
-    start(servedModel(servedBy), outcome.headers);
+    start(servedModel(noteServedBy(span, decided, outcome)), outcome.headers);
     const moma = { usage: usageJson(outcome.usage, outcome.fallbacks), agent_state: outcome.agentState, fallbacks: outcome.fallbacks.map(targetText) };
     write(t.end(tokenCounts(outcome.usage), { moma }));
     raw.end();
@@ -150,7 +135,7 @@ export async function streamTranslated(router: GatewayRouter, turn: Turn, reply:
     write(t.fail(err));
     if (!raw.writableEnded && !raw.destroyed) raw.end();
   } finally {
-    raw.off('close', onClose);
+    sse.close();
   }
 }
 

@@ -2,7 +2,7 @@
 // Every answer carries the decision in its body and in `x-moma-*` headers; every error is OpenAI-shaped JSON.
 import { randomUUID } from 'node:crypto';
 import { targetText } from '@moma/core/rules';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { Code, codeForHttpStatus, type Logger, type RequestMetrics } from '@moma/platform';
 import type { Decision, ExecuteResponse } from '@moma/proto';
 import { parseChatBody, parseSessionBody } from './http-body.ts';
@@ -10,6 +10,7 @@ import { registerAgentRoutes } from './http-agents.ts';
 import { registerAnthropicRoutes } from './http-anthropic.ts';
 import { registerModelRoute } from './http-models.ts';
 import { registerResponsesRoutes } from './http-responses.ts';
+import { annotated, eventStream, noteServedBy, runWhole, sessionHeader } from './http-turn.ts';
 import { decisionHeaders, decisionJson, httpError, modelsJson, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
 import { annotate, failSpan, inSpan, parentFrom } from './tracing.ts';
@@ -47,20 +48,8 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
     inSpan('POST /v1/chat/completions', parentFrom(req.headers), async (span) => {
       const { turn, stream } = parseChatBody(req.body, sessionHeader(req));
       if (stream) return streamChat(router, turn, reply, span);
-      const { decided, outcome } = await router.chat(
-        turn,
-        // Set now, so even an execution that fails entirely answers with what was chosen.
-        ({ decision }) => {
-          annotate(span, decision);
-          void reply.headers(decisionHeaders(decision));
-        },
-        () => undefined,
-        undefined,
-        false,
-      );
+      const { decided, outcome, servedBy } = await runWhole(router, turn, reply, span);
       const d = decided.decision;
-      const servedBy = outcome.usage?.servedBy ?? d.target;
-      span.setAttribute('app.gateway.served_by', targetText(servedBy));
       const usage = usageJson(outcome.usage, outcome.fallbacks);
       void reply.header('x-moma-served-by', targetText(servedBy));
       const moma = { decision: decisionJson(d), usage, agent_state: outcome.agentState, fallbacks: outcome.fallbacks.map(targetText) };
@@ -123,11 +112,6 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
   return app;
 }
 
-function sessionHeader(req: FastifyRequest): string | undefined {
-  const v = req.headers['x-moma-session-id'];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
 type Span = Parameters<Parameters<typeof inSpan>[2]>[0];
 
 // SSE: headers (with the decision) go out before the first byte; the first chunk carries the decision in `moma`,
@@ -145,10 +129,7 @@ async function streamChat(
   let fingerprint: unknown;
   let providerModel: string | undefined;
   const raw = reply.raw;
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!raw.writableFinished) abort.abort();
-  };
+  const sse = eventStream(reply);
   let model = '';
   let started = false;
   let decision: Decision | undefined;
@@ -163,15 +144,7 @@ async function streamChat(
   const start = (provider: Record<string, string> = {}) => {
     if (started || !decision) return;
     started = true;
-    reply.hijack();
-    raw.on('close', onClose);
-    raw.writeHead(200, {
-      ...provider,
-      ...decisionHeaders(decision),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
+    sse.open(provider, decision);
     pendingMoma = { session_id: decision.sessionId, moma: { decision: decisionJson(decision) } };
   };
   const momaChunk = (choices: unknown[], extra?: Record<string, unknown>) => {
@@ -195,11 +168,10 @@ async function streamChat(
   try {
     const { decided, outcome } = await router.chat(
       turn,
-      (d) => {
-        annotate(span, d.decision);
-        decision = d.decision;
-        model = servedModel(d.decision.target);
-      },
+      annotated(span, (d) => {
+        decision = d;
+        model = servedModel(d.target);
+      }),
       (ev: ExecuteResponse) => {
         start(ev.headers);
         if (ev.chunk !== undefined) {
@@ -212,12 +184,10 @@ async function streamChat(
           chunk([{ index: 0, delta: { content: ev.delta }, finish_reason: null }]);
         } else if (ev.fallback !== undefined) momaChunk([], { moma: { fallback: targetText(ev.fallback), agent_state: ev.agentState } });
       },
-      abort.signal,
+      sse.signal,
     );
     start();
-    const servedBy = outcome.usage?.servedBy ?? decided.decision.target;
-    span.setAttribute('app.gateway.served_by', targetText(servedBy));
-    model = providerModel ?? servedModel(servedBy);
+    model = providerModel ?? servedModel(noteServedBy(span, decided, outcome));
     const usage = usageJson(outcome.usage, outcome.fallbacks);
     const openAiUsage = {
       prompt_tokens: usage.prompt_tokens,
@@ -242,7 +212,7 @@ async function streamChat(
       raw.end('data: [DONE]\n\n');
     }
   } finally {
-    raw.off('close', onClose);
+    sse.close();
   }
 }
 

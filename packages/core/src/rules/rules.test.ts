@@ -14,7 +14,7 @@ import {
   TargetKind,
 } from '@moma/proto';
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../errors.ts';
+import { expectInvalid } from '../testing.ts';
 import {
   agentIdOf,
   agentOutcome,
@@ -51,22 +51,6 @@ import {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-/** Runs `fn`, expecting an InvalidInputError naming `field` (and, when given, a message containing each part). */
-function expectInvalid(fn: () => unknown, field: string | undefined, ...messageParts: string[]): InvalidInputError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected an InvalidInputError').toBeInstanceOf(InvalidInputError);
-  const err = caught as InvalidInputError;
-  expect(err.name).toBe('InvalidInputError');
-  expect(err.field).toBe(field);
-  for (const part of messageParts) expect(err.message).toContain(part);
-  return err;
-}
 
 const msg = (role: string, content: string): ChatMessage => ChatMessage.fromPartial({ role, content });
 const sys = (content = 'be brief') => msg('system', content);

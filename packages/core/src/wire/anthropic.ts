@@ -4,18 +4,7 @@
 // MCP servers, containers, assistant prefill, images inside tool results) is a 400 naming the field, never dropped
 // in silence; what only tunes Anthropic's own serving (cache_control, service_tier, thinking) is not forwarded.
 // (Providers that speak Anthropic natively would take the request as it came: a later step, not this module's.)
-import {
-  chatAnswer,
-  chatTool,
-  chunkParts,
-  fail,
-  isObject,
-  isString,
-  parseArguments,
-  type Json,
-  type SseEvent,
-  type TokenCounts,
-} from './common.ts';
+import { chatAnswer, chatTool, chunkParts, fail, isObject, isString, parseArguments, type Json, type SseEvent, type TokenCounts } from './common.ts';
 
 export interface AnthropicToChat {
   /** The chat body: OpenAI's fields, plus the client's `moma` routing controls when it sent any. */
@@ -114,16 +103,28 @@ function chatMessages(m: unknown, field: string): Json[] {
   return role === 'user' ? userMessages(content, `${field}.content`) : [assistantMessage(content, `${field}.content`)];
 }
 
-function userMessages(blocks: unknown[], field: string): Json[] {
-  const out: Json[] = [];
-  const parts: Json[] = [];
+/** Calls `each` with every block of a message's content and the block's field, once it is sure to be a block with a type. */
+function eachBlock(blocks: unknown[], field: string, each: (b: Json & { type: string }, f: string) => void): void {
   blocks.forEach((b, k) => {
     const f = `${field}.${k}`;
     if (!isObject(b) || !isString(b.type)) fail(f, 'must be a content block with a type');
+    each(b as Json & { type: string }, f);
+  });
+}
+
+/** A text block's text. */
+function blockText(b: Json, field: string): string {
+  if (!isString(b.text)) fail(`${field}.text`, 'must be a string');
+  return b.text;
+}
+
+function userMessages(blocks: unknown[], field: string): Json[] {
+  const out: Json[] = [];
+  const parts: Json[] = [];
+  eachBlock(blocks, field, (b, f) => {
     switch (b.type) {
       case 'text':
-        if (!isString(b.text)) fail(`${f}.text`, 'must be a string');
-        parts.push({ type: 'text', text: b.text });
+        parts.push({ type: 'text', text: blockText(b, f) });
         break;
       case 'image':
         parts.push(imagePart(b.source, `${f}.source`));
@@ -188,13 +189,10 @@ function toolMessage(b: Json, field: string): Json {
 function assistantMessage(blocks: unknown[], field: string): Json {
   const texts: string[] = [];
   const calls: Json[] = [];
-  blocks.forEach((b, k) => {
-    const f = `${field}.${k}`;
-    if (!isObject(b) || !isString(b.type)) fail(f, 'must be a content block with a type');
+  eachBlock(blocks, field, (b, f) => {
     switch (b.type) {
       case 'text':
-        if (!isString(b.text)) fail(`${f}.text`, 'must be a string');
-        texts.push(b.text);
+        texts.push(blockText(b, f));
         break;
       case 'tool_use':
         if (!isString(b.id) || b.id === '') fail(`${f}.id`, 'must be a non-empty string');

@@ -58,29 +58,37 @@ export interface ChatAnswer {
   usage: TokenCounts | undefined;
 }
 
-/** Reads choice 0 of a chat.completion (MoMA's doors speak for one answer; `n` > 1 is not theirs to ask). */
+/** Reads choice 0 of a chat.completion. */
 export function chatAnswer(completion: unknown): ChatAnswer {
-  const c = isObject(completion) ? completion : {};
-  const choice = Array.isArray(c.choices) ? c.choices.find((x) => isObject(x) && (x.index ?? 0) === 0) : undefined;
-  const ch = isObject(choice) ? choice : {};
-  const m = isObject(ch.message) ? ch.message : {};
-  const toolCalls = (Array.isArray(m.tool_calls) ? m.tool_calls : []).filter(isObject).map((t, i) => {
-    const fn = isObject(t.function) ? t.function : {};
-    return {
-      id: typeof t.id === 'string' && t.id !== '' ? t.id : `call_${i}`,
-      name: typeof fn.name === 'string' ? fn.name : '',
-      arguments: typeof fn.arguments === 'string' ? fn.arguments : '',
-    };
-  });
-  return {
-    text: contentString(m.content),
-    refusal: typeof m.refusal === 'string' ? m.refusal : '',
-    toolCalls,
-    finish: typeof ch.finish_reason === 'string' ? ch.finish_reason : '',
-    matchedStop: matchedStop(ch),
-    model: typeof c.model === 'string' ? c.model : '',
-    usage: chatUsage(c.usage),
+  const { body, choice, end } = choiceZero(completion);
+  const m = isObject(choice.message) ? choice.message : {};
+  const toolCalls = (Array.isArray(m.tool_calls) ? m.tool_calls : []).filter(isObject).map((t, i) => ({
+    id: typeof t.id === 'string' && t.id !== '' ? t.id : `call_${i}`,
+    ...toolFunction(t),
+  }));
+  return { text: contentString(m.content), refusal: typeof m.refusal === 'string' ? m.refusal : '', toolCalls, ...end, usage: chatUsage(body.usage) };
+}
+
+/**
+ * Choice 0 of a chat.completion or chunk (MoMA's doors speak for one answer; `n` > 1 is not theirs to ask), with
+ * how it ended and the model the body names ('' for each that is absent).
+ */
+function choiceZero(completion: unknown): { body: Json; choice: Json; end: Pick<ChatAnswer, 'finish' | 'matchedStop' | 'model'> } {
+  const body = isObject(completion) ? completion : {};
+  const found = Array.isArray(body.choices) ? body.choices.find((x) => isObject(x) && (x.index ?? 0) === 0) : undefined;
+  const choice = isObject(found) ? found : {};
+  const end = {
+    finish: typeof choice.finish_reason === 'string' ? choice.finish_reason : '',
+    matchedStop: matchedStop(choice),
+    model: typeof body.model === 'string' ? body.model : '',
   };
+  return { body, choice, end };
+}
+
+/** A tool call's function name and arguments ('' for each that is absent). */
+function toolFunction(t: Json): { name: string; arguments: string } {
+  const fn = isObject(t.function) ? t.function : {};
+  return { name: typeof fn.name === 'string' ? fn.name : '', arguments: typeof fn.arguments === 'string' ? fn.arguments : '' };
 }
 
 export function matchedStop(choice: Json): string | undefined {
@@ -118,27 +126,18 @@ export interface ChunkParts {
 }
 
 export function chunkParts(chunk: unknown): ChunkParts {
-  const c = isObject(chunk) ? chunk : {};
-  const choice = Array.isArray(c.choices) ? c.choices.find((x) => isObject(x) && (x.index ?? 0) === 0) : undefined;
-  const ch = isObject(choice) ? choice : {};
-  const d = isObject(ch.delta) ? ch.delta : {};
+  const { choice, end } = choiceZero(chunk);
+  const d = isObject(choice.delta) ? choice.delta : {};
   const tools = (Array.isArray(d.tool_calls) ? d.tool_calls : []).filter(isObject).map((t, i) => {
-    const fn = isObject(t.function) ? t.function : {};
+    const { name, arguments: args } = toolFunction(t);
     return {
       index: typeof t.index === 'number' ? t.index : i,
       ...(typeof t.id === 'string' && t.id !== '' ? { id: t.id } : {}),
-      ...(typeof fn.name === 'string' && fn.name !== '' ? { name: fn.name } : {}),
-      arguments: typeof fn.arguments === 'string' ? fn.arguments : '',
+      ...(name !== '' ? { name } : {}),
+      arguments: args,
     };
   });
-  return {
-    content: contentString(d.content),
-    refusal: typeof d.refusal === 'string' ? d.refusal : '',
-    tools,
-    finish: typeof ch.finish_reason === 'string' ? ch.finish_reason : '',
-    matchedStop: matchedStop(ch),
-    model: typeof c.model === 'string' ? c.model : '',
-  };
+  return { content: contentString(d.content), refusal: typeof d.refusal === 'string' ? d.refusal : '', tools, ...end };
 }
 
 /** A chat function tool. */

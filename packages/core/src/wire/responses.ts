@@ -4,17 +4,7 @@
 // MoMA stores no responses: whatever needs stored state (previous_response_id, store: true, conversation,
 // background, stored prompts, item references) or runs tools at OpenAI (web_search, file_search, ...) is a 400
 // that names the limitation.
-import {
-  chatAnswer,
-  chatTool,
-  chunkParts,
-  fail,
-  isObject,
-  isString,
-  type Json,
-  type SseEvent,
-  type TokenCounts,
-} from './common.ts';
+import { chatAnswer, chatTool, chunkParts, fail, isObject, isString, type Json, type SseEvent, type TokenCounts } from './common.ts';
 
 /** What the Response object echoes of its request (the real API returns these with every response). */
 export interface ResponsesEcho {

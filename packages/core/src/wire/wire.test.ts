@@ -1,8 +1,8 @@
 // Table-driven tests of the wire translations (@moma/core/wire): Anthropic Messages and OpenAI Responses to chat
 // bodies, chat answers (whole and streamed) back to each, and the errors a request that cannot be translated gets.
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../errors.ts';
 import { validateRequestParts } from '../rules/index.ts';
+import { expectInvalid, responsesTextEventTypes } from '../testing.ts';
 import {
   anthropicError,
   anthropicErrorType,
@@ -17,23 +17,50 @@ import {
   sseText,
   type Json,
   type SseEvent,
+  type TokenCounts,
 } from './index.ts';
-
-function expectInvalid(fn: () => unknown, field: string, ...parts: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected an InvalidInputError').toBeInstanceOf(InvalidInputError);
-  const err = caught as InvalidInputError;
-  expect(err.field).toBe(field);
-  for (const p of parts) expect(err.message).toContain(p);
-}
 
 const user = (content: unknown) => ({ role: 'user', content });
 const base = { model: 'moma/auto', max_tokens: 64 };
+
+/**
+ * One test per [name, request, expected]: the door's translation makes of the request a chat body that matches
+ * `expected`, and that passes the rules the chat door applies to what clients send.
+ */
+function itTranslates(door: string, toChat: (body: unknown) => { chat: Json }, cases: Array<[string, unknown, Json]>): void {
+  for (const [name, input, expected] of cases) {
+    it(`wire ${door} - ${name}`, () => {
+      const { chat } = toChat(input);
+      expect(chat).toMatchObject(expected);
+      expect(() => validateRequestParts(chat)).not.toThrow();
+    });
+  }
+}
+
+/** One test per [name, request, field, part]: the door's translation refuses the request with a 400 naming `field`. */
+function itRefuses(door: string, toChat: (body: unknown) => unknown, errors: Array<[string, unknown, string, string]>): void {
+  for (const [name, input, field, part] of errors) {
+    it(`wire ${door} - ${name} is a 400 naming ${field}`, () => {
+      expectInvalid(() => toChat(input), field, part);
+    });
+  }
+}
+
+/** A tool call in a chat message, as OpenAI's chat API writes it. */
+const toolCall = (id: string, name: string, args: string): Json => ({ id, type: 'function', function: { name, arguments: args } });
+
+/**
+ * In chat terms, the tool exchange both doors' tests translate: "weather in Oslo and Rome?", an assistant turn that
+ * says "Checking." and calls `weather` for Oslo and for Rome (the two call `ids`), and the two tools' `results`.
+ */
+function weatherExchange(ids: [string, string], results: [string, string]): Json[] {
+  return [
+    user('weather in Oslo and Rome?'),
+    { role: 'assistant', content: 'Checking.', tool_calls: [toolCall(ids[0], 'weather', '{"city":"Oslo"}'), toolCall(ids[1], 'weather', '{"city":"Rome"}')] },
+    { role: 'tool', tool_call_id: ids[0], content: results[0] },
+    { role: 'tool', tool_call_id: ids[1], content: results[1] },
+  ];
+}
 
 /** A chat.completion as an OpenAI-compatible provider sends it. */
 function completion(message: Json, finish: string, extra: Json = {}): Json {
@@ -56,6 +83,33 @@ const chunk = (delta: Json, finish: string | null = null, extra: Json = {}): Jso
 const toolDelta = (index: number, args: string, head?: { id: string; name: string }) => ({
   tool_calls: [{ index, ...(head ? { id: head.id, type: 'function', function: { name: head.name, arguments: args } } : { function: { arguments: args } }) }],
 });
+
+/** "Hello" as a provider streams it: a role chunk, "Hel", "lo" and a stop chunk. */
+const HELLO_CHUNKS = [chunk({ role: 'assistant', content: '' }), chunk({ content: 'Hel' }), chunk({ content: 'lo' }), chunk({}, 'stop')];
+
+/** "Checking." and then a call to `weather` for Oslo (call_a), its arguments in two pieces; no finish chunk yet. */
+const CHECKING_OSLO_CHUNKS = [
+  chunk({ content: 'Checking.' }),
+  chunk(toolDelta(0, '', { id: 'call_a', name: 'weather' })),
+  chunk(toolDelta(0, '{"city":')),
+  chunk(toolDelta(0, '"Oslo"}')),
+];
+
+/** MoMA's fields on a stream's start (the decision, 'd') and end (its usage, 'u'). */
+const MOMA_EXTRA = { start: { moma: { decision: 'd' } }, end: { moma: { usage: 'u' } } };
+
+/**
+ * What `s` (an AnthropicStream or ResponsesStream) makes of a streamed answer: its start for model gpt-x (with
+ * `extra.start`), each of `chunks`, and its end with `usage` (and `extra.end`).
+ */
+function translateStream(
+  s: { start(model: string, extra?: Json): SseEvent[]; chunk(chunk: unknown): SseEvent[]; end(usage: TokenCounts | undefined, extra?: Json): SseEvent[] },
+  chunks: Json[],
+  usage: TokenCounts | undefined,
+  extra: { start?: Json; end?: Json } = {},
+): SseEvent[] {
+  return [...s.start('gpt-x', extra.start), ...chunks.flatMap((c) => s.chunk(c)), ...s.end(usage, extra.end)];
+}
 
 const names = (events: SseEvent[]) => events.map((e) => (e.data.delta && typeof (e.data.delta as Json).type === 'string' ? `${e.event}:${(e.data.delta as Json).type}` : e.event));
 
@@ -157,20 +211,7 @@ describe('wire anthropic - request to chat', () => {
         tools: [{ type: 'function', function: { name: 'weather', description: 'Weather by city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
         tool_choice: 'auto',
         parallel_tool_calls: false,
-        messages: [
-          user('weather in Oslo and Rome?'),
-          {
-            role: 'assistant',
-            content: 'Checking.',
-            tool_calls: [
-              { id: 'toolu_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Oslo"}' } },
-              { id: 'toolu_2', type: 'function', function: { name: 'weather', arguments: '{"city":"Rome"}' } },
-            ],
-          },
-          { role: 'tool', tool_call_id: 'toolu_1', content: '3°C' },
-          { role: 'tool', tool_call_id: 'toolu_2', content: 'Error: no data' },
-          user('thanks'),
-        ],
+        messages: [...weatherExchange(['toolu_1', 'toolu_2'], ['3°C', 'Error: no data']), user('thanks')],
       },
     ],
     [
@@ -183,7 +224,7 @@ describe('wire anthropic - request to chat', () => {
       {
         messages: [
           user('go'),
-          { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+          { role: 'assistant', content: null, tool_calls: [toolCall('t1', 'f', '{}')] },
           { role: 'tool', tool_call_id: 't1', content: '' },
         ],
       },
@@ -207,14 +248,7 @@ describe('wire anthropic - request to chat', () => {
       { messages: [{ role: 'system', content: 'rules' }, user('x')] },
     ],
   ];
-  for (const [name, input, expected] of cases) {
-    it(`wire anthropic - ${name}`, () => {
-      const { chat } = anthropicToChat(input);
-      expect(chat).toMatchObject(expected);
-      // What it makes passes the rules the chat door applies to what clients send.
-      expect(() => validateRequestParts(chat)).not.toThrow();
-    });
-  }
+  itTranslates('anthropic', anthropicToChat, cases);
 
   it('wire anthropic - thinking, service_tier and other Anthropic-only tuning are not forwarded', () => {
     const { chat } = anthropicToChat({ ...base, messages: [user('x')], thinking: { type: 'enabled', budget_tokens: 10 }, service_tier: 'auto', stream: false });
@@ -255,9 +289,7 @@ describe('wire anthropic - request to chat', () => {
     ['tool_choice of an unknown type', { ...base, tool_choice: { type: 'some' }, messages: [user('x')] }, 'tool_choice.type', 'auto, any, tool or none'],
     ['output_config.format not a json_schema', { ...base, output_config: { format: { type: 'xml' } }, messages: [user('x')] }, 'output_config.format', 'json_schema'],
   ];
-  for (const [name, input, field, part] of errors) {
-    it(`wire anthropic - ${name} is a 400 naming ${field}`, () => expectInvalid(() => anthropicToChat(input), field, part));
-  }
+  itRefuses('anthropic', anthropicToChat, errors);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -294,8 +326,8 @@ describe('wire anthropic - answer to message', () => {
         {
           content: 'Let me check.',
           tool_calls: [
-            { id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Oslo"}' } },
-            { id: 'call_2', type: 'function', function: { name: 'time', arguments: '' } },
+            toolCall('call_1', 'weather', '{"city":"Oslo"}'),
+            toolCall('call_2', 'time', ''),
           ],
         },
         'tool_calls',
@@ -311,7 +343,7 @@ describe('wire anthropic - answer to message', () => {
     ],
     [
       'tool calls under finish_reason stop (some providers) are still tool_use',
-      completion({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, 'stop'),
+      completion({ content: null, tool_calls: [toolCall('c', 'f', '{}')] }, 'stop'),
       { stop_reason: 'tool_use', content: [{ type: 'tool_use', id: 'c', name: 'f', input: {} }] },
     ],
     [
@@ -385,15 +417,7 @@ describe('wire anthropic - answer to message', () => {
 
 describe('wire anthropic - stream', () => {
   it('wire anthropic - text chunks: message_start, one text block, message_delta with stop reason and usage, message_stop', () => {
-    const s = new AnthropicStream('msg_1', []);
-    const events = [
-      ...s.start('gpt-x', { moma: { decision: 'd' } }),
-      ...s.chunk(chunk({ role: 'assistant', content: '' })),
-      ...s.chunk(chunk({ content: 'Hel' })),
-      ...s.chunk(chunk({ content: 'lo' })),
-      ...s.chunk(chunk({}, 'stop')),
-      ...s.end({ promptTokens: 9, completionTokens: 2 }, { moma: { usage: 'u' } }),
-    ];
+    const events = translateStream(new AnthropicStream('msg_1', []), HELLO_CHUNKS, { promptTokens: 9, completionTokens: 2 }, MOMA_EXTRA);
     expect(names(events)).toEqual([
       'message_start',
       'content_block_start',
@@ -415,17 +439,8 @@ describe('wire anthropic - stream', () => {
   });
 
   it('wire anthropic - text then two tool calls: a block each, input_json_delta pieces, stop_reason tool_use', () => {
-    const s = new AnthropicStream('msg_1', []);
-    const events = [
-      ...s.start('gpt-x'),
-      ...s.chunk(chunk({ content: 'Checking.' })),
-      ...s.chunk(chunk(toolDelta(0, '', { id: 'call_a', name: 'weather' }))),
-      ...s.chunk(chunk(toolDelta(0, '{"city":'))),
-      ...s.chunk(chunk(toolDelta(0, '"Oslo"}'))),
-      ...s.chunk(chunk(toolDelta(1, '{}', { id: 'call_b', name: 'time' }))),
-      ...s.chunk(chunk({}, 'tool_calls')),
-      ...s.end({ promptTokens: 1, completionTokens: 1 }),
-    ];
+    const chunks = [...CHECKING_OSLO_CHUNKS, chunk(toolDelta(1, '{}', { id: 'call_b', name: 'time' })), chunk({}, 'tool_calls')];
+    const events = translateStream(new AnthropicStream('msg_1', []), chunks, { promptTokens: 1, completionTokens: 1 });
     expect(names(events)).toEqual([
       'message_start',
       'content_block_start',
@@ -523,19 +538,7 @@ describe('wire responses - request to chat', () => {
         parallel_tool_calls: true,
       },
       {
-        messages: [
-          user('weather in Oslo and Rome?'),
-          {
-            role: 'assistant',
-            content: 'Checking.',
-            tool_calls: [
-              { id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Oslo"}' } },
-              { id: 'call_2', type: 'function', function: { name: 'weather', arguments: '{"city":"Rome"}' } },
-            ],
-          },
-          { role: 'tool', tool_call_id: 'call_1', content: '3°C' },
-          { role: 'tool', tool_call_id: 'call_2', content: '19°C' },
-        ],
+        messages: weatherExchange(['call_1', 'call_2'], ['3°C', '19°C']),
         tools: [{ type: 'function', function: { name: 'weather', description: 'Weather by city', parameters: { type: 'object' }, strict: true } }],
         tool_choice: { type: 'function', function: { name: 'weather' } },
         parallel_tool_calls: true,
@@ -544,7 +547,7 @@ describe('wire responses - request to chat', () => {
     [
       'function calls alone make an assistant message with null content',
       { input: [{ role: 'user', content: 'go' }, { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' }, { type: 'function_call_output', call_id: 'c1', output: 'ok' }] },
-      { messages: [user('go'), { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c1', content: 'ok' }] },
+      { messages: [user('go'), { role: 'assistant', content: null, tool_calls: [toolCall('c1', 'f', '{}')] }, { role: 'tool', tool_call_id: 'c1', content: 'ok' }] },
     ],
     [
       'text.format json_schema → response_format; reasoning.effort, user, verbosity',
@@ -555,13 +558,7 @@ describe('wire responses - request to chat', () => {
     ['store: false is fine', { input: 'x', store: false }, { messages: [user('x')] }],
     ['MoMA routing controls ride along under moma', { input: 'x', moma: { mode: 'quality' } }, { moma: { mode: 'quality' } }],
   ];
-  for (const [name, input, expected] of cases) {
-    it(`wire responses - ${name}`, () => {
-      const { chat } = responsesToChat(input);
-      expect(chat).toMatchObject(expected);
-      expect(() => validateRequestParts(chat)).not.toThrow();
-    });
-  }
+  itTranslates('responses', responsesToChat, cases);
 
   it('wire responses - the echo carries what the Response object repeats', () => {
     const { echo, stream } = responsesToChat({ input: 'x', instructions: 'i', max_output_tokens: 9, temperature: 1, metadata: { k: 'v' }, tools: [{ type: 'function', name: 'f' }] });
@@ -600,9 +597,7 @@ describe('wire responses - request to chat', () => {
     ['max_output_tokens 0', { input: 'x', max_output_tokens: 0 }, 'max_output_tokens', '[1,'],
     ['a json_schema format without a name', { input: 'x', text: { format: { type: 'json_schema', schema: {} } } }, 'text.format.name', 'non-empty'],
   ];
-  for (const [name, input, field, part] of errors) {
-    it(`wire responses - ${name} is a 400 naming ${field}`, () => expectInvalid(() => responsesToChat(input), field, part));
-  }
+  itRefuses('responses', responsesToChat, errors);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -631,7 +626,7 @@ describe('wire responses - answer to Response', () => {
     ],
     [
       'tool calls: function_call items after the text',
-      completion({ content: 'Checking.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Oslo"}' } }] }, 'tool_calls'),
+      completion({ content: 'Checking.', tool_calls: [toolCall('call_1', 'weather', '{"city":"Oslo"}')] }, 'tool_calls'),
       {
         status: 'completed',
         output: [
@@ -642,7 +637,7 @@ describe('wire responses - answer to Response', () => {
     ],
     [
       'tool calls only: no message item',
-      completion({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, 'tool_calls'),
+      completion({ content: null, tool_calls: [toolCall('c', 'f', '{}')] }, 'tool_calls'),
       { output: [{ type: 'function_call', call_id: 'c' }] },
     ],
     ['length → incomplete (max_output_tokens)', completion({ content: 'Hel' }, 'length'), { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, output: [{ status: 'incomplete' }] }],
@@ -661,27 +656,8 @@ describe('wire responses - stream', () => {
   const types = (events: SseEvent[]) => events.map((e) => e.event);
 
   it('wire responses - text: created, in_progress, item and part added, deltas, done events, completed; sequence numbers count up', () => {
-    const s = new ResponsesStream({ id: 'resp_1', createdAt: 1, echo });
-    const events = [
-      ...s.start('gpt-x', { moma: { decision: 'd' } }),
-      ...s.chunk(chunk({ role: 'assistant', content: '' })),
-      ...s.chunk(chunk({ content: 'Hel' })),
-      ...s.chunk(chunk({ content: 'lo' })),
-      ...s.chunk(chunk({}, 'stop')),
-      ...s.end({ promptTokens: 5, completionTokens: 2 }, { moma: { usage: 'u' } }),
-    ];
-    expect(types(events)).toEqual([
-      'response.created',
-      'response.in_progress',
-      'response.output_item.added',
-      'response.content_part.added',
-      'response.output_text.delta',
-      'response.output_text.delta',
-      'response.output_text.done',
-      'response.content_part.done',
-      'response.output_item.done',
-      'response.completed',
-    ]);
+    const events = translateStream(new ResponsesStream({ id: 'resp_1', createdAt: 1, echo }), HELLO_CHUNKS, { promptTokens: 5, completionTokens: 2 }, MOMA_EXTRA);
+    expect(types(events)).toEqual(responsesTextEventTypes(2));
     expect(events.map((e) => e.data.sequence_number)).toEqual(events.map((_, i) => i));
     expect(events.every((e) => e.data.type === e.event)).toBe(true);
     expect(events[0]!.data.response).toMatchObject({ id: 'resp_1', status: 'in_progress', model: 'gpt-x', output: [], moma: { decision: 'd' } });
@@ -697,16 +673,7 @@ describe('wire responses - stream', () => {
   });
 
   it('wire responses - text then a function call: the message is done before the call item opens', () => {
-    const s = new ResponsesStream({ id: 'resp_1', createdAt: 1, echo });
-    const events = [
-      ...s.start('gpt-x'),
-      ...s.chunk(chunk({ content: 'Checking.' })),
-      ...s.chunk(chunk(toolDelta(0, '', { id: 'call_a', name: 'weather' }))),
-      ...s.chunk(chunk(toolDelta(0, '{"city":'))),
-      ...s.chunk(chunk(toolDelta(0, '"Oslo"}'))),
-      ...s.chunk(chunk({}, 'tool_calls')),
-      ...s.end(undefined),
-    ];
+    const events = translateStream(new ResponsesStream({ id: 'resp_1', createdAt: 1, echo }), [...CHECKING_OSLO_CHUNKS, chunk({}, 'tool_calls')], undefined);
     expect(types(events).slice(2)).toEqual([
       'response.output_item.added',
       'response.content_part.added',
