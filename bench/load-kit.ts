@@ -2,10 +2,11 @@
 // per-response latencies, the trivial upstream on its own thread, CPU time from /proc, private NATS/Redis helpers.
 import { spawn, spawnSync } from 'node:child_process';
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import autocannon from 'autocannon';
+import { freePort } from '../test/support/system.ts';
 
 export interface Figures {
   reqPerSec: number;
@@ -159,16 +160,7 @@ export async function infraPids(): Promise<Record<string, number>> {
   return out;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
