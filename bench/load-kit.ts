@@ -2,11 +2,10 @@
 // per-response latencies, the trivial upstream on its own thread, CPU time from /proc, private NATS/Redis helpers.
 import { spawn, spawnSync } from 'node:child_process';
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import autocannon from 'autocannon';
-import { freePort } from '../test/support/system.ts';
+import { freePort, waitForPort } from '../test/support/system.ts';
 
 export interface Figures {
   reqPerSec: number;
@@ -160,23 +159,7 @@ export async function infraPids(): Promise<Record<string, number>> {
   return out;
 }
 
-export { freePort };
-
-export async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = connect({ host: '127.0.0.1', port }, () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.once('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
+export { freePort, waitForPort };
 
 export interface PrivateRedis {
   url: string;

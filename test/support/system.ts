@@ -1,6 +1,6 @@
 // Starts the distributed system for end-to-end tests and the load benchmark: every service its own process
 // (`node services/<name>/src/main.ts`) on real NATS and Redis, on free ports, with a unique Redis key prefix.
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { spawnFleet, SERVICES, type Fleet, type ServiceName } from '@moma/launcher';
 
@@ -241,8 +241,14 @@ export async function startPrivateNats(): Promise<PrivateNats | undefined> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 10_000;
-  const { connect } = await import('node:net');
+  if (await waitForPort(port, 10_000)) return { url, pid: child.pid ?? 0, stop };
+  await stop();
+  return undefined;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` within `timeoutMs` (polled every 100 ms). */
+export async function waitForPort(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const sock = connect({ host: '127.0.0.1', port }, () => {
@@ -251,11 +257,10 @@ export async function startPrivateNats(): Promise<PrivateNats | undefined> {
       });
       sock.once('error', () => resolve(false));
     });
-    if (ok) return { url, pid: child.pid ?? 0, stop };
+    if (ok) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
-  await stop();
-  return undefined;
+  return false;
 }
 
 /**
