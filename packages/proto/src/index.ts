@@ -6,3 +6,4 @@ export * from './gen/moma/v1/stages.ts';
 export * from './gen/moma/v1/executor.ts';
 export * from './gen/moma/v1/events.ts';
 export { Topics } from './topics.ts';
+export { ExecutorErrorMetadata } from './executor-errors.ts';

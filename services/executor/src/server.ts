@@ -4,7 +4,7 @@ import { Metadata, type handleServerStreamingCall, type ServerWritableStream } f
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { targetText } from '@moma/core/rules';
 import { Code, extractGrpcContext, MomaError, publishEvent, type Bus, type Logger, type RequestMetrics } from '@moma/platform';
-import { Topics, type ExecuteRequest, type ExecuteResponse, type UsageEvent } from '@moma/proto';
+import { ExecutorErrorMetadata, Topics, type ExecuteRequest, type ExecuteResponse, type UsageEvent } from '@moma/proto';
 import type { ExecuteOutcome, Executor } from './execute.ts';
 
 const tracer = trace.getTracer('@moma/executor');
@@ -155,10 +155,8 @@ export function executeHandler(
   };
 }
 
-/** gRPC metadata keys of a failed Execute, read by the gateway (see the README, "Errors"). */
-export const UPSTREAM_STATUS_KEY = 'moma-upstream-status';
-export const RETRY_AFTER_KEY = 'moma-retry-after';
-export const ATTEMPTS_KEY = 'moma-attempts-bin';
+/** gRPC metadata keys of a failed Execute, read by the gateway (the contract's ExecutorErrorMetadata). */
+export const { upstreamStatus: UPSTREAM_STATUS_KEY, retryAfter: RETRY_AFTER_KEY, attempts: ATTEMPTS_KEY } = ExecutorErrorMetadata;
 const NO_RETRY_KEY = 'grpc-retry-pushback-ms';
 
 /**

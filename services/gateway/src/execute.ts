@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { mergeConversation, type Turn } from '@moma/core/rules';
 import type { Logger } from '@moma/platform';
 import { Code, MomaError, fromGrpcStatus, injectGrpcMetadata } from '@moma/platform';
-import { ExecutorClient, type ChatMessage, type ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
+import { ExecutorClient, ExecutorErrorMetadata, type ChatMessage, type ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
 import type { Decided, Stages } from './decide.ts';
 
 /** What one execution produced, accumulated while the events are relayed. */
@@ -147,12 +147,12 @@ function executorError(err: grpc.ServiceError): MomaError {
   // A provider that refused the request (400, 401, 403, 404, 422) said so with its status: the client gets it.
   // When every attempt failed: 502 if the last provider answer was a 5xx, when to come back, and what was tried.
   const md = err.metadata;
-  const upstream = Number(md?.get('moma-upstream-status')[0]);
-  const retryAfter = Number(md?.get('moma-retry-after')[0]);
+  const upstream = Number(md?.get(ExecutorErrorMetadata.upstreamStatus)[0]);
+  const retryAfter = Number(md?.get(ExecutorErrorMetadata.retryAfter)[0]);
   const details: Record<string, unknown> = {};
   if ((upstream >= 400 && upstream < 500) || upstream === 502) details.upstreamStatus = upstream;
   if (Number.isFinite(retryAfter) && retryAfter >= 0) details.retryAfterSeconds = retryAfter;
-  const attempts = md?.get('moma-attempts-bin')[0];
+  const attempts = md?.get(ExecutorErrorMetadata.attempts)[0];
   if (attempts !== undefined) {
     try {
       details.attempts = JSON.parse(Buffer.from(attempts).toString('utf8'));
