@@ -202,8 +202,12 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
     await record({ sessionId, question: user('weather in Oslo?'), chosen: llmTarget('big'), servedBy: llmTarget('small'), reply: reply('') });
     const next = await decide({ sessionId, intent: intent(['weather-bot', 0.9]), toolResults: true });
     expect(next).toMatchObject({ agentId: '', pinned: llmTarget('small'), reason: expect.stringContaining('llm:small') });
-    // without tool results the turn is routed as usual
-    expect((await decide({ sessionId, intent: intent(['weather-bot', 0.9]) })).pinned).toBeUndefined();
+    // without tool results the turn is routed as usual (here: the agent takes it)
+    const routed = await decide({ sessionId, intent: intent(['weather-bot', 0.9]) });
+    expect(routed).toMatchObject({ agentId: 'weather-bot', pinned: undefined });
+    // tool results for the model's calls still go back to it, and the stored state says so
+    expect((await decide({ sessionId, intent: intent(['weather-bot', 0.9]), toolResults: true })).pinned).toEqual(llmTarget('small'));
+    expect((await rig.store.get<SessionRecord>(sessionKey(sessionId)))?.value.fsm).toEqual({ kind: 'llm' });
   });
 
   it('session - decide writes only when the state machine moves', async () => {

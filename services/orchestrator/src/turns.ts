@@ -93,7 +93,8 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
       if (req.toolResults && isLlm(current.lastServedBy)) {
         const model = current.lastServedBy!;
         const d = { agentId: null, next: { kind: 'llm' } as FsmState, masked: [], reason: `tool results go back to ${targetText(model)}, which issued the calls` };
-        return { value: current, result: { ...respond(d, current.history), pinned: model }, unchanged: current.fsm.kind === 'llm' };
+        // The conversation is on the LLM path (as the response says): stored so when it was not already.
+        return { value: { ...current, fsm: d.next, updatedAt: Date.now() }, result: { ...respond(d, current.history), pinned: model }, unchanged: current.fsm.kind === 'llm' };
       }
       const d = decideFrom(current.fsm);
       const unchanged = JSON.stringify(d.next) === JSON.stringify(current.fsm);
