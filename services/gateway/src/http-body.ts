@@ -46,7 +46,6 @@ export const chatBodySchema = z
   })
   .loose();
 
-export type ChatBody = z.output<typeof chatBodySchema>;
 
 export interface ParsedChat {
   turn: Turn;
@@ -91,15 +90,16 @@ export function parseChatBody(body: unknown, headerSessionId: string | undefined
       maxTokens: b.max_completion_tokens ?? b.max_tokens ?? 0,
       temperature: b.temperature ?? undefined,
       pinnedModel,
-      forward: forwardBody(b),
+      // From the body as the client sent it, not zod's rebuilt copy: the provider gets exactly the client's fields.
+      forward: forwardBody(body as Record<string, unknown>),
     },
   };
 }
 
 /** The request as the provider gets it: everything the client sent but MoMA's own routing controls. */
-function forwardBody(b: ChatBody): Record<string, unknown> {
+function forwardBody(body: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(b)) if (!MOMA_KEYS.has(k)) out[k] = v;
+  for (const [k, v] of Object.entries(body)) if (!MOMA_KEYS.has(k)) out[k] = v;
   return out;
 }
 
