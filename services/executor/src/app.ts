@@ -35,7 +35,7 @@ export async function startExecutor(
     maxAttempts: config.maxAttempts ?? 3,
     logger,
   });
-  const usage = new UsagePublisher(ctx.bus, logger);
+  const usage = new UsagePublisher(ctx.bus, logger, { batchMs: config.usageBatchMs ?? 25, ...(config.usageBatchMs === 0 ? { maxBatch: 1 } : {}) });
 
   // channelz off: its per-call bookkeeping is measurable at thousands of calls per second and nothing reads it here.
   const server = new Server({

@@ -61,6 +61,8 @@ const schema = commonConfigSchema.extend({
   EXECUTOR_REQUEST_TIMEOUT_MS: envInt(60_000, { min: 1 }),
   /** Upstream attempts per request, across every target and provider. */
   MOMA_MAX_ATTEMPTS: envInt(3, { min: 1, max: 100 }),
+  /** Usage events of this long leave as one UsageBatch message (0: one message per call). */
+  EXECUTOR_USAGE_BATCH_MS: envInt(25, { min: 0, max: 10_000 }),
   /** Consecutive retryable failures (or timeouts) of one provider+model that open its breaker. */
   MOMA_BREAKER_FAILURES: envInt(5, { min: 1 }),
   /** How long an open breaker skips its provider+model before one probe is let through. */
@@ -89,6 +91,8 @@ export interface ExecutorConfig {
   requestTimeoutMs?: number;
   /** Upstream attempts per request (default 3). */
   maxAttempts?: number;
+  /** Usage batching window (default 25 ms). */
+  usageBatchMs?: number;
   breaker?: BreakerConfig;
   agentCardTtlMs: number;
   /** stop(): how long running streams may finish (default 25 s). */
@@ -161,6 +165,7 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorEnvConfig {
     totalTimeoutMs: c.EXECUTOR_TOTAL_TIMEOUT_MS,
     requestTimeoutMs: c.EXECUTOR_REQUEST_TIMEOUT_MS,
     maxAttempts: c.MOMA_MAX_ATTEMPTS,
+    usageBatchMs: c.EXECUTOR_USAGE_BATCH_MS,
     breaker: Object.freeze({ failures: c.MOMA_BREAKER_FAILURES, cooldownMs: c.MOMA_BREAKER_COOLDOWN_MS, cacheMs: c.MOMA_BREAKER_CACHE_MS }),
     agentCardTtlMs: c.EXECUTOR_AGENT_CARD_TTL_MS,
     drainMs: c.EXECUTOR_DRAIN_MS,

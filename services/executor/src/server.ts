@@ -10,27 +10,30 @@ import type { ExecuteOutcome, Executor } from './execute.ts';
 const tracer = trace.getTracer('@moma/executor');
 
 /**
- * Publishes off the hot path: the call never waits for JetStream's ack, and events are sent in batches every
- * `batchMs` (one socket write and one burst of acks for many calls instead of one each per call). `settle()` sends
- * what is queued and waits for the acks (shutdown). At most `maxInFlight` events are queued or awaiting an ack: when
- * JetStream is slower than the request rate, further events are dropped and counted (one warning per 1000) rather
- * than piling up in memory.
+ * Publishes off the hot path: the call never waits for JetStream, and the events of `batchMs` (default 25 ms, at
+ * most `maxBatch` of them) leave as one UsageBatch: one JetStream message, one stored record and one ack for many
+ * calls instead of one each per call. `settle()` sends what is queued and waits for the acks (shutdown). At most
+ * `maxInFlight` events are queued or awaiting an ack: when JetStream is slower than the request rate, further events
+ * are dropped and counted (one warning per 1000) rather than piling up in memory.
  */
 export class UsagePublisher {
   readonly #bus: Bus;
   readonly #logger: Logger;
-  readonly #pending = new Set<Promise<void>>();
+  readonly #pending = new Map<Promise<void>, number>();
   readonly #maxInFlight: number;
+  readonly #maxBatch: number;
   readonly #batchMs: number;
+  #inFlight = 0;
   #queue: UsageEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
   #dropped = 0;
 
-  constructor(bus: Bus, logger: Logger, opts: { maxInFlight?: number; batchMs?: number } = {}) {
+  constructor(bus: Bus, logger: Logger, opts: { maxInFlight?: number; batchMs?: number; maxBatch?: number } = {}) {
     this.#bus = bus;
     this.#logger = logger;
-    this.#maxInFlight = opts.maxInFlight ?? 1024;
+    this.#maxInFlight = opts.maxInFlight ?? 4096;
     this.#batchMs = opts.batchMs ?? 25;
+    this.#maxBatch = opts.maxBatch ?? 256;
   }
 
   /** Events dropped because too many were queued or waiting for an ack. */
@@ -39,14 +42,15 @@ export class UsagePublisher {
   }
 
   publish(event: UsageEvent): void {
-    if (this.#pending.size + this.#queue.length >= this.#maxInFlight) {
+    if (this.#inFlight + this.#queue.length >= this.#maxInFlight) {
       if (this.#dropped++ % 1000 === 0) {
-        this.#logger.warn({ dropped: this.#dropped, inFlight: this.#pending.size }, 'usage events dropped: JetStream is not keeping up');
+        this.#logger.warn({ dropped: this.#dropped, inFlight: this.#inFlight }, 'usage events dropped: JetStream is not keeping up');
       }
       return;
     }
     this.#queue.push(event);
-    if (this.#timer === undefined) {
+    if (this.#queue.length >= this.#maxBatch) this.#flush();
+    else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.#flush(), this.#batchMs);
       this.#timer.unref();
     }
@@ -55,19 +59,22 @@ export class UsagePublisher {
   #flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const batch = this.#queue;
+    if (this.#queue.length === 0) return;
+    const events = this.#queue;
     this.#queue = [];
-    for (const event of batch) {
-      const p = publishEvent(this.#bus, Topics.usage, event)
-        .catch((err: unknown) => this.#logger.warn({ err: MomaError.from(err).message, target: targetText(event.target) }, 'usage event not published'))
-        .finally(() => this.#pending.delete(p));
-      this.#pending.add(p);
-    }
+    this.#inFlight += events.length;
+    const p: Promise<void> = publishEvent(this.#bus, Topics.usage, { events })
+      .catch((err: unknown) => this.#logger.warn({ err: MomaError.from(err).message, events: events.length }, 'usage events not published'))
+      .finally(() => {
+        this.#inFlight -= events.length;
+        this.#pending.delete(p);
+      });
+    this.#pending.set(p, events.length);
   }
 
   async settle(): Promise<void> {
     this.#flush();
-    await Promise.allSettled([...this.#pending]);
+    await Promise.allSettled([...this.#pending.keys()]);
   }
 }
 

@@ -12,12 +12,14 @@ describe.skipIf(!nats.ok)(`executor - usage events on NATS${nats.ok ? '' : ` (sk
   let fake: FakeOpenAI;
   let exec: Running;
   const received: UsageEvent[] = [];
+  const batchSizes: number[] = [];
 
   beforeAll(async () => {
     const url = nats.ok ? nats.url : '';
     bus = await connectNatsBus({ url, name: 'executor-test', logger: createLogger('executor-test', { level: 'silent' }) });
-    await subscribeEvent(bus, Topics.usage, (ev) => {
-      received.push(ev);
+    await subscribeEvent(bus, Topics.usage, (batch) => {
+      received.push(...batch.events);
+      batchSizes.push(batch.events.length);
     });
     fake = await startFakeOpenAI({ failModels: ['down'] });
     exec = await runExecutor([{ name: 'local', baseUrl: fake.url, models: ['*'], prices: { paid: { input: 1, output: 3 } } }], { bus });
@@ -59,5 +61,17 @@ describe.skipIf(!nats.ok)(`executor - usage events on NATS${nats.ok ? '' : ` (sk
     expect(ev.ok).toBe(false);
     expect(ev.usage?.failed).toEqual([llmTarget('down')]);
     expect(ev.usage?.servedBy).toBeUndefined(); // no target served
+  });
+
+  it('executor - the events of concurrent calls leave together, each once', async () => {
+    const ids = Array.from({ length: 20 }, () => uniqueId('s'));
+    const before = batchSizes.length;
+    const results = await Promise.all(ids.map((sessionId) => execute(exec.client, { decision: decision([llmTarget('paid')], { sessionId }), messages: [{ role: 'user', content: 'batch me' }] })));
+    expect(results.every((r) => r.error === undefined)).toBe(true);
+    for (const id of ids) expect((await eventFor(id)).ok).toBe(true);
+    for (const id of ids) expect(received.filter((e) => e.sessionId === id)).toHaveLength(1);
+    const batches = batchSizes.slice(before);
+    expect(batches.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(20);
+    expect(batches.length).toBeLessThan(20);
   });
 });
