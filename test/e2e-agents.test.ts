@@ -28,6 +28,8 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
       redisUrl: infra.redisUrl,
       keyPrefix: `e2e-agents-${uniqueId()}:`,
       providers: [{ name: 'fake', baseUrl: fake.url, models: ['*'] }],
+      // The test agents listen on loopback, which card_url fetches deny unless allowed.
+      env: { MOMA_CARD_FETCH_ALLOW: '127.0.0.1/32' },
     });
   }, 90_000);
 
@@ -40,6 +42,15 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${sys.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  it('e2e agents - a card_url at a metadata or private address is a 400 that names only the reason class', async () => {
+    for (const card_url of ['http://169.254.169.254/latest/meta-data', 'http://10.0.0.7:8080/agent', 'http://[::ffff:192.168.0.1]/']) {
+      const res = await post('/v1/agents', { card_url });
+      const body = (await res.json()) as any;
+      expect(res.status, card_url).toBe(400);
+      expect(body.error.message).toBe('card could not be fetched: its address is not allowed (see MOMA_CARD_FETCH_ALLOW)');
+    }
+  });
 
   it('e2e agents - an agent registered by URL through the gateway is listed over HTTP and gRPC', async () => {
     const res = await post('/v1/agents', { card_url: agent.url });

@@ -8,7 +8,8 @@ import { sessionKey, type SessionRecord } from './session.ts';
 import { BANK_CARD, intent, prefixedBus, WEATHER_CARD } from './test-support.ts';
 
 const logger = createLogger('orchestrator-test', { level: 'silent' });
-const config = { SESSION_TTL_SECONDS: 600, AGENT_CARD_TIMEOUT_MS: 3000, SESSION_MAX_MESSAGES: 200 };
+// The test agents listen on loopback, which card_url fetches deny unless allowed.
+const config = { SESSION_TTL_SECONDS: 600, AGENT_CARD_TIMEOUT_MS: 3000, SESSION_MAX_MESSAGES: 200, MOMA_CARD_FETCH_ALLOW: ['127.0.0.1/32'] };
 
 interface Rig {
   /** Two orchestrator instances' buses (same subjects), plus a client bus, all on one transport. */
@@ -87,7 +88,7 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
     } finally {
       await agent.close();
     }
-    await expect(register({ cardUrl: 'http://127.0.0.1:1' })).rejects.toMatchObject({ code: Code.UNAVAILABLE, message: expect.stringContaining('agent-card.json') });
+    await expect(register({ cardUrl: 'http://127.0.0.1:1' })).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT, message: 'card could not be fetched: the connection failed' });
   });
 
   it('session - an unknown session is NOT_FOUND for decide and record', async () => {

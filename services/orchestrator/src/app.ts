@@ -3,7 +3,7 @@
 // RegistryChanged announcement, so a turn costs one session read (and a write only when its state moves).
 import { MomaError, serveStage, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import { OrchestratorStageDefinition, Topics, type RecordTurnRequest } from '@moma/proto';
-import type { FetchLike } from './card-fetch.ts';
+import { CardFetcher, type Resolver } from './card-fetch.ts';
 import type { OrchestratorConfig } from './config.ts';
 import { AgentRegistry } from './registry.ts';
 import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
@@ -14,8 +14,8 @@ export interface OrchestratorHandle extends ServiceHandle {
 }
 
 export interface OrchestratorOptions {
-  /** Card fetcher (tests); default global fetch. */
-  fetchImpl?: FetchLike;
+  /** Host name resolver for card_url fetches (tests); default the system's. */
+  resolve?: Resolver;
 }
 
 const recordAttributes = (req: RecordTurnRequest) => ({
@@ -26,16 +26,20 @@ const recordAttributes = (req: RecordTurnRequest) => ({
 });
 
 type Config = Pick<OrchestratorConfig, 'SESSION_TTL_SECONDS' | 'AGENT_CARD_TIMEOUT_MS' | 'SESSION_MAX_MESSAGES'> &
-  Partial<Pick<OrchestratorConfig, 'MOMA_REGISTRY_RESYNC_MS'>>;
+  Partial<Pick<OrchestratorConfig, 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_CARD_FETCH_ALLOW'>>;
 
 export async function startOrchestrator(ctx: ServiceContext, config: Config, options: OrchestratorOptions = {}): Promise<OrchestratorHandle> {
   const log = ctx.logger;
+  const cards = new CardFetcher({
+    timeoutMs: config.AGENT_CARD_TIMEOUT_MS,
+    allow: config.MOMA_CARD_FETCH_ALLOW ?? [],
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+  });
   const registry = new AgentRegistry({
     store: ctx.store,
     bus: ctx.bus,
     logger: log,
-    cardTimeoutMs: config.AGENT_CARD_TIMEOUT_MS,
-    ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
+    cards,
   });
   const deps: TurnDeps = { store: ctx.store, registry, sessionTtlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES };
 
@@ -102,6 +106,7 @@ export async function startOrchestrator(ctx: ServiceContext, config: Config, opt
     async stop() {
       clearInterval(timer);
       for (const s of subs.splice(0)) await s.unsubscribe();
+      await cards.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 // The agent registry: A2A agents stored under `agent:<id>` (the Store adds its `moma:` prefix) as proto-JSON
 // `Agent`. The orchestrator is the only service that reads or writes these keys; every change is announced as
 // RegistryChanged (with the agent), so each orchestrator and intent instance updates its copy without a read.
-import { agentIdFromName, parseAgentCard, tenantMayUse, type AgentAvailability, type AgentCardData } from '@moma/core';
+import { agentIdFromName, checkCardText, parseAgentCard, tenantMayUse, type AgentAvailability, type AgentCardData } from '@moma/core';
 import { MomaError, publishEvent, type Bus, type Logger, type Store } from '@moma/platform';
 import {
   Agent,
@@ -15,7 +15,7 @@ import {
   type UpdateAgentRequest,
 } from '@moma/proto';
 import { casUpdate } from './cas.ts';
-import { fetchAgentCard, type FetchLike } from './card-fetch.ts';
+import type { CardFetcher } from './card-fetch.ts';
 
 export const AGENT_KEY_PREFIX = 'agent:';
 export const REGISTRY_VERSION_KEY = 'registry:version';
@@ -25,13 +25,14 @@ export interface RegistryOptions {
   store: Store;
   bus: Bus;
   logger: Logger;
-  cardTimeoutMs: number;
-  fetchImpl?: FetchLike;
+  /** Fetches `card_url`s under the SSRF policy. */
+  cards: CardFetcher;
 }
 
 function parseCardJson(text: string): AgentCardData {
   let json: unknown;
   try {
+    checkCardText(text);
     json = JSON.parse(text);
   } catch (err) {
     throw MomaError.invalidArgument(`card_json is not valid JSON: ${(err as Error).message}`, { field: 'card_json' });
@@ -131,7 +132,7 @@ export class AgentRegistry {
     let card: AgentCardData;
     let cardJson: string;
     if (req.cardUrl) {
-      const fetched = await fetchAgentCard(req.cardUrl, this.#o.cardTimeoutMs, this.#o.fetchImpl);
+      const fetched = await this.#o.cards.fetch(req.cardUrl);
       card = parseCard(fetched.json);
       cardJson = fetched.text;
     } else if (req.cardJson) {

@@ -8,10 +8,11 @@ import { AgentRegistry } from './registry.ts';
 import { sessionKey, type SessionRecord } from './session.ts';
 import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
 import { intent } from './test-support.ts';
+import { CardFetcher } from './card-fetch.ts';
 
 function depsWith(store: Store): TurnDeps {
   const logger = createLogger('turns-test', { level: 'silent' });
-  const registry = new AgentRegistry({ store, bus: new MemoryBus().connect(), logger, cardTimeoutMs: 1000 });
+  const registry = new AgentRegistry({ store, bus: new MemoryBus().connect(), logger, cards: new CardFetcher({ timeoutMs: 1000 }) });
   return { store, registry, sessionTtlSeconds: 60, maxMessages: 50 };
 }
 

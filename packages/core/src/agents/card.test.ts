@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../errors.ts';
-import { agentIdFromName, parseAgentCard } from './card.ts';
+import { agentIdFromName, checkCardText, parseAgentCard } from './card.ts';
 
 const valid = {
   name: 'Weather Bot',
@@ -47,6 +47,10 @@ describe('agents card', () => {
     ['missing name', { ...valid, name: undefined }, 'name'],
     ['blank name', { ...valid, name: '  ' }, 'name'],
     ['bad url', { ...valid, url: 'localhost' }, 'url'],
+    ['javascript: url', { ...valid, url: 'javascript:alert(1)' }, 'url'],
+    ['file: url', { ...valid, url: 'file:///etc/passwd' }, 'url'],
+    ['name too long', { ...valid, name: 'n'.repeat(201) }, 'name'],
+    ['too many skills', { ...valid, skills: Array.from({ length: 101 }, (_, i) => ({ id: `s${i}`, name: 'S' })) }, 'skills'],
     ['skills not an array', { ...valid, skills: {} }, 'skills'],
     ['skill without id', { ...valid, skills: [{ name: 'a' }] }, 'skills[0].id'],
     ['example not a string', { ...valid, skills: [{ id: 'a', name: 'a', examples: [3] }] }, 'skills[0].examples[0]'],
@@ -61,5 +65,13 @@ describe('agents card', () => {
     expect(agentIdFromName('Weather Bot 2')).toBe('weather-bot-2');
     expect(agentIdFromName('  Café  Finder!! ')).toBe('cafe-finder');
     expect(() => agentIdFromName('!!!')).toThrow(InvalidInputError);
+  });
+
+  it('agents card - checkCardText refuses a card too large or nested too deep before it is parsed', () => {
+    expect(() => checkCardText(JSON.stringify(valid))).not.toThrow();
+    expect(() => checkCardText('['.repeat(5000) + ']'.repeat(5000))).toThrow(/nested deeper than 32 levels/);
+    expect(() => checkCardText(JSON.stringify({ ...valid, description: 'x'.repeat(300_000) }))).toThrow(/more than the 262144 allowed/);
+    // Brackets inside strings (escaped quotes too) are text, not nesting.
+    expect(() => checkCardText(JSON.stringify({ ...valid, description: '[{\"'.repeat(100) }))).not.toThrow();
   });
 });

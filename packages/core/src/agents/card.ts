@@ -23,21 +23,48 @@ const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
 
 // A2A cards carry many more fields (capabilities, defaultInputModes, protocolVersion, provider, ...): loose objects
 // keep them valid while we read only what routing needs.
+const text = (max: number) => z.string().max(max, { message: `must be at most ${max} characters` });
 const skillSchema = z.looseObject({
-  id: nonEmpty,
-  name: nonEmpty,
-  description: z.string().default(''),
-  tags: z.array(z.string()).default([]),
-  examples: z.array(z.string()).default([]),
+  id: nonEmpty.pipe(text(128)),
+  name: nonEmpty.pipe(text(200)),
+  description: text(4000).default(''),
+  tags: z.array(text(100)).max(64).default([]),
+  examples: z.array(text(1000)).max(200).default([]),
 });
 
 const cardSchema = z.looseObject({
-  name: nonEmpty,
-  description: z.string().default(''),
-  url: z.url({ message: 'must be an absolute URL' }),
-  version: z.string().default('0.0.0'),
-  skills: z.array(skillSchema).default([]),
+  name: nonEmpty.pipe(text(200)),
+  description: text(4000).default(''),
+  url: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }),
+  version: text(64).default('0.0.0'),
+  skills: z.array(skillSchema).max(100).default([]),
 });
+
+/** Largest card text accepted, inline or fetched. */
+export const MAX_CARD_BYTES = 256 * 1024;
+/** Deepest nesting of objects and arrays accepted in a card. */
+export const MAX_CARD_DEPTH = 32;
+
+/**
+ * Checks a card's raw JSON text for size and nesting depth before it is parsed, so a card nested thousands deep or
+ * megabytes long is refused with a clear message instead of exhausting the stack or memory. Throws InvalidInputError.
+ */
+export function checkCardText(raw: string, field = 'card_json'): void {
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > MAX_CARD_BYTES) throw new InvalidInputError(`${field}: card is ${bytes} bytes, more than the ${MAX_CARD_BYTES} allowed`, field);
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_CARD_DEPTH) throw new InvalidInputError(`${field}: card is nested deeper than ${MAX_CARD_DEPTH} levels`, field);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
 
 function pathOf(path: ReadonlyArray<PropertyKey>): string {
   let out = '';

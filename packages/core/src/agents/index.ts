@@ -1,5 +1,5 @@
 // Agent routing: A2A cards, the hybrid category index, calibration, the context-aware state machine and masking.
-export { parseAgentCard, agentIdFromName, type AgentCardData, type AgentSkillData } from './card.ts';
+export { parseAgentCard, agentIdFromName, checkCardText, MAX_CARD_BYTES, MAX_CARD_DEPTH, type AgentCardData, type AgentSkillData } from './card.ts';
 export type { AgentSpec, TaxonomyCategory, Taxonomy, ClassifyResult, AgentIndex, AgentIndexOptions, ScoreWeights } from './types.ts';
 export { buildAgentIndex } from './agent-index.ts';
 export type { SoftmaxHeadOptions } from './head.ts';
