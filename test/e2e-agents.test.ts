@@ -52,6 +52,20 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
     }
   });
 
+  it('e2e agents - a card nested 5,000 deep or over 256 KB is a 400 naming the limit, and the system stays healthy', async () => {
+    const nested = await fetch(`${sys.httpUrl}/v1/agents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"card":{"name":"Deep","url":"http://127.0.0.1:9/a2a","extra":${'['.repeat(5000)}${']'.repeat(5000)}}}`,
+    });
+    expect(nested.status).toBe(400);
+    expect(((await nested.json()) as any).error.message).toMatch(/nested deeper than \d+ levels/);
+    const big = await post('/v1/agents', { card: { name: 'Big', url: 'http://127.0.0.1:9/a2a', description: 'x'.repeat(300 * 1024) } });
+    expect([400, 413]).toContain(big.status);
+    expect(((await big.json()) as any).error.message).toMatch(/bytes|too large|limit/i);
+    expect((await fetch(`${sys.httpUrl}/healthz`)).status).toBe(200);
+  });
+
   it('e2e agents - an agent registered by URL through the gateway is listed over HTTP and gRPC', async () => {
     const res = await post('/v1/agents', { card_url: agent.url });
     const body = (await res.json()) as any;

@@ -14,7 +14,8 @@ export type GatewaySettings = Pick<
   | 'GATEWAY_BODY_LIMIT_BYTES'
   | 'GATEWAY_MODELS_TTL_MS'
   | 'GATEWAY_EXECUTE_TIMEOUT_MS'
->;
+> &
+  Partial<Pick<GatewayConfig, 'GATEWAY_BODY_TIMEOUT_MS'>>;
 
 export interface GatewayHandle extends ServiceHandle {
   httpPort: number;
@@ -34,8 +35,13 @@ export async function startGateway(ctx: ServiceContext & { metrics?: RequestMetr
     executeTimeoutMs: config.GATEWAY_EXECUTE_TIMEOUT_MS,
     modelsTtlMs: config.GATEWAY_MODELS_TTL_MS,
   });
-  const http = buildHttpServer(router, ctx.logger, { bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES, ...(ctx.metrics ? { metrics: ctx.metrics } : {}) });
-  const { server: grpcServer, health } = buildGrpcServer(router, ctx.logger, ctx.metrics);
+  const http = buildHttpServer(router, ctx.logger, {
+    bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,
+    ...(config.GATEWAY_BODY_TIMEOUT_MS ? { bodyTimeoutMs: config.GATEWAY_BODY_TIMEOUT_MS } : {}),
+    ...(ctx.metrics ? { metrics: ctx.metrics } : {}),
+  });
+  // gRPC takes the same size limit as HTTP: a message over it is RESOURCE_EXHAUSTED, as HTTP answers 413.
+  const { server: grpcServer, health } = buildGrpcServer(router, ctx.logger, ctx.metrics, config.GATEWAY_BODY_LIMIT_BYTES);
 
   await http.listen({ host: config.GATEWAY_HOST, port: config.GATEWAY_HTTP_PORT });
   const httpPort = (http.server.address() as { port: number }).port;

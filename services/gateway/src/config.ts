@@ -13,6 +13,11 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
   EXECUTOR_ADDR: z.string().default('127.0.0.1:50052'),
   /** HTTP request body limit in bytes (larger bodies get 413). */
   GATEWAY_BODY_LIMIT_BYTES: envInt(1024 * 1024, { min: 1024 }),
+  /**
+   * Longest time a client may take to send a whole request (headers and body); past it the gateway answers 408 and
+   * closes the connection, so a client that stalls mid-body cannot hold it open.
+   */
+  GATEWAY_BODY_TIMEOUT_MS: envInt(10_000, { min: 100 }),
   /** How long the known-model list from scoring is cached before it is fetched again. */
   GATEWAY_MODELS_TTL_MS: envInt(10_000, { min: 0 }),
   /** Deadline of one whole execution (executor stream), in ms. */

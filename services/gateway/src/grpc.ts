@@ -142,10 +142,50 @@ export interface GrpcGateway {
   health: HealthImplementation;
 }
 
-export function buildGrpcServer(router: GatewayRouter, logger: Logger, metrics?: RequestMetrics): GrpcGateway {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0 });
-  server.addService(RouterService, routerServer(router, metrics));
-  server.addService(AgentRegistryService, registryServer(router.stages.orchestrator, metrics));
+const UNREADABLE = Symbol('unreadable');
+const unreadable = (req: unknown): string | undefined =>
+  req !== null && typeof req === 'object' ? (req as { [UNREADABLE]?: string })[UNREADABLE] : undefined;
+
+/**
+ * grpc-js answers INTERNAL when a request's bytes do not decode; they are the client's error. The service's
+ * deserializers here return a marker instead of throwing, and `readableOnly` answers the marker INVALID_ARGUMENT.
+ */
+function readable<D extends grpc.ServiceDefinition>(def: D): D {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(def)) {
+    out[name] = {
+      ...m,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return m.requestDeserialize(bytes);
+        } catch (err) {
+          return { [UNREADABLE]: `request is not a valid ${m.path.slice(1)} message (${(err as Error).message})` };
+        }
+      },
+    };
+  }
+  return out as D;
+}
+
+function readableOnly<I extends object>(impl: I): I {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(impl) as Array<[string, (call: { request: unknown; emit(e: 'error', s: Partial<grpc.StatusObject>): void }, cb?: grpc.sendUnaryData<unknown>) => void]>) {
+    out[name] = (call: Parameters<typeof fn>[0], cb?: grpc.sendUnaryData<unknown>) => {
+      const bad = unreadable(call.request);
+      if (bad === undefined) return fn(call, cb);
+      const status = { code: grpc.status.INVALID_ARGUMENT, details: bad };
+      if (cb) cb(status, null);
+      else call.emit('error', status);
+    };
+  }
+  return out as I;
+}
+
+/** `maxMessageBytes`: the HTTP door's body limit, so both doors accept the same sizes. */
+export function buildGrpcServer(router: GatewayRouter, logger: Logger, metrics?: RequestMetrics, maxMessageBytes = 4 * 1024 * 1024): GrpcGateway {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.enable_channelz': 0 });
+  server.addService(readable(RouterService), readableOnly(routerServer(router, metrics)));
+  server.addService(readable(AgentRegistryService), readableOnly(registryServer(router.stages.orchestrator, metrics)));
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });
   health.addToServer(server);
   if (existsSync(PROTO_DIR)) {

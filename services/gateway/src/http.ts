@@ -1,9 +1,10 @@
 // The OpenAI-compatible HTTP door (fastify): chat completions (stream and not), route, models, health.
 // Every answer carries the decision in its body and in `x-moma-*` headers; every error is OpenAI-shaped JSON.
 import { randomUUID } from 'node:crypto';
-import { targetText } from '@moma/core/rules';
+import { createServer as createHttpServer } from 'node:http';
+import { jsonDepth, targetText } from '@moma/core/rules';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { Code, codeForHttpStatus, type Logger, type RequestMetrics } from '@moma/platform';
+import { Code, codeForHttpStatus, MomaError, type Logger, type RequestMetrics } from '@moma/platform';
 import type { Decision, ExecuteResponse } from '@moma/proto';
 import { parseChatBody, parseSessionBody } from './http-body.ts';
 import { registerAgentRoutes } from './http-agents.ts';
@@ -17,12 +18,37 @@ import { annotate, failSpan, inSpan, parentFrom } from './tracing.ts';
 
 export interface HttpOptions {
   bodyLimit: number;
+  /** Longest time to receive one whole request; then 408 and the connection is closed (default 10 s). */
+  bodyTimeoutMs?: number;
   /** Records every answered request as `<METHOD> <route pattern>` (moma_requests_total / _duration_seconds). */
   metrics?: RequestMetrics;
 }
 
+/** Deepest nesting of objects and arrays accepted in a JSON request body. */
+export const MAX_BODY_DEPTH = 64;
+
 export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: HttpOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit, return503OnClosing: true });
+  const requestTimeout = opts.bodyTimeoutMs ?? 10_000;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.bodyLimit,
+    return503OnClosing: true,
+    // Node checks request timeouts every connectionsCheckingInterval (30 s by default): check often enough that a
+    // stalled body is cut off near its deadline.
+    serverFactory: (handler) =>
+      createHttpServer({ requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(100, requestTimeout / 4)) }, handler),
+  });
+  // JSON bodies are measured for depth before they are parsed: the default parser's prototype-poisoning scan
+  // recurses, so a body nested thousands deep would overflow the stack (a 500) instead of being refused.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    if (jsonDepth(text, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
+      done(MomaError.invalidArgument(`request body is nested deeper than ${MAX_BODY_DEPTH} levels`), undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
   const metrics = opts.metrics;
   if (metrics) {
     // Fires for streamed (hijacked) answers too, once the last byte is out; unmatched paths share one label.

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { llmTarget } from '@moma/core/rules';
 import { MemoryBus, MemoryStore, MomaError, serveStage, type Logger } from '@moma/platform';
 import { ExecutorService, ScoringStageDefinition } from '@moma/proto';
-import { startGateway, type GatewayHandle } from './app.ts';
+import { startGateway, type GatewayHandle, type GatewaySettings } from './app.ts';
 
 export const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
@@ -60,6 +60,7 @@ export interface StandInGateway {
 export async function startStandInGateway(
   serveStages: (bus: MemoryBus) => Promise<void>,
   executor: grpc.UntypedServiceImplementation,
+  config: Partial<GatewaySettings> = {},
 ): Promise<StandInGateway> {
   const bus = new MemoryBus({ timeoutMs: 1000 });
   const server = new grpc.Server();
@@ -85,6 +86,7 @@ export async function startStandInGateway(
         GATEWAY_BODY_LIMIT_BYTES: 64 * 1024,
         GATEWAY_MODELS_TTL_MS: 1000,
         GATEWAY_EXECUTE_TIMEOUT_MS: 5000,
+        ...config,
       },
     );
     return { gw, stop };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.ts';
+import { jsonDepth } from '../rules/request.ts';
 
 /** One A2A skill as routing sees it; optional A2A fields are normalised to empty values. */
 export interface AgentSkillData {
@@ -52,18 +53,7 @@ export const MAX_CARD_DEPTH = 32;
 export function checkCardText(raw: string, field = 'card_json'): void {
   const bytes = Buffer.byteLength(raw);
   if (bytes > MAX_CARD_BYTES) throw new InvalidInputError(`${field}: card is ${bytes} bytes, more than the ${MAX_CARD_BYTES} allowed`, field);
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > MAX_CARD_DEPTH) throw new InvalidInputError(`${field}: card is nested deeper than ${MAX_CARD_DEPTH} levels`, field);
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
+  if (jsonDepth(raw, MAX_CARD_DEPTH) > MAX_CARD_DEPTH) throw new InvalidInputError(`${field}: card is nested deeper than ${MAX_CARD_DEPTH} levels`, field);
 }
 
 function pathOf(path: ReadonlyArray<PropertyKey>): string {

@@ -7,4 +7,4 @@ export { mergeConversation, carriesOnlyNewTurn } from './conversation.ts';
 export { skipOrchestrator, composeDecision, type SkipInput, type DecisionParts } from './decision.ts';
 export { agentOutcome, type TurnResult, type AgentOutcome } from './outcome.ts';
 export { tenantMayUse } from '../agents/mask.ts';
-export { validateRequestParts, contentText, requiredCapabilities, capabilityOf, capabilityName } from './request.ts';
+export { validateRequestParts, contentText, requiredCapabilities, capabilityOf, capabilityName, jsonDepth } from './request.ts';

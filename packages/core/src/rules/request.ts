@@ -98,3 +98,24 @@ export const capabilityOf = (name: string): Capability | undefined => (Object.ha
 
 /** The name of a capability, for messages. */
 export const capabilityName = (c: Capability): string => Object.keys(CAPABILITY_NAMES).find((k) => CAPABILITY_NAMES[k] === c) ?? String(c);
+
+/**
+ * The nesting depth of objects and arrays in JSON text, scanned without parsing (no recursion, so any depth is safe
+ * to measure); stops counting once it passes `stopAbove`.
+ */
+export function jsonDepth(raw: string, stopAbove = Number.MAX_SAFE_INTEGER): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max && (max = depth) > stopAbove) return max;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
