@@ -66,6 +66,38 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
     expect((await fetch(`${sys.httpUrl}/healthz`)).status).toBe(200);
   });
 
+  it('e2e agents - six 200 KB cards: the listing pages under the bus limit and health stays green', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `big-${i}-${uniqueId()}`.toLowerCase().replace(/[^a-z0-9-]/g, ''));
+    for (const id of ids) {
+      const res = await post('/v1/agents', {
+        id,
+        card: { name: `Big ${id}`, url: 'http://127.0.0.1:9/a2a', 'x-padding': 'd'.repeat(200 * 1024), skills: [{ id: 's', name: 'S', examples: ['pad the registry'] }] },
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+    }
+    try {
+      const seen: string[] = [];
+      let token: string | null = null;
+      let pages = 0;
+      do {
+        const q: string = token ? `?limit=100&page_token=${encodeURIComponent(token)}` : '?limit=100';
+        const res = await fetch(`${sys.httpUrl}/v1/agents${q}`);
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as { data: Array<{ id: string }>; has_more: boolean; next_page_token: string | null };
+        seen.push(...page.data.map((a) => a.id));
+        token = page.next_page_token;
+        pages++;
+      } while (token && pages < 20);
+      for (const id of ids) expect(seen).toContain(id);
+      expect(pages).toBeGreaterThan(1); // 1.2 MB of cards do not fit one 512 KiB page
+      expect((await fetch(`${sys.httpUrl}/healthz`)).status).toBe(200);
+      const bad = await fetch(`${sys.httpUrl}/v1/agents?limit=0`);
+      expect(bad.status).toBe(400);
+    } finally {
+      for (const id of ids) await fetch(`${sys.httpUrl}/v1/agents/${id}`, { method: 'DELETE' });
+    }
+  });
+
   it('e2e agents - an agent registered by URL through the gateway is listed over HTTP and gRPC', async () => {
     const res = await post('/v1/agents', { card_url: agent.url });
     const body = (await res.json()) as any;
@@ -79,7 +111,7 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
     const client = new AgentRegistryClient(sys.grpcAddr, grpc.credentials.createInsecure());
     try {
       const viaGrpc = await new Promise<ListAgentsResponse>((resolve, reject) =>
-        client.listAgents({ tenant: '', knownVersion: 0 }, (err, r) => (err ? reject(err) : resolve(r))),
+        client.listAgents({ tenant: '', knownVersion: 0, pageSize: 0, pageToken: '' }, (err, r) => (err ? reject(err) : resolve(r))),
       );
       expect(viaGrpc.agents.map((a) => a.id)).toContain(agentId);
     } finally {

@@ -31,8 +31,8 @@ export class TestRegistry {
       removeAgent: unimplemented,
       listAgents: async (req) =>
         req.knownVersion > 0 && req.knownVersion === this.version
-          ? { agents: [], version: this.version, listed: false }
-          : { agents: [...this.agents.values()], version: this.version, listed: true },
+          ? { agents: [], version: this.version, listed: false, nextPageToken: '' }
+          : { agents: [...this.agents.values()], version: this.version, listed: true, nextPageToken: '' },
     };
     this.#sub = await serveStage(this.#bus, OrchestratorStageDefinition, handlers);
     return this;

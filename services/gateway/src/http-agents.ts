@@ -20,6 +20,12 @@ const registerBody = z
     message: 'give exactly one of card_url, card or card_json',
   });
 
+const listQuery = z.object({
+  tenant: z.string().max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  page_token: z.string().max(256).optional(),
+});
+
 const updateBody = z.object({
   card: z.record(z.string(), z.unknown()).optional(),
   card_json: z.string().optional(),
@@ -75,8 +81,10 @@ export function registerAgentRoutes(app: FastifyInstance, orchestrator: Stages['
     return { id: req.params.id, removed: true };
   });
 
-  app.get<{ Querystring: { tenant?: string } }>('/v1/agents', async (req) => {
-    const res = await orchestrator.listAgents({ tenant: req.query.tenant ?? '', knownVersion: 0 });
-    return { object: 'list', data: res.agents.map(agentJson) };
+  // One page per call (`limit`, default 100; `page_token` from the previous page's `next_page_token`).
+  app.get<{ Querystring: Record<string, unknown> }>('/v1/agents', async (req) => {
+    const q = listQuery.parse(req.query);
+    const res = await orchestrator.listAgents({ tenant: q.tenant ?? '', knownVersion: 0, pageSize: q.limit ?? 0, pageToken: q.page_token ?? '' });
+    return { object: 'list', data: res.agents.map(agentJson), has_more: res.nextPageToken !== '', next_page_token: res.nextPageToken || null };
   });
 }

@@ -114,7 +114,7 @@ export class GatewayRouter {
     };
     await Promise.all([
       probe('scoring', () => this.stages.scoring.listModels({}, { timeoutMs: 1000 })),
-      probe('orchestrator', () => this.stages.orchestrator.listAgents({ tenant: '', knownVersion: -1 }, { timeoutMs: 1000 })),
+      probe('orchestrator', () => this.stages.orchestrator.listAgents({ tenant: '', knownVersion: -1, pageSize: 0, pageToken: '' }, { timeoutMs: 1000 })),
       probe('executor', () => this.executor.ready(1000)),
     ]);
     return { ok: Object.values(checks).every((v) => v === 'ok'), checks };

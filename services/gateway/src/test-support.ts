@@ -16,7 +16,7 @@ const unused = async (): Promise<never> => {
 
 /** The orchestrator stand-in's agent registry: it lists none, and the tests change none. */
 export const noAgents = {
-  listAgents: async () => ({ agents: [], version: 0, listed: true }),
+  listAgents: async () => ({ agents: [], version: 0, listed: true, nextPageToken: '' }),
   registerAgent: unused,
   updateAgent: unused,
   removeAgent: unused,

@@ -10,6 +10,9 @@ export type OrchestratorClient = StageClient<typeof OrchestratorStageDefinition>
 
 export type Applied = 'applied' | 'stale' | 'gap';
 
+/** A bound on one snapshot's pages (100 agents or 512 KiB each). */
+const MAX_PAGES = 10_000;
+
 export class RegistryCopy {
   readonly #orchestrator: OrchestratorClient;
   #agents = new Map<string, Agent>();
@@ -31,10 +34,20 @@ export class RegistryCopy {
   /** Takes a snapshot unless the registry is still at our version; true when the copy changed. */
   async sync(timeoutMs?: number): Promise<boolean> {
     const known = this.loaded ? this.#version : 0;
-    const res = await this.#orchestrator.listAgents({ tenant: '', knownVersion: known }, timeoutMs ? { timeoutMs } : undefined);
+    const opts = timeoutMs ? { timeoutMs } : undefined;
+    let res = await this.#orchestrator.listAgents({ tenant: '', knownVersion: known, pageSize: 0, pageToken: '' }, opts);
     if (!res.listed && this.loaded) return false;
-    this.#agents = new Map(res.agents.map((a) => [a.id, a]));
-    this.#version = res.version;
+    // The snapshot's version is the first page's: a change made while the later pages are read is in them or comes
+    // as an event with a later version, which apply() takes on top.
+    const version = res.version;
+    const agents = new Map(res.agents.map((a) => [a.id, a]));
+    for (let pages = 1; res.nextPageToken; pages++) {
+      if (pages > MAX_PAGES) throw new Error(`agent registry listing did not end after ${MAX_PAGES} pages`);
+      res = await this.#orchestrator.listAgents({ tenant: '', knownVersion: 0, pageSize: 0, pageToken: res.nextPageToken }, opts);
+      for (const a of res.agents) agents.set(a.id, a);
+    }
+    this.#agents = agents;
+    this.#version = version;
     return true;
   }
 

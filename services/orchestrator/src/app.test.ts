@@ -28,7 +28,7 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
   const update = (r: Parameters<typeof UpdateAgentRequest.fromPartial>[0]) => stage().updateAgent(UpdateAgentRequest.fromPartial(r));
   const decide = (r: Parameters<typeof DecideRequest.fromPartial>[0]) => stage().decide(DecideRequest.fromPartial(r));
   const record = (r: Parameters<typeof RecordTurnRequest.fromPartial>[0]) => stage().recordTurn(RecordTurnRequest.fromPartial(r));
-  const list = (tenant: string, knownVersion = 0) => stage().listAgents({ tenant, knownVersion });
+  const list = (tenant: string, knownVersion = 0, pageSize = 0, pageToken = '') => stage().listAgents({ tenant, knownVersion, pageSize, pageToken });
   const newSession = async () => (await stage().createSession({ tenant: '' })).sessionId;
   const user = (content: string) => ({ role: 'user', content });
   const reply = (content: string) => ({ role: 'assistant', content });
@@ -55,8 +55,15 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
     const forOther = await list('other');
     expect(forOther.agents.map((x) => x.id)).toEqual(['weather-bot']);
     // a copy at the current version gets only the version back; -1 asks for the version alone
-    expect(await list('', all.version)).toEqual({ agents: [], version: all.version, listed: false });
-    expect(await list('', -1)).toEqual({ agents: [], version: all.version, listed: false });
+    expect(await list('', all.version)).toEqual({ agents: [], version: all.version, listed: false, nextPageToken: '' });
+    expect(await list('', -1)).toEqual({ agents: [], version: all.version, listed: false, nextPageToken: '' });
+    // pages: one agent each, then the rest; a token from elsewhere is INVALID_ARGUMENT
+    const p1 = await list('', 0, 1);
+    expect(p1.agents.map((x) => x.id)).toEqual(['bank-helper']);
+    const p2 = await list('', 0, 1, p1.nextPageToken);
+    expect(p2.agents.map((x) => x.id)).toEqual(['weather-bot']);
+    expect(p2.nextPageToken).toBe('');
+    await expect(list('', 0, 1, '!!not-a-token')).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
     // the announcement reached both instances' in-memory registries
     await waitFor(() => a.registry.size === 2 && b.registry.size === 2);
   });

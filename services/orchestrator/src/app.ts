@@ -2,8 +2,9 @@
 // the only owner of their Redis keys. Every instance keeps an in-memory copy of the registry, updated by each
 // RegistryChanged announcement, so a turn costs one session read (and a write only when its state moves).
 import { MomaError, serveStage, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
-import { OrchestratorStageDefinition, Topics, type RecordTurnRequest } from '@moma/proto';
+import { KeysStageDefinition, OrchestratorStageDefinition, Topics, type RecordTurnRequest } from '@moma/proto';
 import { CardFetcher, type Resolver } from './card-fetch.ts';
+import { KeyStore } from './keys.ts';
 import type { OrchestratorConfig } from './config.ts';
 import { AgentRegistry } from './registry.ts';
 import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
@@ -84,7 +85,16 @@ export async function startOrchestrator(ctx: ServiceContext, config: Config, opt
         withSpan('orchestrator.update_agent', { 'app.orchestrator.agent_id': req.id }, async () => ({ agent: await registry.update(req) })),
       removeAgent: (req) =>
         withSpan('orchestrator.remove_agent', { 'app.orchestrator.agent_id': req.id }, async () => ({ removed: await registry.remove(req) })),
-      listAgents: (req) => registry.list(req.tenant, req.knownVersion),
+      listAgents: (req) => registry.list(req.tenant, req.knownVersion, { size: req.pageSize, token: req.pageToken }),
+    }),
+  );
+  const keys = new KeyStore(ctx.store);
+  subs.push(
+    await serveStage(ctx.bus, KeysStageDefinition, {
+      createKey: (req) => keys.create(req),
+      listKeys: (req) => keys.list(req.tenant),
+      revokeKey: (req) => keys.revoke(req.id),
+      verifyKey: (req) => keys.verify(req.secretSha256),
     }),
   );
 

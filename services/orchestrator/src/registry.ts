@@ -20,6 +20,18 @@ import type { CardFetcher } from './card-fetch.ts';
 export const AGENT_KEY_PREFIX = 'agent:';
 export const REGISTRY_VERSION_KEY = 'registry:version';
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 500;
+/** Half of NATS's default 1 MiB message limit: a page and its envelope always fit. */
+const MAX_PAGE_BYTES = 512 * 1024;
+
+// The token is the last id of the page, opaque to callers (base64url), so its form can change.
+const encodePageToken = (lastId: string): string => Buffer.from(lastId, 'utf8').toString('base64url');
+function decodePageToken(token: string): string {
+  const id = Buffer.from(token, 'base64url').toString('utf8');
+  if (!ID_PATTERN.test(id)) throw MomaError.invalidArgument('page_token is not one this registry gave out', { field: 'page_token' });
+  return id;
+}
 
 export interface RegistryOptions {
   store: Store;
@@ -190,13 +202,26 @@ export class AgentRegistry {
    * Reads the Store (not the cache), so a listing right after a change on another instance is current. The version
    * is read first: a change that lands during the listing is in it and is announced again with a later version.
    */
-  async list(tenant: string, knownVersion = 0): Promise<ListAgentsResponse> {
+  async list(tenant: string, knownVersion = 0, page: { size?: number; token?: string } = {}): Promise<ListAgentsResponse> {
     const version = await this.version();
-    if (knownVersion < 0 || (knownVersion > 0 && knownVersion === version)) return { agents: [], version, listed: false };
+    const first = !page.token;
+    if (first && (knownVersion < 0 || (knownVersion > 0 && knownVersion === version))) return { agents: [], version, listed: false, nextPageToken: '' };
+    const size = Math.min(MAX_PAGE_SIZE, page.size && page.size > 0 ? page.size : DEFAULT_PAGE_SIZE);
+    const after = page.token ? decodePageToken(page.token) : '';
     const rows = await this.#o.store.list<unknown>(AGENT_KEY_PREFIX);
-    const agents = rows.map((r) => Agent.fromJSON(r.value)).filter((a) => a.id && a.card);
-    const visible = tenant ? agents.filter((a) => tenantMayUse(a.tenants, tenant)) : agents;
-    return { agents: visible.sort((a, b) => a.id.localeCompare(b.id)), version, listed: true };
+    const agents = rows.map((r) => Agent.fromJSON(r.value)).filter((a) => a.id && a.card && a.id > after);
+    const visible = (tenant ? agents.filter((a) => tenantMayUse(a.tenants, tenant)) : agents).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const out: Agent[] = [];
+    let bytes = 0;
+    for (const a of visible) {
+      if (out.length >= size) break;
+      const n = Agent.encode(a).finish().length;
+      if (out.length > 0 && bytes + n > MAX_PAGE_BYTES) break; // one agent always fits: cards are capped well below
+      out.push(a);
+      bytes += n;
+    }
+    const more = out.length < visible.length;
+    return { agents: out, version, listed: true, nextPageToken: more ? encodePageToken(out.at(-1)!.id) : '' };
   }
 
   async #announce(op: RegistryOp, agent: Agent | undefined, removedId?: string): Promise<void> {

@@ -1,0 +1,75 @@
+// Who is calling: with MOMA_ADMIN_KEY set, every call carries `Authorization: Bearer <key>` (or `x-api-key`, as the
+// Anthropic SDK sends it). The admin key may do anything for any tenant; any other key is looked up by the SHA-256
+// of its secret (KeysStage.VerifyKey: the secret never travels on the bus) and acts for its own tenant only, within
+// its scopes. Lookups are cached for a few seconds, so a revoked key stops working within `cacheMs`.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Code, MomaError, type StageClient } from '@moma/platform';
+import { Scope, type KeysStageDefinition } from '@moma/proto';
+
+export interface Principal {
+  /** The tenant the call acts for; undefined for the admin key, which acts for whichever tenant the call names. */
+  tenant: string | undefined;
+  scopes: ReadonlySet<Scope>;
+  admin: boolean;
+  keyId: string;
+}
+
+export const SCOPE_NAMES: Record<string, Scope> = { route: Scope.SCOPE_ROUTE, agents: Scope.SCOPE_AGENTS, admin: Scope.SCOPE_ADMIN };
+export const scopeName = (s: Scope): string => Object.entries(SCOPE_NAMES).find(([, v]) => v === s)?.[0] ?? 'unknown';
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+export class Auth {
+  readonly #adminHash: Buffer | undefined;
+  readonly #keys: StageClient<typeof KeysStageDefinition>;
+  readonly #cacheMs: number;
+  readonly #cache = new Map<string, { at: number; principal: Principal | undefined }>();
+
+  constructor(adminKey: string | undefined, keys: StageClient<typeof KeysStageDefinition>, cacheMs = 5000) {
+    this.#adminHash = adminKey ? sha256(adminKey) : undefined;
+    this.#keys = keys;
+    this.#cacheMs = cacheMs;
+  }
+
+  /** False when no admin key is configured: every call is let through as before (local use). */
+  get enabled(): boolean {
+    return this.#adminHash !== undefined;
+  }
+
+  /** The caller of a request with these credentials; UNAUTHENTICATED (401) without a valid key. */
+  async principal(authorization: string | undefined, apiKey: string | undefined): Promise<Principal | undefined> {
+    if (!this.#adminHash) return undefined;
+    const secret = bearer(authorization) ?? apiKey?.trim();
+    if (!secret) throw new MomaError(Code.UNAUTHENTICATED, 'missing API key: send Authorization: Bearer <key>');
+    const hash = sha256(secret);
+    if (timingSafeEqual(hash, this.#adminHash)) return { tenant: undefined, scopes: new Set([Scope.SCOPE_ADMIN]), admin: true, keyId: 'admin' };
+    const id = hash.toString('hex');
+    const now = Date.now();
+    let hit = this.#cache.get(id);
+    if (!hit || now - hit.at > this.#cacheMs) {
+      const res = await this.#keys.verifyKey({ secretSha256: hash });
+      const k = res.valid ? res.key : undefined;
+      hit = { at: now, principal: k ? { tenant: k.tenant, scopes: new Set(k.scopes), admin: k.scopes.includes(Scope.SCOPE_ADMIN), keyId: k.id } : undefined };
+      if (this.#cache.size > 10_000) this.#cache.clear();
+      this.#cache.set(id, hit);
+    }
+    if (!hit.principal) throw new MomaError(Code.UNAUTHENTICATED, 'invalid API key');
+    return hit.principal;
+  }
+}
+
+function bearer(header: string | undefined): string | undefined {
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return m?.[1];
+}
+
+/** PERMISSION_DENIED (403) unless the caller may use `scope` (admin may use all). No principal = auth is off. */
+export function requireScope(p: Principal | undefined, scope: Scope): void {
+  if (!p || p.admin || p.scopes.has(scope)) return;
+  throw new MomaError(Code.PERMISSION_DENIED, `this API key lacks the "${scopeName(scope)}" scope`);
+}
+
+/** The tenant a call acts for: the key's, whatever the request says; the admin key's caller names it. */
+export function tenantFor(p: Principal | undefined, requested: string): string {
+  return p?.tenant !== undefined ? p.tenant : requested;
+}
