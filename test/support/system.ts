@@ -129,7 +129,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     try {
       const res = await fetch(`${httpUrl}/healthz`, { signal: AbortSignal.timeout(3000) });
       last = `${res.status} ${await res.text()}`;
-      if (res.ok && (await intentAnswers(httpUrl))) return system;
+      if (res.ok && (await intentAnswers(httpUrl, env.MOMA_ADMIN_KEY))) return system;
     } catch (err) {
       last = (err as Error).message;
     }
@@ -143,10 +143,10 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
 }
 
 // /healthz covers scoring, orchestrator and executor; a stateless-looking route covers intent too.
-async function intentAnswers(httpUrl: string): Promise<boolean> {
+async function intentAnswers(httpUrl: string, adminKey: string | undefined): Promise<boolean> {
   const res = await fetch(`${httpUrl}/v1/route`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(adminKey ? { authorization: `Bearer ${adminKey}` } : {}) },
     body: JSON.stringify({ messages: [{ role: 'user', content: 'warm-up' }] }),
     signal: AbortSignal.timeout(3000),
   });

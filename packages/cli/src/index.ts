@@ -2,6 +2,7 @@
 export { runTrain } from './train.ts';
 export { runEval, runEvalOn } from './eval.ts';
 export { runDocs } from './docs.ts';
+export { runKeys } from './keys.ts';
 export { loadDataset, type RoutingDataset, type RoutingRow } from './data/load.ts';
 export { readArtifactDir, writeArtifactDir } from './llm/artifact-files.ts';
 export { evaluate, type EvalResult, type EvalGroupResult } from './llm/evaluate.ts';

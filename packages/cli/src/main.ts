@@ -7,6 +7,7 @@ const USAGE = `usage: moma <command> [options]
   eval-agents  evaluate agent routing
   docs         regenerate docs/results from the evaluations
   publish      publish a router artifact
+  keys         create, list and revoke API keys (the gateway's admin API)
 Run "moma <command> --help" for options.`;
 
 type Runner = (argv: string[]) => Promise<number>;
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Runner>> = {
   docs: async () => (await import('./docs.ts')).runDocs,
   'eval-agents': async () => (await import('./eval-agents/index.ts')).runEvalAgents,
   publish: async () => (await import('./publish.ts')).runPublish,
+  keys: async () => (await import('./keys.ts')).runKeys,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -91,6 +91,11 @@ export const commonConfigSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** Health/metrics HTTP port for services without their own HTTP server; 0 = disabled. */
   HEALTH_PORT: envPort(0),
+  /**
+   * Address the health/metrics port binds to: loopback by default, so it is not exposed by accident; set 0.0.0.0
+   * where probes or a Prometheus reach it from outside the host (the Kubernetes and compose files do).
+   */
+  HEALTH_HOST: z.string().default('127.0.0.1'),
   OTEL_SERVICE_NAME: z.string().optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: envUrl(['http', 'https']),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: envUrl(['http', 'https']),

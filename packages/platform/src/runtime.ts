@@ -75,7 +75,7 @@ export async function runService<C, H extends ServiceHandle>(opts: RunServiceOpt
     const port = typeof opts.healthPort === 'function' ? opts.healthPort(config) : opts.healthPort;
     let health: HealthServer;
     try {
-      health = await startHealthServer(port, check, ctx.registry, opts.healthHost);
+      health = await startHealthServer(port, check, ctx.registry, opts.healthHost ?? (config as { HEALTH_HOST?: string }).HEALTH_HOST ?? '127.0.0.1');
     } catch (err) {
       await handle.stop().catch(() => undefined);
       await closeServiceContext(ctx);

@@ -41,7 +41,8 @@ export interface ProviderConfig {
 
 const schema = commonConfigSchema.extend({
   EXECUTOR_GRPC_PORT: envPort(50052),
-  EXECUTOR_GRPC_HOST: z.string().default('0.0.0.0'),
+  /** Loopback by default (the executor takes calls from gateways only); 0.0.0.0 in a cluster (see deploy/). */
+  EXECUTOR_GRPC_HOST: z.string().default('127.0.0.1'),
   /** Port of /healthz, /readyz and /metrics (Prometheus). */
   HEALTH_PORT: envPort(9104),
   MOMA_PROVIDERS: z.string().optional(),

@@ -15,7 +15,7 @@ export type GatewaySettings = Pick<
   | 'GATEWAY_MODELS_TTL_MS'
   | 'GATEWAY_EXECUTE_TIMEOUT_MS'
 > &
-  Partial<Pick<GatewayConfig, 'GATEWAY_BODY_TIMEOUT_MS'>>;
+  Partial<Pick<GatewayConfig, 'GATEWAY_BODY_TIMEOUT_MS' | 'MOMA_ADMIN_KEY' | 'MOMA_KEY_CACHE_MS'>>;
 
 export interface GatewayHandle extends ServiceHandle {
   httpPort: number;
@@ -31,6 +31,8 @@ export interface GatewayHandle extends ServiceHandle {
 /** With `ctx.metrics` (a PlatformContext) every HTTP route and gRPC method is counted and timed. */
 export async function startGateway(ctx: ServiceContext & { metrics?: RequestMetrics }, config: GatewaySettings): Promise<GatewayHandle> {
   const router = new GatewayRouter(ctx.bus, ctx.logger, {
+    ...(config.MOMA_ADMIN_KEY ? { adminKey: config.MOMA_ADMIN_KEY } : {}),
+    ...(config.MOMA_KEY_CACHE_MS !== undefined ? { keyCacheMs: config.MOMA_KEY_CACHE_MS } : {}),
     executorAddr: config.EXECUTOR_ADDR,
     executeTimeoutMs: config.GATEWAY_EXECUTE_TIMEOUT_MS,
     modelsTtlMs: config.GATEWAY_MODELS_TTL_MS,
@@ -43,6 +45,9 @@ export async function startGateway(ctx: ServiceContext & { metrics?: RequestMetr
   // gRPC takes the same size limit as HTTP: a message over it is RESOURCE_EXHAUSTED, as HTTP answers 413.
   const { server: grpcServer, health } = buildGrpcServer(router, ctx.logger, ctx.metrics, config.GATEWAY_BODY_LIMIT_BYTES);
 
+  if (!router.auth.enabled) {
+    ctx.logger.warn({}, 'MOMA_ADMIN_KEY is not set: the gateway accepts every call without an API key and trusts the tenant it names; set it before exposing the gateway to anyone');
+  }
   await http.listen({ host: config.GATEWAY_HOST, port: config.GATEWAY_HTTP_PORT });
   const httpPort = (http.server.address() as { port: number }).port;
   let grpcPort: number;

@@ -73,3 +73,9 @@ export function requireScope(p: Principal | undefined, scope: Scope): void {
 export function tenantFor(p: Principal | undefined, requested: string): string {
   return p?.tenant !== undefined ? p.tenant : requested;
 }
+
+/** The turn as the caller may send it: its tenant is the key's. */
+export function asCaller<T extends { options: { tenant: string } }>(p: Principal | undefined, turn: T): T {
+  turn.options.tenant = tenantFor(p, turn.options.tenant);
+  return turn;
+}

@@ -18,6 +18,13 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
    * closes the connection, so a client that stalls mid-body cannot hold it open.
    */
   GATEWAY_BODY_TIMEOUT_MS: envInt(10_000, { min: 100 }),
+  /**
+   * The admin API key. Set, every HTTP and gRPC call needs `Authorization: Bearer <key>` (this one, or a key made
+   * with it through /v1/admin/keys or `moma keys create`); unset, the gateway is open (local use; it says so at start).
+   */
+  MOMA_ADMIN_KEY: z.string().min(16, 'MOMA_ADMIN_KEY must be at least 16 characters').optional(),
+  /** How long a verified (or refused) API key is trusted before it is looked up again: a revoked key stops within it. */
+  MOMA_KEY_CACHE_MS: envInt(5000, { min: 0, max: 600_000 }),
   /** How long the known-model list from scoring is cached before it is fetched again. */
   GATEWAY_MODELS_TTL_MS: envInt(10_000, { min: 0 }),
   /** Deadline of one whole execution (executor stream), in ms. */

@@ -12,6 +12,7 @@ import {
   AgentRegistryService,
   RouteOptions,
   RouterService,
+  Scope,
   type AgentRegistryServer,
   type ChatRequest,
   type CreateSessionRequest,
@@ -22,7 +23,8 @@ import {
 import type { GatewayRouter } from './router.ts';
 import type { Stages } from './decide.ts';
 import { parseChatBody } from './http-body.ts';
-import { REGISTRY_WRITE_TIMEOUT } from './http-agents.ts';
+import { assertOwnAgent, ownTenants, REGISTRY_WRITE_TIMEOUT } from './http-agents.ts';
+import { asCaller, requireScope, tenantFor, type Auth, type Principal } from './auth.ts';
 import { annotate, failSpan, inSpan, parentFromMetadata } from './tracing.ts';
 
 export const SERVICE_NAMES = ['moma.v1.Router', 'moma.v1.AgentRegistry'] as const;
@@ -46,7 +48,19 @@ function turnFrom(req: RouteRequest | ChatRequest): Turn {
   };
 }
 
-type Unary = <Req, Res>(name: string, fn: (req: Req) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+type Unary = <Req, Res>(name: string, scope: Scope, fn: (req: Req, caller: Principal | undefined) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+
+const meta = (md: grpc.Metadata, key: string): string | undefined => {
+  const v = md.get(key)[0];
+  return typeof v === 'string' ? v : undefined;
+};
+
+/** The caller named by the call's metadata (`authorization: Bearer <key>` or `x-api-key`), checked for `scope`. */
+async function callerOf(auth: Auth, md: grpc.Metadata, scope: Scope): Promise<Principal | undefined> {
+  const p = await auth.principal(meta(md, 'authorization'), meta(md, 'x-api-key'));
+  requireScope(p, scope);
+  return p;
+}
 
 /** A Chat whose request is OpenAI JSON: the HTTP door's rules and forwarding, with the gRPC routing controls. */
 function openAiTurn(req: ChatRequest): Turn {
@@ -68,9 +82,9 @@ function openAiTurn(req: ChatRequest): Turn {
 }
 
 /** Unary handlers in a span, each call counted and timed under its full method name when `metrics` is given. */
-function unaryHandlers(metrics: RequestMetrics | undefined): Unary {
-  return (name, fn) => (call, callback) => {
-    const run = () => inSpan(name, parentFromMetadata(call.metadata), () => fn(call.request));
+function unaryHandlers(auth: Auth, metrics: RequestMetrics | undefined): Unary {
+  return (name, scope, fn) => (call, callback) => {
+    const run = () => inSpan(name, parentFromMetadata(call.metadata), async () => fn(call.request, await callerOf(auth, call.metadata, scope)));
     (metrics ? metrics.time(name, run) : run()).then(
       (res) => callback(null, res),
       (err: unknown) => callback(grpcError(err)),
@@ -79,15 +93,15 @@ function unaryHandlers(metrics: RequestMetrics | undefined): Unary {
 }
 
 function routerServer(router: GatewayRouter, metrics: RequestMetrics | undefined): RouterServer {
-  const unary = unaryHandlers(metrics);
+  const unary = unaryHandlers(router.auth, metrics);
   return {
-    route: unary('moma.v1.Router/Route', async (req: RouteRequest) => {
-      const { decision } = await router.route(turnFrom(req));
+    route: unary('moma.v1.Router/Route', Scope.SCOPE_ROUTE, async (req: RouteRequest, caller) => {
+      const { decision } = await router.route(asCaller(caller, turnFrom(req)));
       return { decision };
     }),
-    listModels: unary('moma.v1.Router/ListModels', () => router.listModels()),
-    createSession: unary('moma.v1.Router/CreateSession', async (req: CreateSessionRequest) => ({
-      sessionId: await router.createSession(req.tenant),
+    listModels: unary('moma.v1.Router/ListModels', Scope.SCOPE_ROUTE, () => router.listModels()),
+    createSession: unary('moma.v1.Router/CreateSession', Scope.SCOPE_ROUTE, async (req: CreateSessionRequest, caller) => ({
+      sessionId: await router.createSession(tenantFor(caller, req.tenant)),
     })),
     chat: (call) => {
       const abort = new AbortController();
@@ -97,8 +111,9 @@ function routerServer(router: GatewayRouter, metrics: RequestMetrics | undefined
       void inSpan('moma.v1.Router/Chat', parentFromMetadata(call.metadata), async (span) => {
         let started = false;
         try {
+          const caller = await callerOf(router.auth, call.metadata, Scope.SCOPE_ROUTE);
           const { outcome } = await router.chat(
-            turnFrom(call.request),
+            asCaller(caller, turnFrom(call.request)),
             ({ decision }) => {
               annotate(span, decision);
               started = true;
@@ -127,13 +142,23 @@ function routerServer(router: GatewayRouter, metrics: RequestMetrics | undefined
 }
 
 // The public registry forwards to the orchestrator stage with the same messages.
-function registryServer(orchestrator: Stages['orchestrator'], metrics: RequestMetrics | undefined): AgentRegistryServer {
-  const unary = unaryHandlers(metrics);
+// A key without the admin scope registers agents for its own tenant only, and changes or removes only those.
+function registryServer(router: GatewayRouter, metrics: RequestMetrics | undefined): AgentRegistryServer {
+  const orchestrator = router.stages.orchestrator;
+  const unary = unaryHandlers(router.auth, metrics);
   return {
-    registerAgent: unary('moma.v1.AgentRegistry/RegisterAgent', (req) => orchestrator.registerAgent(req, REGISTRY_WRITE_TIMEOUT)),
-    updateAgent: unary('moma.v1.AgentRegistry/UpdateAgent', (req) => orchestrator.updateAgent(req, REGISTRY_WRITE_TIMEOUT)),
-    removeAgent: unary('moma.v1.AgentRegistry/RemoveAgent', (req) => orchestrator.removeAgent(req)),
-    listAgents: unary('moma.v1.AgentRegistry/ListAgents', (req) => orchestrator.listAgents(req)),
+    registerAgent: unary('moma.v1.AgentRegistry/RegisterAgent', Scope.SCOPE_AGENTS, (req, caller) =>
+      orchestrator.registerAgent({ ...req, tenants: ownTenants(caller, req.tenants), owner: caller?.tenant ?? '' }, REGISTRY_WRITE_TIMEOUT),
+    ),
+    updateAgent: unary('moma.v1.AgentRegistry/UpdateAgent', Scope.SCOPE_AGENTS, async (req, caller) => {
+      await assertOwnAgent(orchestrator, caller, req.id);
+      return orchestrator.updateAgent(req.setTenants ? { ...req, tenants: ownTenants(caller, req.tenants) } : req, REGISTRY_WRITE_TIMEOUT);
+    }),
+    removeAgent: unary('moma.v1.AgentRegistry/RemoveAgent', Scope.SCOPE_AGENTS, async (req, caller) => {
+      await assertOwnAgent(orchestrator, caller, req.id);
+      return orchestrator.removeAgent(req);
+    }),
+    listAgents: unary('moma.v1.AgentRegistry/ListAgents', Scope.SCOPE_ROUTE, (req, caller) => orchestrator.listAgents({ ...req, tenant: tenantFor(caller, req.tenant) })),
   };
 }
 
@@ -185,7 +210,7 @@ function readableOnly<I extends object>(impl: I): I {
 export function buildGrpcServer(router: GatewayRouter, logger: Logger, metrics?: RequestMetrics, maxMessageBytes = 4 * 1024 * 1024): GrpcGateway {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.enable_channelz': 0 });
   server.addService(readable(RouterService), readableOnly(routerServer(router, metrics)));
-  server.addService(readable(AgentRegistryService), readableOnly(registryServer(router.stages.orchestrator, metrics)));
+  server.addService(readable(AgentRegistryService), readableOnly(registryServer(router, metrics)));
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });
   health.addToServer(server);
   if (existsSync(PROTO_DIR)) {

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { MomaError } from '@moma/platform';
 import type { Stages } from './decide.ts';
+import { tenantFor, type Principal } from './auth.ts';
 import { z } from 'zod';
 import { agentJson } from './present.ts';
 
@@ -38,6 +39,32 @@ function objectBody(body: unknown): unknown {
   return body;
 }
 
+/** A key acting for a tenant registers agents for that tenant alone; only the admin key names tenants (or none: all). */
+export function ownTenants(caller: Principal | undefined, requested: readonly string[]): string[] {
+  return caller?.tenant !== undefined ? [caller.tenant] : [...requested];
+}
+
+/**
+ * A key acting for a tenant may change or remove only that tenant's own agents (those whose tenants are exactly its
+ * tenant). Any other agent, shared or another tenant's, is NOT_FOUND, as if it did not exist.
+ */
+export async function assertOwnAgent(orchestrator: Stages['orchestrator'], caller: Principal | undefined, id: string): Promise<void> {
+  const tenant = caller?.tenant;
+  if (tenant === undefined) return;
+  let pageToken = '';
+  for (let pages = 0; pages < 10_000; pages++) {
+    const res = await orchestrator.listAgents({ tenant, knownVersion: 0, pageSize: 500, pageToken });
+    const found = res.agents.find((a) => a.id === id);
+    if (found) {
+      if (found.tenants.length === 1 && found.tenants[0] === tenant) return;
+      break;
+    }
+    if (!res.nextPageToken) break;
+    pageToken = res.nextPageToken;
+  }
+  throw MomaError.notFound(`unknown agent ${id}`);
+}
+
 /** Registration may fetch and parse a card: it gets longer than the bus's default deadline. */
 export const REGISTRY_WRITE_TIMEOUT = { timeoutMs: 5000 };
 
@@ -49,7 +76,8 @@ export function registerAgentRoutes(app: FastifyInstance, orchestrator: Stages['
       {
         ...(b.card_url !== undefined ? { cardUrl: b.card_url } : { cardJson }),
         id: b.id ?? '',
-        tenants: b.tenants ?? [],
+        tenants: ownTenants(req.principal, b.tenants ?? []),
+        owner: req.principal?.tenant ?? '',
         category: b.category ?? '',
       },
       REGISTRY_WRITE_TIMEOUT,
@@ -61,11 +89,12 @@ export function registerAgentRoutes(app: FastifyInstance, orchestrator: Stages['
 
   app.patch<{ Params: { id: string } }>('/v1/agents/:id', async (req) => {
     const b = updateBody.parse(objectBody(req.body));
+    await assertOwnAgent(orchestrator, req.principal, req.params.id);
     const res = await orchestrator.updateAgent(
       {
         id: req.params.id,
         cardJson: b.card !== undefined ? JSON.stringify(b.card) : (b.card_json ?? ''),
-        tenants: b.tenants ?? [],
+        tenants: ownTenants(req.principal, b.tenants ?? []),
         setTenants: b.tenants !== undefined,
         healthy: b.healthy,
       },
@@ -76,6 +105,7 @@ export function registerAgentRoutes(app: FastifyInstance, orchestrator: Stages['
   });
 
   app.delete<{ Params: { id: string } }>('/v1/agents/:id', async (req) => {
+    await assertOwnAgent(orchestrator, req.principal, req.params.id);
     const res = await orchestrator.removeAgent({ id: req.params.id });
     if (!res.removed) throw MomaError.notFound(`unknown agent ${req.params.id}`);
     return { id: req.params.id, removed: true };
@@ -84,7 +114,7 @@ export function registerAgentRoutes(app: FastifyInstance, orchestrator: Stages['
   // One page per call (`limit`, default 100; `page_token` from the previous page's `next_page_token`).
   app.get<{ Querystring: Record<string, unknown> }>('/v1/agents', async (req) => {
     const q = listQuery.parse(req.query);
-    const res = await orchestrator.listAgents({ tenant: q.tenant ?? '', knownVersion: 0, pageSize: q.limit ?? 0, pageToken: q.page_token ?? '' });
+    const res = await orchestrator.listAgents({ tenant: tenantFor(req.principal, q.tenant ?? ''), knownVersion: 0, pageSize: q.limit ?? 0, pageToken: q.page_token ?? '' });
     return { object: 'list', data: res.agents.map(agentJson), has_more: res.nextPageToken !== '', next_page_token: res.nextPageToken || null };
   });
 }

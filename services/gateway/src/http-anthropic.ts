@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { anthropicError, anthropicToChat, AnthropicStream, chatToAnthropicMessage } from '@moma/core/wire';
 import type { Logger } from '@moma/platform';
 import { parseChatBody } from './http-body.ts';
+import { asCaller } from './auth.ts';
 import { answerWhole, failure, streamTranslated, translator, type StreamTranslator } from './http-translated.ts';
 import { sessionHeader } from './http-turn.ts';
 import type { GatewayRouter } from './router.ts';
@@ -27,6 +28,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, router: GatewayRou
       inSpan('POST /v1/messages', parentFrom(req.headers), async (span) => {
         const { chat, stream, stopSequences } = anthropicToChat(req.body);
         const { turn } = parseChatBody(chat, sessionHeader(req));
+      asCaller(req.principal, turn);
         const id = `msg_${randomUUID().replace(/-/g, '')}`;
         if (stream) return streamTranslated(router, turn, reply, span, anthropicTranslator(id, stopSequences));
         const a = await answerWhole(router, turn, reply, span);

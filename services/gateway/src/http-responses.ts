@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { chatToResponse, responsesToChat, ResponsesStream, type ResponsesEcho } from '@moma/core/wire';
 import { MomaError } from '@moma/platform';
 import { parseChatBody } from './http-body.ts';
+import { asCaller } from './auth.ts';
 import { answerWhole, streamTranslated, translator, type StreamTranslator } from './http-translated.ts';
 import { sessionHeader } from './http-turn.ts';
 import type { GatewayRouter } from './router.ts';
@@ -18,6 +19,7 @@ export function registerResponsesRoutes(app: FastifyInstance, router: GatewayRou
     inSpan('POST /v1/responses', parentFrom(req.headers), async (span) => {
       const { chat, stream, echo } = responsesToChat(req.body);
       const { turn } = parseChatBody(chat, sessionHeader(req));
+      asCaller(req.principal, turn);
       const ctx = { id: `resp_${randomUUID().replace(/-/g, '')}`, createdAt: Math.floor(Date.now() / 1000), echo };
       if (stream) return streamTranslated(router, turn, reply, span, responsesTranslator(ctx));
       const a = await answerWhole(router, turn, reply, span);

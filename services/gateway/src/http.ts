@@ -7,6 +7,8 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { Code, codeForHttpStatus, MomaError, type Logger, type RequestMetrics } from '@moma/platform';
 import type { Decision, ExecuteResponse } from '@moma/proto';
 import { parseChatBody, parseSessionBody } from './http-body.ts';
+import { asCaller, tenantFor } from './auth.ts';
+import { registerAdminRoutes, registerAuth } from './http-auth.ts';
 import { registerAgentRoutes } from './http-agents.ts';
 import { registerAnthropicRoutes } from './http-anthropic.ts';
 import { registerModelRoute } from './http-models.ts';
@@ -59,6 +61,8 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
     });
   }
 
+  registerAuth(app, router.auth);
+
   app.setErrorHandler((err, _req, reply) => {
     const { status, body, headers } = httpError(err);
     if (status >= 500) logger.error({ err, status }, 'request failed');
@@ -73,6 +77,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
   app.post('/v1/chat/completions', (req, reply) =>
     inSpan('POST /v1/chat/completions', parentFrom(req.headers), async (span) => {
       const { turn, stream } = parseChatBody(req.body, sessionHeader(req));
+      asCaller(req.principal, turn);
       if (stream) return streamChat(router, turn, reply, span);
       const { decided, outcome, servedBy } = await runWhole(router, turn, reply, span);
       const d = decided.decision;
@@ -104,7 +109,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
   // Sessions are explicit: a chat or route call without a session id is stateless and stores nothing.
   app.post('/v1/sessions', (req, reply) =>
     inSpan('POST /v1/sessions', parentFrom(req.headers), async () => {
-      const sessionId = await router.createSession(parseSessionBody(req.body));
+      const sessionId = await router.createSession(tenantFor(req.principal, parseSessionBody(req.body)));
       void reply.code(201).header('x-moma-session-id', sessionId);
       return { session_id: sessionId };
     }),
@@ -113,6 +118,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
   app.post('/v1/route', (req, reply) =>
     inSpan('POST /v1/route', parentFrom(req.headers), async (span) => {
       const { turn } = parseChatBody(req.body, sessionHeader(req));
+      asCaller(req.principal, turn);
       const { decision } = await router.route(turn);
       annotate(span, decision);
       void reply.headers(decisionHeaders(decision));
@@ -132,6 +138,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
   });
 
   registerAgentRoutes(app, router.stages.orchestrator);
+  registerAdminRoutes(app, router.keys, router.auth);
   registerModelRoute(app, router);
   registerAnthropicRoutes(app, router, logger);
   registerResponsesRoutes(app, router);

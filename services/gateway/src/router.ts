@@ -1,19 +1,25 @@
 // The gateway's use cases, shared by the gRPC and HTTP doors: route (decision only), chat (decide, execute, record),
 // list models (cached, it also backs the `model` check), health.
 import { checkTenant, validateTurn, type Turn } from '@moma/core/rules';
-import type { Bus, Logger } from '@moma/platform';
+import type { Bus, Logger, StageClient } from '@moma/platform';
 import { Code, MomaError, stageClient } from '@moma/platform';
 import {
   IntentStageDefinition,
+  KeysStageDefinition,
   OrchestratorStageDefinition,
   ScoringStageDefinition,
   type ExecuteResponse,
   type ListModelsResponse,
 } from '@moma/proto';
 import { decide, type Decided, type Stages } from './decide.ts';
+import { Auth } from './auth.ts';
 import { Executor, recordTurn, type Outcome } from './execute.ts';
 
 export interface RouterOptions {
+  /** MOMA_ADMIN_KEY: with it, every call needs an API key. */
+  adminKey?: string;
+  /** How long a key lookup is trusted (default 5 s). */
+  keyCacheMs?: number;
   executorAddr: string;
   executeTimeoutMs: number;
   modelsTtlMs: number;
@@ -26,6 +32,8 @@ export interface HealthReport {
 
 export class GatewayRouter {
   readonly stages: Stages;
+  readonly keys: StageClient<typeof KeysStageDefinition>;
+  readonly auth: Auth;
   private readonly logger: Logger;
   private readonly executor: Executor;
   private readonly modelsTtlMs: number;
@@ -37,6 +45,8 @@ export class GatewayRouter {
       scoring: stageClient(bus, ScoringStageDefinition),
       orchestrator: stageClient(bus, OrchestratorStageDefinition),
     };
+    this.keys = stageClient(bus, KeysStageDefinition);
+    this.auth = new Auth(opts.adminKey, this.keys, opts.keyCacheMs);
     this.logger = logger;
     this.executor = new Executor(opts.executorAddr, opts.executeTimeoutMs);
     this.modelsTtlMs = opts.modelsTtlMs;

@@ -2,7 +2,7 @@
 // `Agent`. The orchestrator is the only service that reads or writes these keys; every change is announced as
 // RegistryChanged (with the agent), so each orchestrator and intent instance updates its copy without a read.
 import { agentIdFromName, checkCardText, parseAgentCard, tenantMayUse, type AgentAvailability, type AgentCardData } from '@moma/core';
-import { MomaError, publishEvent, type Bus, type Logger, type Store } from '@moma/platform';
+import { Code, MomaError, publishEvent, type Bus, type Logger, type Store } from '@moma/platform';
 import {
   Agent,
   RegistryOp,
@@ -156,6 +156,13 @@ export class AgentRegistry {
     const id = req.id ? req.id.trim() : agentIdFromName(card.name);
     if (!ID_PATTERN.test(id)) {
       throw MomaError.invalidArgument(`agent id "${id}" must be 1-64 letters, digits, '.', '_' or '-'`, { field: 'id' });
+    }
+    if (req.owner) {
+      const existing = await this.#o.store.get<unknown>(AGENT_KEY_PREFIX + id);
+      const theirs = existing ? Agent.fromJSON(existing.value).tenants : undefined;
+      if (theirs && !(theirs.length === 1 && theirs[0] === req.owner)) {
+        throw new MomaError(Code.ALREADY_EXISTS, `agent id "${id}" is taken; choose another id`);
+      }
     }
     const agent: Agent = {
       id,

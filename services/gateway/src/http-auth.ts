@@ -1,0 +1,85 @@
+// Authentication and the admin API on the HTTP door. With MOMA_ADMIN_KEY set, every route but the health probes needs
+// a key (401 without one, 403 when it lacks the route's scope); the tenant comes from the key (see auth.ts).
+// Admin API: POST /v1/admin/keys {tenant, scopes, name} → the key and its secret (shown once); GET /v1/admin/keys
+// [?tenant=]; DELETE /v1/admin/keys/:id.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { Code, MomaError, type StageClient } from '@moma/platform';
+import { Scope, type ApiKey, type KeysStageDefinition } from '@moma/proto';
+import { requireScope, SCOPE_NAMES, scopeName, type Auth, type Principal } from './auth.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller, when authentication is on. */
+    principal?: Principal;
+  }
+}
+
+const OPEN = new Set(['/healthz', '/readyz']);
+
+/** The scope a route needs: the admin API admin, agent changes agents, everything else route. */
+function scopeOf(req: FastifyRequest): Scope {
+  const url = req.routeOptions.url ?? req.url;
+  if (url.startsWith('/v1/admin/')) return Scope.SCOPE_ADMIN;
+  if (url.startsWith('/v1/agents') && req.method !== 'GET') return Scope.SCOPE_AGENTS;
+  return Scope.SCOPE_ROUTE;
+}
+
+const header = (req: FastifyRequest, name: string): string | undefined => {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+};
+
+export function registerAuth(app: FastifyInstance, auth: Auth): void {
+  app.decorateRequest('principal', undefined);
+  if (!auth.enabled) return;
+  app.addHook('onRequest', async (req, reply) => {
+    if (OPEN.has(req.routeOptions.url ?? '')) return;
+    try {
+      req.principal = await auth.principal(header(req, 'authorization'), header(req, 'x-api-key'));
+    } catch (err) {
+      void reply.header('www-authenticate', 'Bearer realm="moma"');
+      throw err;
+    }
+    requireScope(req.principal, scopeOf(req));
+  });
+}
+
+const createBody = z.object({
+  tenant: z.string().min(1).max(128),
+  scopes: z.array(z.enum(Object.keys(SCOPE_NAMES) as [string, ...string[]])).min(1),
+  name: z.string().max(128).optional(),
+});
+
+const keyJson = (k: ApiKey) => ({
+  id: k.id,
+  object: 'api_key',
+  tenant: k.tenant,
+  scopes: k.scopes.map(scopeName),
+  name: k.name,
+  created_at: Math.floor(k.createdAtMs / 1000),
+});
+
+export function registerAdminRoutes(app: FastifyInstance, keys: StageClient<typeof KeysStageDefinition>, auth: Auth): void {
+  const adminOnly = () => {
+    if (!auth.enabled) throw new MomaError(Code.FAILED_PRECONDITION, 'the admin API needs MOMA_ADMIN_KEY to be set');
+  };
+  app.post('/v1/admin/keys', async (req, reply) => {
+    adminOnly();
+    const b = createBody.parse(req.body ?? {});
+    const res = await keys.createKey({ tenant: b.tenant, scopes: b.scopes.map((s) => SCOPE_NAMES[s]!), name: b.name ?? '' });
+    void reply.code(201);
+    return { ...keyJson(res.key!), secret: res.secret };
+  });
+  app.get<{ Querystring: { tenant?: string } }>('/v1/admin/keys', async (req) => {
+    adminOnly();
+    const res = await keys.listKeys({ tenant: typeof req.query.tenant === 'string' ? req.query.tenant : '' });
+    return { object: 'list', data: res.keys.map(keyJson) };
+  });
+  app.delete<{ Params: { id: string } }>('/v1/admin/keys/:id', async (req) => {
+    adminOnly();
+    const res = await keys.revokeKey({ id: req.params.id });
+    if (!res.revoked) throw MomaError.notFound(`unknown key ${req.params.id}`);
+    return { id: req.params.id, object: 'api_key', revoked: true };
+  });
+}
