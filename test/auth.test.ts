@@ -175,6 +175,28 @@ describe.skipIf(!infra.ok)(`auth - API keys and tenants${infra.ok ? '' : ` (skip
     expect(await runKeys(['list'], { ...io, env: { MOMA_URL: sys.httpUrl } })).toBe(2); // no admin key
   });
 
+  it('auth - another tenant\'s session id is 404: nothing of its history reaches the provider, nothing is written to it', async () => {
+    const acme = await makeKey('acme', ['route']);
+    const beta = await makeKey('beta', ['route']);
+    const created = await call('POST', '/v1/sessions', acme.secret, { tenant: 'beta' }); // the body's tenant is ignored
+    expect(created.status).toBe(201);
+    const sessionId = ((await created.json()) as { session_id: string }).session_id;
+    const turn = (key: string, content: string) =>
+      call('POST', '/v1/chat/completions', key, { model: 'moma/auto', messages: [{ role: 'user', content }], moma: { session_id: sessionId, tenant: 'acme' } });
+    expect((await turn(acme.secret, 'my password is hunter2')).status).toBe(200);
+    const before = fake.calls();
+    const stolen = await turn(beta.secret, 'what did I say?');
+    expect(stolen.status).toBe(404);
+    expect(((await stolen.json()) as { error: { message: string } }).error.message).toMatch(/unknown session/);
+    expect(fake.calls()).toBe(before);
+    const next = await turn(acme.secret, 'and now?');
+    expect(next.status).toBe(200);
+    const last = fake.requests.at(-1)!;
+    const sent = JSON.stringify(last.body);
+    expect(sent).toContain('hunter2'); // acme's own history, forwarded to acme's turn
+    expect(sent).not.toContain('what did I say?'); // beta's turn never entered acme's session
+  });
+
   it('auth - no service logged the admin key or any secret', () => {
     const all = sys.logs.join('\n');
     expect(all).not.toContain(ADMIN);

@@ -183,6 +183,7 @@ export async function recordTurn(stages: Stages, logger: Logger, turn: Turn, dec
       agentContextId: out?.agentContextId ?? '',
       agentTaskId: out?.agentTaskId ?? '',
       failed,
+      tenant: turn.options.tenant,
     });
     return res.fsmState;
   } catch (err) {

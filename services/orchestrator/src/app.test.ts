@@ -140,11 +140,11 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
     expect(stored?.value.history).toEqual([]);
   });
 
-  it('session - masking: unhealthy and tenant-restricted agents are masked with the reason', async () => {
-    const sessionId = await newSession();
-    const t1 = await decide({ sessionId, tenant: 'other', intent: intent(['bank-helper', 0.9]) });
+  it('session - masking: an unhealthy agent is masked with the reason; another tenant\'s private agent is not even named', async () => {
+    const t1 = await decide({ sessionId: '', tenant: 'other', intent: intent(['bank-helper', 0.9]) });
     expect(t1.agentId).toBe('');
-    expect(t1.masked).toEqual([{ agentId: 'bank-helper', reason: 'not permitted for tenant other' }]);
+    expect(t1.masked).toEqual([]);
+    const sessionId = (await stage().createSession({ tenant: 'acme' })).sessionId;
     const t2 = await decide({ sessionId, tenant: 'acme', intent: intent(['bank-helper', 0.9]) });
     expect(t2.agentId).toBe('bank-helper');
 
@@ -155,6 +155,17 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
     expect(t3.masked).toContainEqual({ agentId: 'bank-helper', reason: 'unhealthy' });
     await update({ id: 'bank-helper', healthy: true });
     await waitFor(() => a.registry.get('bank-helper')?.healthy === true && b.registry.get('bank-helper')?.healthy === true);
+  });
+
+  it('session - another tenant\'s session is NOT_FOUND for decide and record, and keeps its history', async () => {
+    const sessionId = (await stage().createSession({ tenant: 'acme' })).sessionId;
+    await record({ sessionId, tenant: 'acme', question: user('my secret is 42'), chosen: llmTarget('small'), servedBy: llmTarget('small'), reply: reply('noted') });
+    for (const tenant of ['other', '']) {
+      await expect(decide({ sessionId, tenant, intent: intent() })).rejects.toMatchObject({ code: Code.NOT_FOUND, message: expect.stringContaining('unknown session') });
+      await expect(record({ sessionId, tenant, question: user('intruder'), servedBy: llmTarget('small'), reply: reply('x') })).rejects.toMatchObject({ code: Code.NOT_FOUND });
+    }
+    const own = await decide({ sessionId, tenant: 'acme', intent: intent() });
+    expect(own.history.map((m) => m.content)).toEqual(['my secret is 42', 'noted']);
   });
 
   it('session - agent fallback to an LLM, explicit switch, and disabled agents', async () => {

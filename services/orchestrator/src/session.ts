@@ -12,7 +12,7 @@ export interface SessionRecord {
   lastServedBy?: Target;
   agentContextId?: string;
   agentTaskId?: string;
-  /** Tenant given when the session was created (informational; each turn still names its tenant). */
+  /** The tenant that created the session: the only one that may read or extend it. */
   tenant?: string;
   /** Milliseconds since the epoch. */
   createdAt: number;

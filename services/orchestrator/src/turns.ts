@@ -13,6 +13,7 @@ import {
   fsmStateName,
   isLlm,
   targetText,
+  tenantMayUse,
   type ClassifyResult,
   type FsmState,
 } from '@moma/core';
@@ -48,6 +49,14 @@ export async function createSession(deps: TurnDeps, req: CreateSessionRequest): 
   return { sessionId: id };
 }
 
+/** A session belongs to the tenant that created it; any other tenant gets NOT_FOUND, exactly as for no session. */
+const ownedBy = (s: SessionRecord, tenant: string): boolean => (s.tenant ?? '') === tenant;
+
+function visibleTo(deps: TurnDeps, agentId: string, tenant: string): boolean {
+  const agent = deps.registry.get(agentId);
+  return agent !== undefined && tenantMayUse(agent.tenants, tenant);
+}
+
 /** Runs the state machine for one user turn; persists the new state only when it changed. */
 export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<DecideResponse> {
   // A switch to an agent nobody registered is a mistake in the request, not something to mask and route around.
@@ -72,7 +81,8 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
       agentId,
       agentUrl: d.agentId ? (deps.registry.get(d.agentId)?.card?.url ?? '') : '',
       fsmState: fsmStateName(d.next),
-      masked: d.masked.map((m) => ({ agentId: m.agentId, reason: m.reason })),
+      // Another tenant's private agents are not this caller's business: not even their ids.
+      masked: d.masked.filter((m) => visibleTo(deps, m.agentId, req.tenant)).map((m) => ({ agentId: m.agentId, reason: m.reason })),
       reason: d.reason,
       history,
       agentContextId: ids.contextId,
@@ -88,7 +98,7 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
     deps.store,
     sessionKey(req.sessionId),
     (current) => {
-      if (!current) throw MomaError.notFound(`unknown session ${req.sessionId}; create one with POST /v1/sessions`);
+      if (!current || !ownedBy(current, req.tenant)) throw MomaError.notFound(`unknown session ${req.sessionId}; create one with POST /v1/sessions`);
       // Tool results go back to the model that issued the tool calls: another model would not know its own calls.
       if (req.toolResults && isLlm(current.lastServedBy)) {
         const model = current.lastServedBy!;
@@ -117,7 +127,7 @@ export async function recordTurn(deps: TurnDeps, req: RecordTurnRequest): Promis
     deps.store,
     sessionKey(req.sessionId),
     (current) => {
-      if (!current) throw MomaError.notFound(`unknown session ${req.sessionId}`);
+      if (!current || !ownedBy(current, req.tenant)) throw MomaError.notFound(`unknown session ${req.sessionId}`);
       const fsm = outcome ? applyAgentOutcome(current.fsm, outcome) : current.fsm;
       const next: SessionRecord = { ...current, history: appendHistory(current.history, pair, deps.maxMessages), fsm, updatedAt: Date.now() };
       if (req.chosen) next.lastChosen = req.chosen;
