@@ -20,6 +20,8 @@ export interface Outcome {
   agentState: string;
   agentContextId: string;
   agentTaskId: string;
+  /** A streamed session turn whose answer could not be recorded: why (the final event says so). */
+  notRecorded?: string;
 }
 
 export class Executor {
@@ -170,7 +172,8 @@ function executorError(err: grpc.ServiceError): MomaError {
  * Step 7: the session's question and reply, stored together, and the agent's outcome for its state machine.
  * Failures are logged, not surfaced.
  */
-export async function recordTurn(stages: Stages, logger: Logger, turn: Turn, decided: Decided, out: Outcome | undefined, failed: boolean): Promise<string> {
+/** Records the turn; resolves to the session's FSM state, or undefined when recording failed (logged). */
+export async function recordTurn(stages: Stages, logger: Logger, turn: Turn, decided: Decided, out: Outcome | undefined, failed: boolean): Promise<string | undefined> {
   try {
     const res = await stages.orchestrator.recordTurn({
       sessionId: decided.sessionId,
@@ -188,6 +191,6 @@ export async function recordTurn(stages: Stages, logger: Logger, turn: Turn, dec
     return res.fsmState;
   } catch (err) {
     logger.warn({ err: MomaError.from(err), sessionId: decided.sessionId }, 'recording the turn failed');
-    return '';
+    return undefined;
   }
 }

@@ -26,6 +26,9 @@ export interface HttpOptions {
   metrics?: RequestMetrics;
 }
 
+/** The final event's note that a session turn was answered but not recorded (`session_recorded: false`). */
+const notRecorded = (o: { notRecorded?: string }) => (o.notRecorded ? { session_recorded: false, error: { message: o.notRecorded, code: 'unavailable' } } : {});
+
 /** Deepest nesting of objects and arrays accepted in a JSON request body. */
 export const MAX_BODY_DEPTH = 64;
 
@@ -231,9 +234,9 @@ async function streamChat(
       // The provider sent its own finish chunk (and its usage chunk if the client asked for one); MoMA's accounting
       // follows in a chunk of its own, with OpenAI's usage only when the provider's did not already go out.
       const asked = (turn.forward?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-      momaChunk([], { ...(asked ? {} : { usage: openAiUsage }), moma: { usage, agent_state: outcome.agentState } });
+      momaChunk([], { ...(asked ? {} : { usage: openAiUsage }), moma: { usage, agent_state: outcome.agentState, ...notRecorded(outcome) } });
     } else {
-      momaChunk([{ index: 0, delta: {}, finish_reason: 'stop' }], { usage: openAiUsage, moma: { usage, agent_state: outcome.agentState } });
+      momaChunk([{ index: 0, delta: {}, finish_reason: 'stop' }], { usage: openAiUsage, moma: { usage, agent_state: outcome.agentState, ...notRecorded(outcome) } });
     }
     raw.end('data: [DONE]\n\n');
   } catch (err) {

@@ -87,7 +87,13 @@ export class GatewayRouter {
       if (decided.sessionId !== '') await recordTurn(this.stages, this.logger, turn, decided, undefined, true);
       throw err;
     }
-    if (decided.sessionId !== '') await recordTurn(this.stages, this.logger, turn, decided, outcome, false);
+    if (decided.sessionId !== '' && (await recordTurn(this.stages, this.logger, turn, decided, outcome, false)) === undefined) {
+      // A session never lies: a whole answer is only a success with the turn in the history. A stream has already
+      // sent its answer, so its final event says the turn was not recorded.
+      const why = `the answer could not be recorded in session ${decided.sessionId}; the session is unchanged, send the turn again`;
+      if (!stream) throw MomaError.unavailable(why);
+      outcome.notRecorded = why;
+    }
     return { decided, outcome };
   }
 
