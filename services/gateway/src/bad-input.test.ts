@@ -4,26 +4,12 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { MemoryBus, serveStage } from '@moma/platform';
-import { DecideResponse, IntentStageDefinition, RouteOptions, OrchestratorStageDefinition, RouterClient, type ExecuteRequest, type ExecuteResponse } from '@moma/proto';
-import { noAgents, serveScoring, startStandInGateway, type StandInGateway } from './test-support.ts';
+import { RouteOptions, RouterClient, type ExecuteRequest, type ExecuteResponse } from '@moma/proto';
+import { serveLlmOnlyStages, startStandInGateway, type StandInGateway } from './test-support.ts';
 
 let standIn: StandInGateway;
 let httpUrl = '';
 let client: RouterClient;
-
-async function startStages(b: MemoryBus): Promise<void> {
-  await serveStage(b, IntentStageDefinition, {
-    classify: async () => ({ categories: [{ category: 'general', score: 0.8 }], candidates: [], inScope: false, threshold: 0.5 }),
-  });
-  await serveScoring(b, 'm-small');
-  await serveStage(b, OrchestratorStageDefinition, {
-    createSession: async () => ({ sessionId: 's-1' }),
-    decide: async () => DecideResponse.fromPartial({ fsmState: 'llm', reason: 'no agent fits' }),
-    recordTurn: async () => ({ fsmState: 'llm', version: 2 }),
-    ...noAgents,
-  });
-}
 
 const answer = (call: grpc.ServerWritableStream<ExecuteRequest, ExecuteResponse>) => {
   call.write({ delta: 'ok', agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} } as ExecuteResponse);
@@ -31,7 +17,7 @@ const answer = (call: grpc.ServerWritableStream<ExecuteRequest, ExecuteResponse>
 };
 
 beforeAll(async () => {
-  standIn = await startStandInGateway(startStages, { execute: answer }, { GATEWAY_BODY_TIMEOUT_MS: 400 });
+  standIn = await startStandInGateway((b) => serveLlmOnlyStages(b), { execute: answer }, { GATEWAY_BODY_TIMEOUT_MS: 400 });
   httpUrl = standIn.gw.httpUrl;
   client = new RouterClient(standIn.gw.grpcAddr, grpc.credentials.createInsecure());
 });

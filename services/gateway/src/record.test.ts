@@ -2,29 +2,18 @@
 // missing from the history) and a stream's final event says `session_recorded: false`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
-import { MemoryBus, MomaError, serveStage } from '@moma/platform';
-import { DecideResponse, IntentStageDefinition, OrchestratorStageDefinition, type ExecuteRequest, type ExecuteResponse } from '@moma/proto';
-import { noAgents, postJson, serveScoring, startStandInGateway, type StandInGateway } from './test-support.ts';
+import { MomaError } from '@moma/platform';
+import type { ExecuteRequest, ExecuteResponse, RecordTurnRequest } from '@moma/proto';
+import { postJson, serveLlmOnlyStages, startStandInGateway, type StandInGateway } from './test-support.ts';
 
 let standIn: StandInGateway;
 const recorded: string[] = [];
 
-async function startStages(b: MemoryBus): Promise<void> {
-  await serveStage(b, IntentStageDefinition, {
-    classify: async () => ({ categories: [{ category: 'general', score: 0.8 }], candidates: [], inScope: false, threshold: 0.5 }),
-  });
-  await serveScoring(b, 'm-small');
-  await serveStage(b, OrchestratorStageDefinition, {
-    createSession: async () => ({ sessionId: 's-1' }),
-    decide: async () => DecideResponse.fromPartial({ fsmState: 'llm', reason: 'no agent fits' }),
-    recordTurn: async (req) => {
-      if (req.sessionId === 's-broken') throw MomaError.unavailable('redis is down');
-      recorded.push(req.sessionId);
-      return { fsmState: 'llm', version: 2 };
-    },
-    ...noAgents,
-  });
-}
+const recordTurn = async (req: RecordTurnRequest) => {
+  if (req.sessionId === 's-broken') throw MomaError.unavailable('redis is down');
+  recorded.push(req.sessionId);
+  return { fsmState: 'llm', version: 2 };
+};
 
 const EMPTY = { agentState: '', agentContextId: '', agentTaskId: '', text: '', body: Buffer.alloc(0), headers: {} };
 const answer = (call: grpc.ServerWritableStream<ExecuteRequest, ExecuteResponse>) => {
@@ -34,7 +23,7 @@ const answer = (call: grpc.ServerWritableStream<ExecuteRequest, ExecuteResponse>
 };
 
 beforeAll(async () => {
-  standIn = await startStandInGateway(startStages, { execute: answer });
+  standIn = await startStandInGateway((b) => serveLlmOnlyStages(b, { recordTurn }), { execute: answer });
 });
 afterAll(async () => {
   await standIn?.stop();

@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { llmTarget } from '@moma/core/rules';
 import { MemoryBus, MemoryStore, MomaError, serveStage, type Logger } from '@moma/platform';
-import { ExecutorService, ScoringStageDefinition } from '@moma/proto';
+import { DecideResponse, ExecutorService, IntentStageDefinition, OrchestratorStageDefinition, ScoringStageDefinition, type RecordTurnRequest, type RecordTurnResponse } from '@moma/proto';
 import { startGateway, type GatewayHandle, type GatewaySettings } from './app.ts';
 
 export const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
@@ -44,6 +44,26 @@ export async function serveScoring(bus: MemoryBus, small: string): Promise<void>
       ],
       routerVersion: 'test-v1',
     }),
+  });
+}
+
+/**
+ * Stages for an LLM-only gateway: intent finds no agent candidate, scoring ranks as `serveScoring` does, and the
+ * orchestrator makes session `s-1`, decides "no agent fits" and records every turn (or as `recordTurn` says).
+ */
+export async function serveLlmOnlyStages(
+  bus: MemoryBus,
+  opts: { recordTurn?: (req: RecordTurnRequest) => Promise<RecordTurnResponse> } = {},
+): Promise<void> {
+  await serveStage(bus, IntentStageDefinition, {
+    classify: async () => ({ categories: [{ category: 'general', score: 0.8 }], candidates: [], inScope: false, threshold: 0.5 }),
+  });
+  await serveScoring(bus, 'm-small');
+  await serveStage(bus, OrchestratorStageDefinition, {
+    createSession: async () => ({ sessionId: 's-1' }),
+    decide: async () => DecideResponse.fromPartial({ fsmState: 'llm', reason: 'no agent fits' }),
+    recordTurn: opts.recordTurn ?? (async () => ({ fsmState: 'llm', version: 2 })),
+    ...noAgents,
   });
 }
 
