@@ -137,6 +137,33 @@ describe.skipIf(!infra.ok)(`auth - API keys and tenants${infra.ok ? '' : ` (skip
     expect((await call('DELETE', `/v1/agents/${id}`, acme.secret)).status).toBe(200);
   });
 
+  it('auth - only the admin key shares an agent with every tenant; a tenant key asking for that gets its own tenant', async () => {
+    const acme = await makeKey('acme', ['agents']);
+    const beta = await makeKey('beta', ['route']);
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${acme.secret}`);
+    const registry = new AgentRegistryClient(sys.grpcAddr, grpc.credentials.createInsecure());
+    const own = `acme-grpc-${uniqueId()}`.toLowerCase().replace(/[^a-z0-9-]/g, '');
+    const shared = `shared-${uniqueId()}`.toLowerCase().replace(/[^a-z0-9-]/g, '');
+    try {
+      const reg = await new Promise<{ agent?: { tenants: string[] } }>((resolve, reject) =>
+        registry.registerAgent({ cardJson: JSON.stringify(card('Acme Grpc')), id: own, tenants: [], category: '', owner: '' }, md, (err, r) => (err ? reject(err) : resolve(r))),
+      );
+      expect(reg.agent?.tenants).toEqual(['acme']); // "every tenant" asked by a tenant key: its own tenant only
+    } finally {
+      registry.close();
+    }
+    const byAdmin = await call('POST', '/v1/agents', ADMIN, { id: shared, card: card('Shared Bot'), tenants: [] });
+    expect(byAdmin.status).toBe(201);
+    const seen = ((await (await call('GET', '/v1/agents', beta.secret)).json()) as { data: Array<{ id: string }> }).data.map((a) => a.id);
+    expect(seen).toContain(shared);
+    expect(seen).not.toContain(own);
+    // a tenant key cannot change or remove the shared agent
+    expect((await call('DELETE', `/v1/agents/${shared}`, acme.secret)).status).toBe(404);
+    expect((await call('DELETE', `/v1/agents/${shared}`, ADMIN)).status).toBe(200);
+    expect((await call('DELETE', `/v1/agents/${own}`, acme.secret)).status).toBe(200);
+  });
+
   it('auth - gRPC: no key is UNAUTHENTICATED, a key without the scope PERMISSION_DENIED, a good key routes', async () => {
     const router = new RouterClient(sys.grpcAddr, grpc.credentials.createInsecure());
     const route = (md: grpc.Metadata) =>
