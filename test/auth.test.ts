@@ -129,7 +129,7 @@ describe.skipIf(!infra.ok)(`auth - API keys and tenants${infra.ok ? '' : ` (skip
         registry.listAgents({ tenant: 'acme', knownVersion: 0, pageSize: 0, pageToken: '' }, md, (err, r) => (err ? reject(err) : resolve(r))),
       );
       expect(listed.agents.map((a) => a.id)).not.toContain(id);
-      const removed = await new Promise<grpc.ServiceError | null>((resolve) => registry.removeAgent({ id }, md, (err) => resolve(err)));
+      const removed = await new Promise<grpc.ServiceError | null>((resolve) => registry.removeAgent({ id, owner: '' }, md, (err) => resolve(err)));
       expect(removed?.code).toBe(grpc.status.NOT_FOUND);
     } finally {
       registry.close();

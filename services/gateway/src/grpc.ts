@@ -23,7 +23,7 @@ import {
 import type { GatewayRouter } from './router.ts';
 import type { Stages } from './decide.ts';
 import { parseChatBody } from './http-body.ts';
-import { assertOwnAgent, ownTenants, REGISTRY_WRITE_TIMEOUT } from './http-agents.ts';
+import { ownTenants, REGISTRY_WRITE_TIMEOUT } from './http-agents.ts';
 import { asCaller, requireScope, tenantFor, type Auth, type Principal } from './auth.ts';
 import { annotate, failSpan, inSpan, parentFromMetadata } from './tracing.ts';
 
@@ -150,14 +150,10 @@ function registryServer(router: GatewayRouter, metrics: RequestMetrics | undefin
     registerAgent: unary('moma.v1.AgentRegistry/RegisterAgent', Scope.SCOPE_AGENTS, (req, caller) =>
       orchestrator.registerAgent({ ...req, tenants: ownTenants(caller, req.tenants), owner: caller?.tenant ?? '' }, REGISTRY_WRITE_TIMEOUT),
     ),
-    updateAgent: unary('moma.v1.AgentRegistry/UpdateAgent', Scope.SCOPE_AGENTS, async (req, caller) => {
-      await assertOwnAgent(orchestrator, caller, req.id);
-      return orchestrator.updateAgent(req.setTenants ? { ...req, tenants: ownTenants(caller, req.tenants) } : req, REGISTRY_WRITE_TIMEOUT);
-    }),
-    removeAgent: unary('moma.v1.AgentRegistry/RemoveAgent', Scope.SCOPE_AGENTS, async (req, caller) => {
-      await assertOwnAgent(orchestrator, caller, req.id);
-      return orchestrator.removeAgent(req);
-    }),
+    updateAgent: unary('moma.v1.AgentRegistry/UpdateAgent', Scope.SCOPE_AGENTS, (req, caller) =>
+      orchestrator.updateAgent({ ...req, tenants: req.setTenants ? ownTenants(caller, req.tenants) : req.tenants, owner: caller?.tenant ?? '' }, REGISTRY_WRITE_TIMEOUT),
+    ),
+    removeAgent: unary('moma.v1.AgentRegistry/RemoveAgent', Scope.SCOPE_AGENTS, (req, caller) => orchestrator.removeAgent({ ...req, owner: caller?.tenant ?? '' })),
     listAgents: unary('moma.v1.AgentRegistry/ListAgents', Scope.SCOPE_ROUTE, (req, caller) => orchestrator.listAgents({ ...req, tenant: tenantFor(caller, req.tenant) })),
   };
 }

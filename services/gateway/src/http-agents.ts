@@ -44,27 +44,6 @@ export function ownTenants(caller: Principal | undefined, requested: readonly st
   return caller?.tenant !== undefined ? [caller.tenant] : [...requested];
 }
 
-/**
- * A key acting for a tenant may change or remove only that tenant's own agents (those whose tenants are exactly its
- * tenant). Any other agent, shared or another tenant's, is NOT_FOUND, as if it did not exist.
- */
-export async function assertOwnAgent(orchestrator: Stages['orchestrator'], caller: Principal | undefined, id: string): Promise<void> {
-  const tenant = caller?.tenant;
-  if (tenant === undefined) return;
-  let pageToken = '';
-  for (let pages = 0; pages < 10_000; pages++) {
-    const res = await orchestrator.listAgents({ tenant, knownVersion: 0, pageSize: 500, pageToken });
-    const found = res.agents.find((a) => a.id === id);
-    if (found) {
-      if (found.tenants.length === 1 && found.tenants[0] === tenant) return;
-      break;
-    }
-    if (!res.nextPageToken) break;
-    pageToken = res.nextPageToken;
-  }
-  throw MomaError.notFound(`unknown agent ${id}`);
-}
-
 /** Registration may fetch and parse a card: it gets longer than the bus's default deadline. */
 export const REGISTRY_WRITE_TIMEOUT = { timeoutMs: 5000 };
 
@@ -89,10 +68,10 @@ export function registerAgentRoutes(app: FastifyInstance, orchestrator: Stages['
 
   app.patch<{ Params: { id: string } }>('/v1/agents/:id', async (req) => {
     const b = updateBody.parse(objectBody(req.body));
-    await assertOwnAgent(orchestrator, req.principal, req.params.id);
     const res = await orchestrator.updateAgent(
       {
         id: req.params.id,
+        owner: req.principal?.tenant ?? '',
         cardJson: b.card !== undefined ? JSON.stringify(b.card) : (b.card_json ?? ''),
         tenants: ownTenants(req.principal, b.tenants ?? []),
         setTenants: b.tenants !== undefined,
@@ -105,8 +84,7 @@ export function registerAgentRoutes(app: FastifyInstance, orchestrator: Stages['
   });
 
   app.delete<{ Params: { id: string } }>('/v1/agents/:id', async (req) => {
-    await assertOwnAgent(orchestrator, req.principal, req.params.id);
-    const res = await orchestrator.removeAgent({ id: req.params.id });
+    const res = await orchestrator.removeAgent({ id: req.params.id, owner: req.principal?.tenant ?? '' });
     if (!res.removed) throw MomaError.notFound(`unknown agent ${req.params.id}`);
     return { id: req.params.id, removed: true };
   });

@@ -89,7 +89,7 @@ function orchestratorSuite(rigFor: () => Promise<Rig>): void {
       const { agent: changed } = await update({ id: 'url-agent', healthy: false, setTenants: true, tenants: ['t1'] });
       expect(changed).toMatchObject({ healthy: false, tenants: ['t1'] });
       await expect(update({ id: 'nope', healthy: true })).rejects.toMatchObject({ code: Code.NOT_FOUND });
-      const removed = await stage().removeAgent({ id: 'url-agent' });
+      const removed = await stage().removeAgent({ id: 'url-agent', owner: '' });
       expect(removed.removed).toBe(true);
       await waitFor(() => !a.registry.get('url-agent') && !b.registry.get('url-agent'));
     } finally {

@@ -68,6 +68,12 @@ const toProtoCard = (c: AgentCardData): AgentCard => ({
   skills: c.skills.map((s) => ({ ...s, tags: [...s.tags], examples: [...s.examples] })),
 });
 
+/**
+ * A tenant's own agent is one registered for that tenant alone. A tenant's key (`owner` on a request) may replace,
+ * change or remove only those; shared agents and other tenants' agents belong to the admin and to them.
+ */
+const ownedBy = (agent: Agent, owner: string): boolean => agent.tenants.length === 1 && agent.tenants[0] === owner;
+
 const cleanTenants = (ts: readonly string[]): string[] => [...new Set(ts.map((t) => t.trim()).filter(Boolean))];
 
 /**
@@ -159,8 +165,7 @@ export class AgentRegistry {
     }
     if (req.owner) {
       const existing = await this.#o.store.get<unknown>(AGENT_KEY_PREFIX + id);
-      const theirs = existing ? Agent.fromJSON(existing.value).tenants : undefined;
-      if (theirs && !(theirs.length === 1 && theirs[0] === req.owner)) {
+      if (existing && !ownedBy(Agent.fromJSON(existing.value), req.owner)) {
         throw new MomaError(Code.ALREADY_EXISTS, `agent id "${id}" is taken; choose another id`);
       }
     }
@@ -182,8 +187,8 @@ export class AgentRegistry {
     if (!req.id) throw MomaError.invalidArgument('update needs the agent id', { field: 'id' });
     const card = req.cardJson ? parseCardJson(req.cardJson) : undefined;
     const { value } = await casUpdate<unknown, null>(this.#o.store, AGENT_KEY_PREFIX + req.id, (current) => {
-      if (current === undefined) throw MomaError.notFound(`unknown agent ${req.id}`);
-      const agent = Agent.fromJSON(current);
+      const agent = current === undefined ? undefined : Agent.fromJSON(current);
+      if (!agent || (req.owner && !ownedBy(agent, req.owner))) throw MomaError.notFound(`unknown agent ${req.id}`);
       if (card) {
         agent.card = toProtoCard(card);
         agent.cardJson = req.cardJson;
@@ -200,6 +205,10 @@ export class AgentRegistry {
 
   async remove(req: RemoveAgentRequest): Promise<boolean> {
     if (!req.id) throw MomaError.invalidArgument('remove needs the agent id', { field: 'id' });
+    if (req.owner) {
+      const existing = await this.#o.store.get<unknown>(AGENT_KEY_PREFIX + req.id);
+      if (!existing || !ownedBy(Agent.fromJSON(existing.value), req.owner)) throw MomaError.notFound(`unknown agent ${req.id}`);
+    }
     const removed = await this.#o.store.delete(AGENT_KEY_PREFIX + req.id);
     if (removed) await this.#announce(RegistryOp.REGISTRY_OP_REMOVE, undefined, req.id);
     return removed;
