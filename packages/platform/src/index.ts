@@ -16,6 +16,7 @@ export { metricsRegistry, requestMetrics, type RequestMetrics } from './metrics.
 export { startHealthServer, type HealthCheck, type HealthServer } from './health.ts';
 export { onShutdown, shutdownNow, configureShutdown, resetShutdownForTests, type ShutdownStep, type ShutdownOptions } from './shutdown.ts';
 export { runService, type RunServiceOptions, type RunningService } from './runtime.ts';
+export { secretDigest } from './secrets.ts';
 export { EmbeddingsEncoder, type EmbeddingsEncoderOptions } from './embeddings.ts';
 export {
   stageClient,

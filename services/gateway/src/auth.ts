@@ -2,8 +2,8 @@
 // Anthropic SDK sends it). The admin key may do anything for any tenant; any other key is looked up by the SHA-256
 // of its secret (KeysStage.VerifyKey: the secret never travels on the bus) and acts for its own tenant only, within
 // its scopes. Lookups are cached for a few seconds, so a revoked key stops working within `cacheMs`.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { Code, MomaError, type StageClient } from '@moma/platform';
+import { timingSafeEqual } from 'node:crypto';
+import { Code, MomaError, secretDigest, type StageClient } from '@moma/platform';
 import { Scope, type KeysStageDefinition } from '@moma/proto';
 
 export interface Principal {
@@ -11,13 +11,10 @@ export interface Principal {
   tenant: string | undefined;
   scopes: ReadonlySet<Scope>;
   admin: boolean;
-  keyId: string;
 }
 
 export const SCOPE_NAMES: Record<string, Scope> = { route: Scope.SCOPE_ROUTE, agents: Scope.SCOPE_AGENTS, admin: Scope.SCOPE_ADMIN };
 export const scopeName = (s: Scope): string => Object.entries(SCOPE_NAMES).find(([, v]) => v === s)?.[0] ?? 'unknown';
-
-const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
 export class Auth {
   readonly #adminHash: Buffer | undefined;
@@ -26,7 +23,7 @@ export class Auth {
   readonly #cache = new Map<string, { at: number; principal: Principal | undefined }>();
 
   constructor(adminKey: string | undefined, keys: StageClient<typeof KeysStageDefinition>, cacheMs = 5000) {
-    this.#adminHash = adminKey ? sha256(adminKey) : undefined;
+    this.#adminHash = adminKey ? secretDigest(adminKey) : undefined;
     this.#keys = keys;
     this.#cacheMs = cacheMs;
   }
@@ -41,15 +38,15 @@ export class Auth {
     if (!this.#adminHash) return undefined;
     const secret = bearer(authorization) ?? apiKey?.trim();
     if (!secret) throw new MomaError(Code.UNAUTHENTICATED, 'missing API key: send Authorization: Bearer <key>');
-    const hash = sha256(secret);
-    if (timingSafeEqual(hash, this.#adminHash)) return { tenant: undefined, scopes: new Set([Scope.SCOPE_ADMIN]), admin: true, keyId: 'admin' };
+    const hash = secretDigest(secret);
+    if (timingSafeEqual(hash, this.#adminHash)) return { tenant: undefined, scopes: new Set([Scope.SCOPE_ADMIN]), admin: true };
     const id = hash.toString('hex');
     const now = Date.now();
     let hit = this.#cache.get(id);
     if (!hit || now - hit.at > this.#cacheMs) {
       const res = await this.#keys.verifyKey({ secretSha256: hash });
       const k = res.valid ? res.key : undefined;
-      hit = { at: now, principal: k ? { tenant: k.tenant, scopes: new Set(k.scopes), admin: k.scopes.includes(Scope.SCOPE_ADMIN), keyId: k.id } : undefined };
+      hit = { at: now, principal: k ? { tenant: k.tenant, scopes: new Set(k.scopes), admin: k.scopes.includes(Scope.SCOPE_ADMIN) } : undefined };
       if (this.#cache.size > 10_000) this.#cache.clear();
       this.#cache.set(id, hit);
     }

@@ -1,9 +1,9 @@
 // API keys: `apikey:<sha256 of the secret, hex>` holds the proto-JSON ApiKey (the Store adds its `moma:` prefix).
-// The orchestrator is their only reader and writer. Secrets are 192 random bits, so one SHA-256 is a sound hash (a
-// slow password hash buys nothing against a secret that cannot be guessed); the secret itself is returned once, by
-// CreateKey, and is stored nowhere.
-import { createHash, randomBytes } from 'node:crypto';
-import { MomaError, type Store } from '@moma/platform';
+// The orchestrator is their only reader and writer. Secrets are 192 random bits, hashed with secretDigest
+// (@moma/platform), as the gateway hashes what callers send; the secret itself is returned once, by CreateKey, and
+// is stored nowhere.
+import { randomBytes } from 'node:crypto';
+import { MomaError, secretDigest, type Store } from '@moma/platform';
 import {
   ApiKey,
   Scope,
@@ -19,8 +19,6 @@ export const API_KEY_PREFIX = 'apikey:';
 export const SECRET_PREFIX = 'moma_sk_';
 const KNOWN_SCOPES: ReadonlySet<Scope> = new Set([Scope.SCOPE_ROUTE, Scope.SCOPE_AGENTS, Scope.SCOPE_ADMIN]);
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
-export const secretSha256 = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
 
 export class KeyStore {
   readonly #store: Store;
@@ -41,7 +39,7 @@ export class KeyStore {
     if (req.name.length > 128) throw MomaError.invalidArgument('name must be at most 128 characters', { field: 'name' });
     const secret = SECRET_PREFIX + randomBytes(24).toString('base64url');
     const key: ApiKey = { id: `key_${randomBytes(8).toString('hex')}`, tenant, scopes, name: req.name, createdAtMs: Date.now() };
-    const written = await this.#store.compareAndSet(API_KEY_PREFIX + secretSha256(secret).toString('hex'), ApiKey.toJSON(key), 0);
+    const written = await this.#store.compareAndSet(API_KEY_PREFIX + secretDigest(secret).toString('hex'), ApiKey.toJSON(key), 0);
     if (!written) throw MomaError.internal('key collision; try again');
     return { key, secret };
   }
