@@ -19,7 +19,7 @@ const tracer = trace.getTracer('@moma/executor');
 export class UsagePublisher {
   readonly #bus: Bus;
   readonly #logger: Logger;
-  readonly #pending = new Map<Promise<void>, number>();
+  readonly #pending = new Set<Promise<void>>();
   readonly #maxInFlight: number;
   readonly #maxBatch: number;
   readonly #batchMs: number;
@@ -69,12 +69,12 @@ export class UsagePublisher {
         this.#inFlight -= events.length;
         this.#pending.delete(p);
       });
-    this.#pending.set(p, events.length);
+    this.#pending.add(p);
   }
 
   async settle(): Promise<void> {
     this.#flush();
-    await Promise.allSettled([...this.#pending.keys()]);
+    await Promise.allSettled([...this.#pending]);
   }
 }
 

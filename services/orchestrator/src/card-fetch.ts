@@ -94,6 +94,15 @@ const denied = (() => {
   return list;
 })();
 
+/** `[::1]` (a URL's IPv6 host) → `::1`. */
+const unbracketed = (host: string): string => host.replace(/^\[|\]$/g, '');
+
+/** The Refused behind an error: the lookup's refusal reaches us wrapped in the connection's error. */
+function refusalIn(err: unknown): Refused | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof Refused) return e;
+  return undefined;
+}
+
 class Refused extends Error {
   readonly reason: string;
   constructor(reason: string) {
@@ -142,12 +151,12 @@ export class CardFetcher {
 
   /** The first address of `host` when every address it resolves to is allowed (a name must not mix in a denied one). */
   async #addressFor(host: string): Promise<string> {
-    const bare = host.replace(/^\[|\]$/g, '');
+    const name = unbracketed(host);
     let addresses: string[];
-    if (isIP(bare)) addresses = [bare];
+    if (isIP(name)) addresses = [name];
     else {
       try {
-        addresses = await this.#resolve(bare);
+        addresses = await this.#resolve(name);
       } catch {
         throw new Refused('the host name does not resolve');
       }
@@ -159,13 +168,13 @@ export class CardFetcher {
 
   /** Returns the card's JSON and raw text; fails with INVALID_ARGUMENT "card could not be fetched: <reason>". */
   async fetch(base: string): Promise<{ url: string; json: unknown; text: string }> {
-    const first = cardUrlFor(base);
+    let url = cardUrlFor(base);
     const signal = AbortSignal.timeout(this.#timeoutMs);
-    let url = first;
     try {
       for (let hop = 0; ; hop++) {
+        // A name is checked by the dispatcher's lookup as it connects; an IP literal skips the lookup, so here.
         const host = new URL(url).hostname;
-        await this.#addressFor(host); // before any connection, also for IP literals (which skip the lookup)
+        if (isIP(unbracketed(host))) await this.#addressFor(host);
         const res = await request(url, { dispatcher: this.#dispatcher, signal, headers: { accept: 'application/json' } });
         if (res.statusCode >= 300 && res.statusCode < 400 && res.headers.location) {
           await res.body.dump();
@@ -209,12 +218,12 @@ export class CardFetcher {
         return { url, json, text };
       }
     } catch (err) {
-      const reason =
-        err instanceof Refused
-          ? err.reason
-          : signal.aborted || (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError'
-            ? `no answer within ${this.#timeoutMs} ms`
-            : 'the connection failed';
+      const refused = refusalIn(err);
+      const reason = refused
+        ? refused.reason
+        : signal.aborted || (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError'
+          ? `no answer within ${this.#timeoutMs} ms`
+          : 'the connection failed';
       throw new MomaError(Code.INVALID_ARGUMENT, `card could not be fetched: ${reason}`, { details: { field: 'card_url' } });
     }
   }
