@@ -19,6 +19,8 @@ interface Server {
 
 interface Listener {
   pattern: string;
+  /** Set for a consumer: each event goes to one listener of the group. */
+  group?: string;
   deliver: (data: Uint8Array, subject: string, headers: MapHeaders) => void;
 }
 
@@ -34,6 +36,8 @@ interface Hub {
   servers: Set<Server>;
   listeners: Set<Listener>;
   roundRobin: Map<string, number>;
+  /** Events handed to consumers so far: picks the group member and makes each event's id. */
+  events: number;
 }
 
 export class MemoryBus implements Bus {
@@ -49,7 +53,7 @@ export class MemoryBus implements Bus {
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.logger = opts.logger;
     this.metrics = opts.metrics;
-    this.hub = hub ?? { servers: new Set(), listeners: new Set(), roundRobin: new Map() };
+    this.hub = hub ?? { servers: new Set(), listeners: new Set(), roundRobin: new Map(), events: 0 };
   }
 
   /**
@@ -172,15 +176,30 @@ export class MemoryBus implements Bus {
     await withClientSpan(subject, 'publish', async (ctx) => {
       const headers = new MapHeaders();
       injectContext(ctx, headers);
-      for (const l of this.hub.listeners) if (subjectMatches(l.pattern, subject)) l.deliver(data, subject, headers);
+      const groups = new Map<string, Listener[]>();
+      for (const l of this.hub.listeners) {
+        if (!subjectMatches(l.pattern, subject)) continue;
+        if (l.group === undefined) l.deliver(data, subject, headers);
+        else groups.set(l.group, [...(groups.get(l.group) ?? []), l]);
+      }
+      for (const members of groups.values()) members[this.hub.events++ % members.length]!.deliver(data, subject, headers);
     });
   }
 
-  async subscribe<T>(subject: string, codec: Codec<T>, handler: (msg: T) => void | Promise<void>): Promise<Subscription> {
+  async consume<T>(subject: string, group: string, codec: Codec<T>, handler: (msg: T, id: string) => Promise<void>): Promise<Subscription> {
+    return this.listen(subject, codec, (msg) => handler(msg, `mem-${++this.hub.events}`), group);
+  }
+
+  subscribe<T>(subject: string, codec: Codec<T>, handler: (msg: T) => void | Promise<void>): Promise<Subscription> {
+    return this.listen(subject, codec, handler);
+  }
+
+  private async listen<T>(subject: string, codec: Codec<T>, handler: (msg: T) => void | Promise<void>, group?: string): Promise<Subscription> {
     assertValidSubject(subject, true);
     this.checkOpen(subject);
     const listener: Listener = {
       pattern: subject,
+      ...(group !== undefined ? { group } : {}),
       deliver: (data, actual, headers) => {
         // Delivered after the publisher's turn, as over the network; a failing handler is logged, never thrown
         // into the publisher.

@@ -1,7 +1,7 @@
 // Bus over NATS: request/reply in queue groups (optionally as a named, versioned @nats-io/services service, so
 // `$SRV.PING/INFO/STATS` discovery works), events on JetStream, trace context and errors in headers.
 import { connect, createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSub } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import type { Bus, Codec, EndpointSpec, Logger, RequestOptions, ServiceSpec, Subscription } from './contracts.ts';
 import { Code, MomaError } from './errors.ts';
@@ -18,7 +18,7 @@ import {
   logHandlerError,
 } from './bus-wire.ts';
 import { assertValidSubject, subjectMatches } from './subjects.ts';
-import { ensureEventStream, EVENTS_SUBJECTS } from './jetstream-events.ts';
+import { ensureEventStream, EVENTS_STREAM, EVENTS_SUBJECTS } from './jetstream-events.ts';
 import type { RequestMetrics } from './metrics.ts';
 
 export interface NatsBusOptions {
@@ -85,6 +85,7 @@ export class NatsBus implements Bus {
   private js: Promise<JetStreamClient | undefined> | undefined;
   private readonly services = new Set<Service>();
   private readonly queueSubs = new Set<NatsSub>();
+  private readonly consumers = new Set<ConsumerMessages>();
   /** Handlers still running, so close() can let them reply before the connection goes. */
   private readonly inflight = new Set<Promise<void>>();
   private replies: ReplyMux | undefined;
@@ -289,11 +290,78 @@ export class NatsBus implements Bus {
     return { unsubscribe: () => drainQuietly(sub) };
   }
 
+  async consume<T>(subject: string, group: string, codec: Codec<T>, handler: (msg: T, id: string) => Promise<void>): Promise<Subscription> {
+    assertValidSubject(subject, true);
+    const js = EVENTS_SUBJECTS.some((p) => subjectMatches(p, subject)) ? await this.jetStream() : undefined;
+    const run = (data: Uint8Array, actual: string, h: MsgHdrs | undefined, id: string): Promise<void> =>
+      withServerSpan(actual, 'receive', carrier(h), () => handler(decodeOrThrow(codec, data, `event on ${actual}`, Code.INVALID_ARGUMENT), id));
+    if (!js) {
+      // Not persisted (no JetStream, or a subject outside the events stream): a queue group still gives each event
+      // to one instance.
+      const sub = this.nc.subscribe(subject, {
+        queue: group,
+        callback: (err, msg) => {
+          if (err) return this.logger?.error({ err, subject }, 'event subscription failed');
+          const id = `${msg.subject}:${createInbox()}`;
+          void run(msg.data, msg.subject, msg.headers, id).catch((e: unknown) => this.logger?.error({ err: e, subject: msg.subject }, 'event handler failed'));
+        },
+      });
+      this.queueSubs.add(sub);
+      await this.nc.flush();
+      return { unsubscribe: () => drainQuietly(sub) };
+    }
+    const jsm = await jetstreamManager(this.nc, { timeout: this.timeoutMs });
+    const config = {
+      durable_name: group,
+      filter_subject: subject,
+      ack_policy: AckPolicy.Explicit,
+      // A new group starts with what is published from now on; an existing one resumes where it stopped.
+      deliver_policy: DeliverPolicy.New,
+      ack_wait: 30_000_000_000,
+      max_deliver: 20,
+    };
+    try {
+      await jsm.consumers.add(EVENTS_STREAM, config);
+    } catch (err) {
+      // Another instance created it first (or it exists from an earlier run): consuming from it is all we need.
+      await jsm.consumers.info(EVENTS_STREAM, group).catch(() => {
+        throw MomaError.from(err, Code.UNAVAILABLE);
+      });
+    }
+    const consumer = await js.consumers.get(EVENTS_STREAM, group);
+    const messages: ConsumerMessages = await consumer.consume({ max_messages: 64 });
+    const loop = (async () => {
+      for await (const m of messages) {
+        try {
+          await run(m.data, m.subject, m.headers, `${EVENTS_STREAM}:${m.seq}`);
+          m.ack();
+        } catch (err) {
+          this.logger?.error({ err, subject: m.subject, seq: m.seq }, 'event handler failed; the event will be redelivered');
+          m.nak(1000);
+        }
+      }
+    })();
+    const p = loop.catch((err: unknown) => this.logger?.error({ err, subject }, 'event consumer stopped'));
+    this.consumers.add(messages);
+    return {
+      unsubscribe: async () => {
+        this.consumers.delete(messages);
+        await messages.close().catch(() => undefined);
+        await p;
+      },
+    };
+  }
+
   /** Stops taking requests, lets in-flight handlers reply (up to the request timeout), then drains and closes. */
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
     this.replies?.failAll(new MomaError(Code.UNAVAILABLE, 'message bus closed'));
-    await Promise.allSettled([...[...this.services].map((s) => s.stop()), ...[...this.queueSubs].map(drainQuietly)]);
+    await Promise.allSettled([
+      ...[...this.services].map((s) => s.stop()),
+      ...[...this.queueSubs].map(drainQuietly),
+      ...[...this.consumers].map((c) => c.close()),
+    ]);
+    this.consumers.clear();
     this.services.clear();
     this.queueSubs.clear();
     if (this.inflight.size > 0) {

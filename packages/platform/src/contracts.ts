@@ -57,6 +57,13 @@ export interface Bus {
   publish<T>(subject: string, msg: T, codec: Codec<T>): Promise<void>;
   /** Every instance receives events (fan-out, no queue group) — used for registry and artifact announcements. */
   subscribe<T>(subject: string, codec: Codec<T>, handler: (msg: T) => void | Promise<void>): Promise<Subscription>;
+  /**
+   * Each event once across every instance consuming as `group` (work-queue, not fan-out): over NATS a JetStream
+   * durable consumer of the events stream, so events published while no instance ran are delivered when one starts;
+   * an event is acked when `handler` resolves and redelivered when it throws. `id` is unique to the event (its
+   * stream sequence), for handlers that must not apply a redelivered event twice.
+   */
+  consume<T>(subject: string, group: string, codec: Codec<T>, handler: (msg: T, id: string) => Promise<void>): Promise<Subscription>;
   close(): Promise<void>;
 }
 
@@ -82,7 +89,42 @@ export interface Store {
   delete(key: string): Promise<boolean>;
   /** Keys under a prefix (registry listing; not for hot paths). */
   list<T>(prefix: string): Promise<Array<{ key: string; value: T }>>;
+  /**
+   * Windowed counters (rate limits, budgets), atomically: checks every limit and, only when all have room, adds each
+   * one's `add` to its window. One Lua script on Redis, so gateways on any number of hosts share the counts.
+   */
+  take(limits: readonly CounterLimit[], nowMs: number): Promise<TakeResult>;
+  /** Adds amounts to windows, once per `onceId` (a redelivered event is not counted twice); false if already added. */
+  add(onceId: string, amounts: ReadonlyArray<WindowCounter & { amount: number }>): Promise<boolean>;
+  /** The counts of windows as `take` sees them (sliding windows weighted). */
+  read(counters: readonly WindowCounter[], nowMs: number): Promise<number[]>;
   close(): Promise<void>;
+}
+
+/**
+ * One counting window: the amount counted in [startMs, endMs) under `key`. With `previousKey` (the window just
+ * before, of the same length) it slides: the previous window counts by the share of it still inside the last
+ * (endMs - startMs) ms, as Cloudflare's and nginx's limiters approximate a sliding log.
+ */
+export interface WindowCounter {
+  key: string;
+  startMs: number;
+  endMs: number;
+  previousKey?: string;
+}
+
+export interface CounterLimit extends WindowCounter {
+  limit: number;
+  /** What this call adds when admitted (1 for a request; 0 checks without counting: refused once used ≥ limit). */
+  add: number;
+}
+
+export interface TakeResult {
+  ok: boolean;
+  /** Per limit, in order: used (after this call's add, when admitted) and ms until it has room for `add` again. */
+  states: Array<{ used: number; resetMs: number }>;
+  /** Index of the first limit without room (-1 when ok). */
+  refused: number;
 }
 
 /** Minimal logger surface (pino's); services log `logger.info({ sessionId }, 'msg')`. */

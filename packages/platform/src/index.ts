@@ -25,6 +25,7 @@ export {
   stageSubject,
   publishEvent,
   subscribeEvent,
+  consumeEvent,
   type StageClient,
   type StageHandlers,
   type StageDefinition,

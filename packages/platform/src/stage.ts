@@ -93,3 +93,8 @@ export function publishEvent<T>(bus: Bus, topic: Topic<T>, event: T): Promise<vo
 export function subscribeEvent<T>(bus: Bus, topic: Topic<T>, handler: (event: T) => void | Promise<void>): Promise<Subscription> {
   return bus.subscribe(topic.subject, topic.codec, handler);
 }
+
+/** Each event of the topic once across the instances consuming as `group` (see Bus.consume). */
+export function consumeEvent<T>(bus: Bus, topic: Topic<T>, group: string, handler: (event: T, id: string) => Promise<void>): Promise<Subscription> {
+  return bus.consume(topic.subject, group, topic.codec, handler);
+}

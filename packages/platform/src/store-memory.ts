@@ -1,6 +1,7 @@
 // In-process Store for the embedded mode and unit tests, with the same semantics as RedisStore: JSON values
 // (callers never share object references with the store), versions from 1, TTL in seconds, CAS on version.
-import type { Store, Versioned } from './contracts.ts';
+import type { CounterLimit, Store, TakeResult, Versioned, WindowCounter } from './contracts.ts';
+import { checkWindows, ONCE_TTL_MS, previousWeight, takeResult, windowTtlMs } from './counters.ts';
 import { Code, MomaError } from './errors.ts';
 import { updateWithRetries } from './store-update.ts';
 
@@ -112,6 +113,40 @@ export class MemoryStore implements Store {
       if (e) out.push({ key, value: JSON.parse(e.json) as T });
     }
     return out;
+  }
+
+  // Counters are entries holding a number (as Redis holds them as strings beside the hashes).
+  private count(key: string): number {
+    const e = this.live(key);
+    return e ? Number(JSON.parse(e.json)) || 0 : 0;
+  }
+
+  private bump(key: string, amount: number, ttlMs: number): void {
+    const json = JSON.stringify(this.count(key) + amount);
+    this.entries.set(key, { json, version: 1, expiresAt: this.now() + ttlMs });
+  }
+
+  async take(limits: readonly CounterLimit[], nowMs: number): Promise<TakeResult> {
+    checkWindows(limits, 'take');
+    const counts = limits.map((l) => ({ current: this.count(l.key), previous: l.previousKey ? this.count(l.previousKey) : 0 }));
+    const result = takeResult(limits, counts, nowMs);
+    if (result.ok) for (const l of limits) if (l.add > 0) this.bump(l.key, l.add, windowTtlMs(l, nowMs));
+    return result;
+  }
+
+  async add(onceId: string, amounts: ReadonlyArray<WindowCounter & { amount: number }>): Promise<boolean> {
+    checkWindows(amounts, 'add');
+    const marker = `once:${onceId}`;
+    if (this.live(marker)) return false;
+    this.entries.set(marker, { json: '1', version: 1, expiresAt: this.now() + ONCE_TTL_MS });
+    const now = this.now();
+    for (const a of amounts) this.bump(a.key, a.amount, windowTtlMs(a, now));
+    return true;
+  }
+
+  async read(counters: readonly WindowCounter[], nowMs: number): Promise<number[]> {
+    checkWindows(counters, 'read');
+    return counters.map((w) => this.count(w.key) + (w.previousKey ? this.count(w.previousKey) * previousWeight(w, nowMs) : 0));
   }
 
   async close(): Promise<void> {

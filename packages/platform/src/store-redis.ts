@@ -3,7 +3,8 @@
 // no offline queue, one retry, bounded connect and command timeouts.
 // Type-only: ioredis (~5-9 MB RSS) is loaded by connectRedisStore, so a process without REDIS_URL never loads it.
 import type { Redis } from 'ioredis';
-import type { Logger, Store, Versioned } from './contracts.ts';
+import type { CounterLimit, Logger, Store, TakeResult, Versioned, WindowCounter } from './contracts.ts';
+import { checkWindows, COUNTERS_ADD, COUNTERS_TAKE, ONCE_TTL_MS, previousWeight, takeResult, windowTtlMs } from './counters.ts';
 import { Code, MomaError } from './errors.ts';
 import { updateWithRetries } from './store-update.ts';
 
@@ -26,6 +27,8 @@ return v`;
 interface ScriptedRedis extends Redis {
   momaPut(key: string, json: string, ttl: number): Promise<number>;
   momaCas(key: string, json: string, expected: number, ttl: number): Promise<number>;
+  momaTake(numKeys: number, ...args: Array<string | number>): Promise<Array<string | number>>;
+  momaAdd(numKeys: number, ...args: Array<string | number>): Promise<number>;
 }
 
 export interface RedisStoreOptions {
@@ -99,6 +102,8 @@ export class RedisStore implements Store {
     this.maxAttempts = opts.maxUpdateAttempts ?? 100;
     redis.defineCommand('momaPut', { numberOfKeys: 1, lua: PUT });
     redis.defineCommand('momaCas', { numberOfKeys: 1, lua: CAS });
+    redis.defineCommand('momaTake', { lua: COUNTERS_TAKE });
+    redis.defineCommand('momaAdd', { lua: COUNTERS_ADD });
     this.r = redis as ScriptedRedis;
   }
 
@@ -183,6 +188,32 @@ export class RedisStore implements Store {
       });
       return out;
     });
+  }
+
+  async take(limits: readonly CounterLimit[], nowMs: number): Promise<TakeResult> {
+    checkWindows(limits, 'take');
+    if (limits.length === 0) return { ok: true, states: [], refused: -1 };
+    const keys = limits.flatMap((l) => [this.k(l.key), this.k(l.previousKey ?? l.key)]);
+    const argv = limits.flatMap((l) => [l.limit, l.add, l.startMs, l.endMs, l.previousKey ? '1' : '0', windowTtlMs(l, nowMs)]);
+    const out = await this.call('take', limits[0]!.key, () => this.r.momaTake(keys.length, ...keys, nowMs, ...argv));
+    const counts = limits.map((_, i) => ({ current: Number(out[2 * i]), previous: Number(out[2 * i + 1]) }));
+    return takeResult(limits, counts, nowMs);
+  }
+
+  async add(onceId: string, amounts: ReadonlyArray<WindowCounter & { amount: number }>): Promise<boolean> {
+    checkWindows(amounts, 'add');
+    const now = Date.now();
+    const keys = [this.k(`once:${onceId}`), ...amounts.map((a) => this.k(a.key))];
+    const argv = [ONCE_TTL_MS, ...amounts.flatMap((a) => [String(a.amount), windowTtlMs(a, now)])];
+    return (await this.call('add', onceId, () => this.r.momaAdd(keys.length, ...keys, ...argv))) === 1;
+  }
+
+  async read(counters: readonly WindowCounter[], nowMs: number): Promise<number[]> {
+    checkWindows(counters, 'read');
+    if (counters.length === 0) return [];
+    const keys = counters.flatMap((w) => [this.k(w.key), this.k(w.previousKey ?? w.key)]);
+    const values = await this.call('read', counters[0]!.key, () => this.redis.mget(...keys));
+    return counters.map((w, i) => Number(values[2 * i] ?? 0) + (w.previousKey ? Number(values[2 * i + 1] ?? 0) * previousWeight(w, nowMs) : 0));
   }
 
   async close(): Promise<void> {

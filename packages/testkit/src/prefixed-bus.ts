@@ -11,6 +11,7 @@ export function prefixedBus(bus: Bus, prefix: string): Bus {
     serve: (service) => bus.serve({ ...service, endpoints: service.endpoints.map((e) => ({ ...e, subject: p(e.subject) })) }),
     publish: (subject, msg, codec) => bus.publish(p(subject), msg, codec),
     subscribe: (subject, codec, handler) => bus.subscribe(p(subject), codec, handler),
+    consume: (subject, group, codec, handler) => bus.consume(p(subject), `${prefix}-${group}`.replace(/[^A-Za-z0-9_-]/g, '_'), codec, handler),
     close: () => bus.close(),
   };
 }

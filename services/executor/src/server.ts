@@ -139,6 +139,8 @@ export function executeHandler(
           usage: u,
           ok: outcome.ok,
           atMs: Date.now(),
+          tenant: req.tenant,
+          keyId: req.keyId,
         });
       }
       if (err) {

@@ -4,14 +4,23 @@
 // its scopes. Lookups are cached for a few seconds, so a revoked key stops working within `cacheMs`.
 import { timingSafeEqual } from 'node:crypto';
 import { Code, MomaError, secretDigest, type StageClient } from '@moma/platform';
-import { Scope, type KeysStageDefinition } from '@moma/proto';
+import type { Turn } from '@moma/core/rules';
+import { Scope, type KeysStageDefinition, type Limits } from '@moma/proto';
 
 export interface Principal {
   /** The tenant the call acts for; undefined for the admin key, which acts for whichever tenant the call names. */
   tenant: string | undefined;
   scopes: ReadonlySet<Scope>;
   admin: boolean;
+  /** The key's id ('' for the admin key): usage and the key's limits are counted under it. */
+  keyId: string;
+  /** The key's and its tenant's limits, when they have any (the admin key has none). */
+  keyLimits: Limits | undefined;
+  tenantLimits: Limits | undefined;
 }
+
+/** A turn with who sent it (set by asCaller at every door), so the router can apply the caller's limits. */
+export type CallerTurn = Turn & { caller?: Principal | undefined };
 
 export const SCOPE_NAMES: Record<string, Scope> = { route: Scope.SCOPE_ROUTE, agents: Scope.SCOPE_AGENTS, admin: Scope.SCOPE_ADMIN };
 export const scopeName = (s: Scope): string => Object.entries(SCOPE_NAMES).find(([, v]) => v === s)?.[0] ?? 'unknown';
@@ -39,14 +48,19 @@ export class Auth {
     const secret = bearer(authorization) ?? apiKey?.trim();
     if (!secret) throw new MomaError(Code.UNAUTHENTICATED, 'missing API key: send Authorization: Bearer <key>');
     const hash = secretDigest(secret);
-    if (timingSafeEqual(hash, this.#adminHash)) return { tenant: undefined, scopes: new Set([Scope.SCOPE_ADMIN]), admin: true };
+    if (timingSafeEqual(hash, this.#adminHash)) {
+      return { tenant: undefined, scopes: new Set([Scope.SCOPE_ADMIN]), admin: true, keyId: '', keyLimits: undefined, tenantLimits: undefined };
+    }
     const id = hash.toString('hex');
     const now = Date.now();
     let hit = this.#cache.get(id);
     if (!hit || now - hit.at > this.#cacheMs) {
       const res = await this.#keys.verifyKey({ secretSha256: hash });
       const k = res.valid ? res.key : undefined;
-      hit = { at: now, principal: k ? { tenant: k.tenant, scopes: new Set(k.scopes), admin: k.scopes.includes(Scope.SCOPE_ADMIN) } : undefined };
+      const principal: Principal | undefined = k
+        ? { tenant: k.tenant, scopes: new Set(k.scopes), admin: k.scopes.includes(Scope.SCOPE_ADMIN), keyId: k.id, keyLimits: k.limits, tenantLimits: res.tenantLimits }
+        : undefined;
+      hit = { at: now, principal };
       if (this.#cache.size > 10_000) this.#cache.clear();
       this.#cache.set(id, hit);
     }
@@ -71,8 +85,8 @@ export function tenantFor(p: Principal | undefined, requested: string): string {
   return p?.tenant !== undefined ? p.tenant : requested;
 }
 
-/** The turn as the caller may send it: its tenant is the key's. */
-export function asCaller<T extends { options: { tenant: string } }>(p: Principal | undefined, turn: T): T {
+/** The turn as the caller may send it: its tenant is the key's, and it carries the caller (for its limits). */
+export function asCaller<T extends Turn>(p: Principal | undefined, turn: T): T & CallerTurn {
   turn.options.tenant = tenantFor(p, turn.options.tenant);
-  return turn;
+  return Object.assign(turn, { caller: p });
 }

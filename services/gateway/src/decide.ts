@@ -10,6 +10,7 @@ import {
   type ChatMessage,
   type DecideResponse,
   type Decision,
+  type LimitState,
   type IntentStageDefinition,
   type OrchestratorStageDefinition,
   type ScoringStageDefinition,
@@ -27,6 +28,8 @@ export interface Decided {
   orchestration: DecideResponse;
   /** '' for a stateless turn (nothing to record afterwards). */
   sessionId: string;
+  /** Where the caller's rate limits and budgets stand after this request was counted (empty = none apply). */
+  limits: LimitState[];
 }
 
 const NO_INTENT: ClassifyResponse = ClassifyResponse.fromPartial({});
@@ -57,5 +60,5 @@ export async function decide(stages: Stages, turn: Turn): Promise<Decided> {
     }));
   const score = await scoring;
   const decisionMs = Math.round((performance.now() - started) * 1000) / 1000;
-  return { decision: composeDecision({ intent, orchestration, score, sessionId, decisionMs }), orchestration, sessionId };
+  return { decision: composeDecision({ intent, orchestration, score, sessionId, decisionMs }), orchestration, sessionId, limits: [] };
 }

@@ -43,7 +43,14 @@ export class Executor {
    * Runs the decision and calls `onEvent` for each streamed event; resolves with the outcome when the stream ends.
    * `signal` cancels the call (client went away).
    */
-  async run(decided: Decided, turn: Turn, onEvent: (ev: ExecuteResponse) => void, signal?: AbortSignal, stream = true): Promise<Outcome> {
+  async run(
+    decided: Decided,
+    turn: Turn,
+    onEvent: (ev: ExecuteResponse) => void,
+    signal?: AbortSignal,
+    stream = true,
+    payer: { tenant: string; keyId: string } = { tenant: turn.options.tenant, keyId: '' },
+  ): Promise<Outcome> {
     const { decision, orchestration } = decided;
     const req: ExecuteRequest = {
       decision,
@@ -56,6 +63,8 @@ export class Executor {
       agentTaskId: orchestration.agentTaskId,
       agentUrl: orchestration.agentUrl,
       stream,
+      tenant: payer.tenant,
+      keyId: payer.keyId,
     };
     const call = this.client.execute(req, injectGrpcMetadata(new grpc.Metadata()), { deadline: Date.now() + this.timeoutMs });
     const abort = () => call.cancel();

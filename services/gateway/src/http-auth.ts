@@ -1,12 +1,13 @@
 // Authentication and the admin API on the HTTP door. With MOMA_ADMIN_KEY set, every route but the health probes needs
 // a key (401 without one, 403 when it lacks the route's scope); the tenant comes from the key (see auth.ts).
-// Admin API: POST /v1/admin/keys {tenant, scopes, name} → the key and its secret (shown once); GET /v1/admin/keys
-// [?tenant=]; DELETE /v1/admin/keys/:id.
+// Admin API: POST /v1/admin/keys {tenant, scopes, name, limits} → the key and its secret (shown once); GET
+// /v1/admin/keys [?tenant=]; DELETE /v1/admin/keys/:id; PUT /v1/admin/tenants/:tenant/limits {limits}. Any key:
+// GET /v1/usage, its tenant's (and its own) requests, tokens and spend against their limits.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Code, MomaError, type StageClient } from '@moma/platform';
-import { Scope, type ApiKey, type KeysStageDefinition } from '@moma/proto';
-import { requireScope, SCOPE_NAMES, scopeName, type Auth, type Principal } from './auth.ts';
+import { BudgetPeriod, Scope, type ApiKey, type KeysStageDefinition, type Limits, type UsageTotals } from '@moma/proto';
+import { requireScope, SCOPE_NAMES, scopeName, tenantFor, type Auth, type Principal } from './auth.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,10 +46,51 @@ export function registerAuth(app: FastifyInstance, auth: Auth): void {
   });
 }
 
+const limitsBody = z
+  .object({
+    requests_per_minute: z.number().int().nonnegative().optional(),
+    tokens_per_minute: z.number().int().nonnegative().optional(),
+    budget_usd: z.number().nonnegative().finite().optional(),
+    budget_period: z.enum(['day', 'month']).optional(),
+    cost_mode_at: z.number().gt(0).max(1).optional(),
+  })
+  .strict();
+
+type LimitsBody = z.infer<typeof limitsBody>;
+
+const limitsFrom = (b: LimitsBody | undefined): Limits | undefined =>
+  b && {
+    requestsPerMinute: b.requests_per_minute ?? 0,
+    tokensPerMinute: b.tokens_per_minute ?? 0,
+    budgetUsd: b.budget_usd ?? 0,
+    budgetPeriod: b.budget_period === 'day' ? BudgetPeriod.BUDGET_PERIOD_DAY : BudgetPeriod.BUDGET_PERIOD_MONTH,
+    costModeAt: b.cost_mode_at ?? 0,
+  };
+
+const limitsJson = (l: Limits | undefined) =>
+  l
+    ? {
+        requests_per_minute: Number(l.requestsPerMinute),
+        tokens_per_minute: Number(l.tokensPerMinute),
+        budget_usd: l.budgetUsd,
+        budget_period: l.budgetPeriod === BudgetPeriod.BUDGET_PERIOD_DAY ? 'day' : 'month',
+        cost_mode_at: l.costModeAt || 0.8,
+      }
+    : null;
+
+const usageJson = (u: UsageTotals | undefined) =>
+  u && {
+    requests_per_minute: u.requestsPerMinute,
+    tokens_per_minute: u.tokensPerMinute,
+    spent_usd_day: u.spentUsdDay,
+    spent_usd_month: u.spentUsdMonth,
+  };
+
 const createBody = z.object({
   tenant: z.string().min(1).max(128),
   scopes: z.array(z.enum(Object.keys(SCOPE_NAMES) as [string, ...string[]])).min(1),
   name: z.string().max(128).optional(),
+  limits: limitsBody.optional(),
 });
 
 const keyJson = (k: ApiKey) => ({
@@ -58,6 +100,7 @@ const keyJson = (k: ApiKey) => ({
   scopes: k.scopes.map(scopeName),
   name: k.name,
   created_at: Math.floor(k.createdAtMs / 1000),
+  limits: limitsJson(k.limits),
 });
 
 export function registerAdminRoutes(app: FastifyInstance, keys: StageClient<typeof KeysStageDefinition>, auth: Auth): void {
@@ -67,7 +110,7 @@ export function registerAdminRoutes(app: FastifyInstance, keys: StageClient<type
   app.post('/v1/admin/keys', async (req, reply) => {
     adminOnly();
     const b = createBody.parse(req.body ?? {});
-    const res = await keys.createKey({ tenant: b.tenant, scopes: b.scopes.map((s) => SCOPE_NAMES[s]!), name: b.name ?? '' });
+    const res = await keys.createKey({ tenant: b.tenant, scopes: b.scopes.map((s) => SCOPE_NAMES[s]!), name: b.name ?? '', limits: limitsFrom(b.limits) });
     void reply.code(201);
     return { ...keyJson(res.key!), secret: res.secret };
   });
@@ -81,5 +124,24 @@ export function registerAdminRoutes(app: FastifyInstance, keys: StageClient<type
     const res = await keys.revokeKey({ id: req.params.id });
     if (!res.revoked) throw MomaError.notFound(`unknown key ${req.params.id}`);
     return { id: req.params.id, object: 'api_key', revoked: true };
+  });
+  app.put<{ Params: { tenant: string } }>('/v1/admin/tenants/:tenant/limits', async (req) => {
+    adminOnly();
+    const b = z.object({ limits: limitsBody.nullable() }).strict().parse(req.body ?? {});
+    const res = await keys.setTenantLimits({ tenant: req.params.tenant, limits: limitsFrom(b.limits ?? undefined) });
+    return { object: 'tenant_limits', tenant: req.params.tenant, limits: limitsJson(res.limits) };
+  });
+  // The caller's own usage: a key sees its tenant's and its own; the admin key names the tenant (?tenant=).
+  app.get<{ Querystring: { tenant?: string } }>('/v1/usage', async (req) => {
+    const p = req.principal;
+    const tenant = tenantFor(p, typeof req.query.tenant === 'string' ? req.query.tenant : '');
+    const res = await keys.getUsage({ tenant, keyId: p?.keyId ?? '' });
+    return {
+      object: 'usage',
+      tenant,
+      usage: usageJson(res.tenant),
+      limits: limitsJson(res.tenantLimits),
+      ...(p?.keyId ? { key: { id: p.keyId, usage: usageJson(res.key), limits: limitsJson(p.keyLimits) } } : {}),
+    };
   });
 }

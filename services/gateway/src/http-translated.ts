@@ -5,10 +5,11 @@
 import type { FastifyReply } from 'fastify';
 import { targetText, type Turn } from '@moma/core/rules';
 import { sseText, type Json, type SseEvent, type TokenCounts } from '@moma/core/wire';
-import type { Decision, ExecuteResponse, Usage } from '@moma/proto';
-import { decisionHeaders, decisionJson, httpError, servedModel, usageJson } from './present.ts';
+import type { ExecuteResponse, Usage } from '@moma/proto';
+import { decisionJson, httpError, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
-import { annotated, eventStream, noteServedBy, runWhole } from './http-turn.ts';
+import { annotated, eventStream, noteServedBy, replyHeaders, runWhole } from './http-turn.ts';
+import type { Decided } from './decide.ts';
 import { failSpan, type inSpan } from './tracing.ts';
 
 type Span = Parameters<Parameters<typeof inSpan>[2]>[0];
@@ -82,25 +83,25 @@ export function translator(s: Omit<StreamTranslator, 'fail'>, fail: FailureEvent
 export async function streamTranslated(router: GatewayRouter, turn: Turn, reply: FastifyReply, span: Span, t: StreamTranslator): Promise<void> {
   const raw = reply.raw;
   const sse = eventStream(reply);
-  let decision: Decision | undefined;
+  let chosen: Decided | undefined;
   let started = false;
   let broken: unknown;
   const write = (events: SseEvent[]) => {
     if (events.length > 0 && !raw.writableEnded && !raw.destroyed) raw.write(events.map(sseText).join(''));
   };
   const start = (model: string, headers: Record<string, string>) => {
-    if (started || !decision) return;
+    if (started || !chosen) return;
     started = true;
-    sse.open(headers, decision);
-    write(t.start(model, { moma: { decision: decisionJson(decision) } }));
+    sse.open(headers, chosen);
+    write(t.start(model, { moma: { decision: decisionJson(chosen.decision) } }));
   };
   try {
     const { decided, outcome } = await router.chat(
       turn,
       annotated(span, (d) => {
-        decision = d;
+        chosen = d;
         // For an error answered before the stream opens; the stream writes its own headers.
-        void reply.headers(decisionHeaders(d));
+        void reply.headers(replyHeaders(d));
       }),
       (ev: ExecuteResponse) => {
         // Runs inside the executor call's event handler: a throw here is caught and ends the call instead.
@@ -109,10 +110,10 @@ export async function streamTranslated(router: GatewayRouter, turn: Turn, reply:
           if (ev.chunk !== undefined) {
             const chunk: unknown = JSON.parse(ev.chunk.toString('utf8'));
             const named = (chunk as { model?: unknown } | null)?.model;
-            start(typeof named === 'string' && named !== '' ? named : servedModel(decision?.target), ev.headers);
+            start(typeof named === 'string' && named !== '' ? named : servedModel(chosen?.decision.target), ev.headers);
             write(t.chunk(chunk));
           } else if (ev.delta !== undefined) {
-            start(servedModel(decision?.target), ev.headers);
+            start(servedModel(chosen?.decision.target), ev.headers);
             write(t.text(ev.delta));
           }
           // A fallback moves on to the next target before anything was said: the stream opens with its answer.

@@ -4,10 +4,10 @@
 import type { Span } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { targetText, type Turn } from '@moma/core/rules';
-import type { Decision, Target } from '@moma/proto';
+import type { Target } from '@moma/proto';
 import type { Decided } from './decide.ts';
 import type { Outcome } from './execute.ts';
-import { decisionHeaders } from './present.ts';
+import { decisionHeaders, limitHeaders } from './present.ts';
 import type { GatewayRouter } from './router.ts';
 import { annotate } from './tracing.ts';
 
@@ -29,8 +29,11 @@ export interface EventStream {
   /** Aborts when the client goes away before the answer is complete, or on `abort()`. */
   readonly signal: AbortSignal;
   abort(): void;
-  /** Takes the reply over from fastify and sends status 200 with `headers` (the provider's), the decision's and SSE's. */
-  open(headers: Record<string, string>, decision: Decision): void;
+  /**
+   * Takes the reply over from fastify and sends status 200 with `headers` (the provider's), the decision's, the
+   * caller's rate limits and SSE's.
+   */
+  open(headers: Record<string, string>, decided: Decided): void;
   /** Stops watching for the client going away (once the answer is done). */
   close(): void;
 }
@@ -44,12 +47,13 @@ export function eventStream(reply: FastifyReply): EventStream {
   return {
     signal: abort.signal,
     abort: () => abort.abort(),
-    open(headers, decision) {
+    open(headers, decided) {
       reply.hijack();
       raw.on('close', onClose);
       raw.writeHead(200, {
         ...headers,
-        ...decisionHeaders(decision),
+        ...decisionHeaders(decided.decision),
+        ...limitHeaders(decided.limits),
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
         connection: 'keep-alive',
@@ -60,12 +64,15 @@ export function eventStream(reply: FastifyReply): EventStream {
 }
 
 /** GatewayRouter.chat's onDecision: the decision goes on the request's span as soon as it is made, then to `then`. */
-export function annotated(span: Span, then: (decision: Decision) => void): (d: Decided) => void {
+export function annotated(span: Span, then: (d: Decided) => void): (d: Decided) => void {
   return (d) => {
     annotate(span, d.decision);
-    then(d.decision);
+    then(d);
   };
 }
+
+/** The decision's and the caller's rate-limit headers. */
+export const replyHeaders = (d: Decided): Record<string, string> => ({ ...decisionHeaders(d.decision), ...limitHeaders(d.limits) });
 
 /**
  * Runs a non-streaming turn. The decision's headers are set on `reply` as soon as it is made, so even an execution
@@ -77,7 +84,7 @@ export async function runWhole(
   reply: FastifyReply,
   span: Span,
 ): Promise<{ decided: Decided; outcome: Outcome; servedBy: Target | undefined }> {
-  const setHeaders = (decision: Decision) => void reply.headers(decisionHeaders(decision));
+  const setHeaders = (d: Decided) => void reply.headers(replyHeaders(d));
   const { decided, outcome } = await router.chat(turn, annotated(span, setHeaders), () => undefined, undefined, false);
   return { decided, outcome, servedBy: noteServedBy(span, decided, outcome) };
 }

@@ -5,7 +5,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { jsonDepth, targetText } from '@moma/core/rules';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { Code, codeForHttpStatus, MomaError, type Logger, type RequestMetrics } from '@moma/platform';
-import type { Decision, ExecuteResponse } from '@moma/proto';
+import type { ExecuteResponse } from '@moma/proto';
 import { parseChatBody, parseSessionBody } from './http-body.ts';
 import { asCaller, tenantFor } from './auth.ts';
 import { registerAdminRoutes, registerAuth } from './http-auth.ts';
@@ -13,8 +13,9 @@ import { registerAgentRoutes } from './http-agents.ts';
 import { registerAnthropicRoutes } from './http-anthropic.ts';
 import { registerModelRoute } from './http-models.ts';
 import { registerResponsesRoutes } from './http-responses.ts';
-import { annotated, eventStream, noteServedBy, runWhole, sessionHeader } from './http-turn.ts';
-import { decisionHeaders, decisionJson, httpError, modelsJson, servedModel, usageJson } from './present.ts';
+import { annotated, eventStream, noteServedBy, replyHeaders, runWhole, sessionHeader } from './http-turn.ts';
+import type { Decided } from './decide.ts';
+import { decisionJson, httpError, modelsJson, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
 import { annotate, failSpan, inSpan, parentFrom } from './tracing.ts';
 
@@ -122,9 +123,10 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
     inSpan('POST /v1/route', parentFrom(req.headers), async (span) => {
       const { turn } = parseChatBody(req.body, sessionHeader(req));
       asCaller(req.principal, turn);
-      const { decision } = await router.route(turn);
+      const decided = await router.route(turn);
+      const { decision } = decided;
       annotate(span, decision);
-      void reply.headers(decisionHeaders(decision));
+      void reply.headers(replyHeaders(decided));
       return { session_id: decision.sessionId, decision: decisionJson(decision) };
     }),
   );
@@ -168,7 +170,7 @@ async function streamChat(
   const sse = eventStream(reply);
   let model = '';
   let started = false;
-  let decision: Decision | undefined;
+  let chosen: Decided | undefined;
   /** The decision rides on the first chunk the client gets (MoMA's own or the provider's). */
   let pendingMoma: Record<string, unknown> | undefined;
   const chunk = (choices: unknown[], extra?: Record<string, unknown>) =>
@@ -178,10 +180,10 @@ async function streamChat(
   // Headers go out with the first event, not with the decision: a provider that refuses the request (a 400 for a
   // bad tool schema) still answers the client with that status instead of an SSE stream that carries an error.
   const start = (provider: Record<string, string> = {}) => {
-    if (started || !decision) return;
+    if (started || !chosen) return;
     started = true;
-    sse.open(provider, decision);
-    pendingMoma = { session_id: decision.sessionId, moma: { decision: decisionJson(decision) } };
+    sse.open(provider, chosen);
+    pendingMoma = { session_id: chosen.sessionId, moma: { decision: decisionJson(chosen.decision) } };
   };
   const momaChunk = (choices: unknown[], extra?: Record<string, unknown>) => {
     const first = pendingMoma;
@@ -205,8 +207,8 @@ async function streamChat(
     const { decided, outcome } = await router.chat(
       turn,
       annotated(span, (d) => {
-        decision = d;
-        model = servedModel(d.target);
+        chosen = d;
+        model = servedModel(d.decision.target);
       }),
       (ev: ExecuteResponse) => {
         start(ev.headers);

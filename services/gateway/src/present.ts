@@ -2,7 +2,7 @@
 // and errors in OpenAI's shape. One place, so the body and the headers can never disagree.
 import { Code, MomaError, httpStatusFor } from '@moma/platform';
 import { isAgent, modeName, targetText } from '@moma/core/rules';
-import type { Agent, Decision, ModelInfo, Target, Usage } from '@moma/proto';
+import type { Agent, Decision, LimitState, ModelInfo, Target, Usage } from '@moma/proto';
 
 export function decisionJson(d: Decision) {
   return {
@@ -39,6 +39,41 @@ export function decisionHeaders(d: Decision): Record<string, string> {
     'x-moma-decision-ms': String(d.decisionMs),
   };
   if (d.sessionId !== '') h['x-moma-session-id'] = d.sessionId;
+  return h;
+}
+
+/** A duration as OpenAI writes its x-ratelimit-reset-* headers: "20ms", "1.5s", "6m0s", "2h3m0s". */
+export function resetText(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.ceil(ms))}ms`;
+  const total = Math.ceil(ms / 100) / 10;
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = Math.round((total % 60) * 10) / 10;
+  return h > 0 ? `${h}h${m}m${Math.floor(sec)}s` : m > 0 ? `${m}m${Math.floor(sec)}s` : `${sec}s`;
+}
+
+/**
+ * The caller's limits as OpenAI's rate-limit headers (x-ratelimit-{limit,remaining,reset}-{requests,tokens}) plus
+ * x-moma-budget-{limit,remaining}-usd and x-moma-budget-reset; where the key and its tenant both limit a kind, the
+ * one with less room. No limits = no headers.
+ */
+export function limitHeaders(states: readonly LimitState[]): Record<string, string> {
+  const h: Record<string, string> = {};
+  const tightest = (kind: string) =>
+    states.filter((s) => s.kind === kind).sort((a, b) => a.limit - a.used - (b.limit - b.used))[0];
+  for (const kind of ['requests', 'tokens'] as const) {
+    const s = tightest(kind);
+    if (!s) continue;
+    h[`x-ratelimit-limit-${kind}`] = String(s.limit);
+    h[`x-ratelimit-remaining-${kind}`] = String(Math.max(0, Math.floor(s.limit - s.used)));
+    h[`x-ratelimit-reset-${kind}`] = resetText(Number(s.resetMs));
+  }
+  const b = tightest('budget');
+  if (b) {
+    h['x-moma-budget-limit-usd'] = String(b.limit);
+    h['x-moma-budget-remaining-usd'] = Math.max(0, b.limit - b.used).toFixed(6);
+    h['x-moma-budget-reset'] = resetText(Number(b.resetMs));
+  }
   return h;
 }
 
@@ -132,7 +167,11 @@ export function httpError(err: unknown): HttpError {
         ...(Array.isArray(attempts) ? { attempts } : {}),
       },
     },
-    headers: typeof retryAfter === 'number' ? { 'retry-after': String(Math.ceil(retryAfter)) } : {},
+    headers: {
+      ...(typeof retryAfter === 'number' ? { 'retry-after': String(Math.ceil(retryAfter)) } : {}),
+      // What MoMA's own refusals add (a rate limit's x-ratelimit-* and retry-after-ms, which the OpenAI SDKs read).
+      ...(e.details?.headers && typeof e.details.headers === 'object' ? (e.details.headers as Record<string, string>) : {}),
+    },
   };
 }
 

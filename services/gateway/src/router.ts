@@ -1,19 +1,23 @@
 // The gateway's use cases, shared by the gRPC and HTTP doors: route (decision only), chat (decide, execute, record),
 // list models (cached, it also backs the `model` check), health.
-import { checkTenant, validateTurn, type Turn } from '@moma/core/rules';
+import { checkTenant, validateTurn } from '@moma/core/rules';
 import type { Bus, Logger, StageClient } from '@moma/platform';
 import { Code, MomaError, stageClient } from '@moma/platform';
 import {
   IntentStageDefinition,
   KeysStageDefinition,
+  RoutingMode,
+  type AdmitResponse,
+  type Limits,
   OrchestratorStageDefinition,
   ScoringStageDefinition,
   type ExecuteResponse,
   type ListModelsResponse,
 } from '@moma/proto';
 import { decide, type Decided, type Stages } from './decide.ts';
-import { Auth } from './auth.ts';
+import { Auth, type CallerTurn } from './auth.ts';
 import { Executor, recordTurn, type Outcome } from './execute.ts';
+import { limitHeaders } from './present.ts';
 
 export interface RouterOptions {
   /** MOMA_ADMIN_KEY: with it, every call needs an API key. */
@@ -23,6 +27,17 @@ export interface RouterOptions {
   executorAddr: string;
   executeTimeoutMs: number;
   modelsTtlMs: number;
+}
+
+const limited = (l: Limits | undefined): boolean => l !== undefined && (l.requestsPerMinute > 0 || l.tokensPerMinute > 0 || l.budgetUsd > 0);
+
+function dropRateLimit(h: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(h).filter(([k]) => !k.toLowerCase().startsWith('x-ratelimit-')));
+}
+
+function withoutRateLimitHeaders(ev: ExecuteResponse): ExecuteResponse {
+  const keys = Object.keys(ev.headers);
+  return keys.length === 0 ? ev : { ...ev, headers: dropRateLimit(ev.headers) };
 }
 
 export interface HealthReport {
@@ -58,11 +73,42 @@ export class GatewayRouter {
     return (await this.stages.orchestrator.createSession({ tenant })).sessionId;
   }
 
-  /** Validates the turn (and a pinned model) and returns the decision; a session's user turn is recorded. */
-  async route(turn: Turn): Promise<Decided> {
+  /**
+   * Validates the turn (and a pinned model), counts it against the caller's limits (RESOURCE_EXHAUSTED, HTTP 429,
+   * when one is full) and returns the decision. A caller near its budget is routed in cost mode, and the decision's
+   * reason says so.
+   */
+  async route(turn: CallerTurn): Promise<Decided> {
     validateTurn(turn);
     if (turn.pinnedModel !== '') await this.checkModel(turn.pinnedModel);
-    return decide(this.stages, turn);
+    const admitted = await this.admit(turn);
+    const decided = await decide(this.stages, turn);
+    if (admitted) {
+      decided.limits = admitted.states;
+      if (admitted.costModeReason && turn.options.mode === RoutingMode.ROUTING_MODE_COST) {
+        decided.decision.reason = `${admitted.costModeReason}; ${decided.decision.reason}`;
+      }
+    }
+    return decided;
+  }
+
+  /** KeysStage.Admit for a caller with limits (none: no call); a refusal is RESOURCE_EXHAUSTED with Retry-After. */
+  private async admit(turn: CallerTurn): Promise<AdmitResponse | undefined> {
+    const c = turn.caller;
+    if (!c || (!limited(c.keyLimits) && !limited(c.tenantLimits))) return undefined;
+    const res = await this.keys.admit({ keyId: c.keyId, keyLimits: c.keyLimits, tenant: turn.options.tenant, tenantLimits: c.tenantLimits });
+    if (!res.admitted) {
+      const seconds = Math.max(1, Math.ceil(Number(res.retryAfterMs) / 1000));
+      throw new MomaError(Code.RESOURCE_EXHAUSTED, `rate limit reached: ${res.refusedBy}; retry after ${seconds} s`, {
+        details: { retryAfterSeconds: seconds, headers: { 'retry-after-ms': String(res.retryAfterMs), ...limitHeaders(res.states) }, limit: res.refusedBy },
+      });
+    }
+    // Near its budget, a caller that has not pinned a model is routed as in cost mode.
+    if (res.costModeReason && turn.pinnedModel === '') {
+      turn.options.mode = RoutingMode.ROUTING_MODE_COST;
+      delete turn.options.willingnessToPay;
+    }
+    return res;
   }
 
   /**
@@ -72,7 +118,7 @@ export class GatewayRouter {
    * sees it; a stateless turn is not recorded anywhere.
    */
   async chat(
-    turn: Turn,
+    turn: CallerTurn,
     onDecision: (d: Decided) => void,
     onEvent: (ev: ExecuteResponse) => void,
     signal?: AbortSignal,
@@ -81,8 +127,13 @@ export class GatewayRouter {
     const decided = await this.route(turn);
     onDecision(decided);
     let outcome: Outcome;
+    // With MoMA's limits on the caller, the x-ratelimit-* headers are MoMA's, not the provider's (the operator's account).
+    const limited = decided.limits.length > 0;
+    const relay = limited ? (ev: ExecuteResponse) => onEvent(withoutRateLimitHeaders(ev)) : onEvent;
+    const payer = { tenant: turn.options.tenant, keyId: turn.caller?.keyId ?? '' };
     try {
-      outcome = await this.executor.run(decided, turn, onEvent, signal, stream);
+      outcome = await this.executor.run(decided, turn, relay, signal, stream, payer);
+      if (limited) outcome.headers = dropRateLimit(outcome.headers);
     } catch (err) {
       if (decided.sessionId !== '') await recordTurn(this.stages, this.logger, turn, decided, undefined, true);
       throw err;

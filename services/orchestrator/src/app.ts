@@ -1,10 +1,11 @@
 // The orchestrator stage (OrchestratorStage in proto/moma/v1/stages.proto): the agent registry and the sessions,
 // the only owner of their Redis keys. Every instance keeps an in-memory copy of the registry, updated by each
 // RegistryChanged announcement, so a turn costs one session read (and a write only when its state moves).
-import { MomaError, serveStage, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { consumeEvent, MomaError, serveStage, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import { KeysStageDefinition, OrchestratorStageDefinition, Topics, type RecordTurnRequest } from '@moma/proto';
 import { CardFetcher, type Resolver } from './card-fetch.ts';
 import { KeyStore } from './keys.ts';
+import { LimitStore } from './limits.ts';
 import type { OrchestratorConfig } from './config.ts';
 import { AgentRegistry } from './registry.ts';
 import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
@@ -88,15 +89,21 @@ export async function startOrchestrator(ctx: ServiceContext, config: Config, opt
       listAgents: (req) => registry.list(req.tenant, req.knownVersion, { size: req.pageSize, token: req.pageToken }),
     }),
   );
-  const keys = new KeyStore(ctx.store);
+  const limits = new LimitStore(ctx.store);
+  const keys = new KeyStore(ctx.store, limits);
   subs.push(
     await serveStage(ctx.bus, KeysStageDefinition, {
       createKey: (req) => keys.create(req),
       listKeys: (req) => keys.list(req.tenant),
       revokeKey: (req) => keys.revoke(req.id),
       verifyKey: (req) => keys.verify(req.secretSha256),
+      setTenantLimits: (req) => limits.setTenantLimits(req),
+      admit: (req) => limits.admit(req),
+      getUsage: (req) => limits.usage(req),
     }),
   );
+  // Spend and tokens come from what the executor measured: each usage batch once across orchestrator instances.
+  subs.push(await consumeEvent(ctx.bus, Topics.usage, 'orchestrator-usage', (batch, id) => limits.charge(batch, id).then(() => undefined)));
 
   // Safety net for a missed announcement (NATS reconnect): one GET per period, a reload only if the registry moved.
   const resyncMs = config.MOMA_REGISTRY_RESYNC_MS ?? 0;

@@ -4,6 +4,7 @@
 // is stored nowhere.
 import { randomBytes } from 'node:crypto';
 import { MomaError, secretDigest, type Store } from '@moma/platform';
+import { checkLimits, hasLimits, type LimitStore } from './limits.ts';
 import {
   ApiKey,
   Scope,
@@ -22,9 +23,11 @@ const TENANT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export class KeyStore {
   readonly #store: Store;
+  readonly #limits: LimitStore;
 
-  constructor(store: Store) {
+  constructor(store: Store, limits: LimitStore) {
     this.#store = store;
+    this.#limits = limits;
   }
 
   async create(req: CreateKeyRequest): Promise<CreateKeyResponse> {
@@ -37,8 +40,9 @@ export class KeyStore {
       throw MomaError.invalidArgument('give at least one scope: route, agents or admin', { field: 'scopes' });
     }
     if (req.name.length > 128) throw MomaError.invalidArgument('name must be at most 128 characters', { field: 'name' });
+    checkLimits(req.limits, 'limits');
     const secret = SECRET_PREFIX + randomBytes(24).toString('base64url');
-    const key: ApiKey = { id: `key_${randomBytes(8).toString('hex')}`, tenant, scopes, name: req.name, createdAtMs: Date.now() };
+    const key: ApiKey = { id: `key_${randomBytes(8).toString('hex')}`, tenant, scopes, name: req.name, createdAtMs: Date.now(), limits: hasLimits(req.limits) ? req.limits : undefined };
     const written = await this.#store.compareAndSet(API_KEY_PREFIX + secretDigest(secret).toString('hex'), ApiKey.toJSON(key), 0);
     if (!written) throw MomaError.internal('key collision; try again');
     return { key, secret };
@@ -60,6 +64,8 @@ export class KeyStore {
   async verify(sha256: Uint8Array): Promise<VerifyKeyResponse> {
     if (sha256.length !== 32) throw MomaError.invalidArgument('secret_sha256 must be 32 bytes', { field: 'secret_sha256' });
     const found = await this.#store.get<unknown>(API_KEY_PREFIX + Buffer.from(sha256).toString('hex'));
-    return found ? { valid: true, key: ApiKey.fromJSON(found.value) } : { valid: false, key: undefined };
+    if (!found) return { valid: false, key: undefined, tenantLimits: undefined };
+    const key = ApiKey.fromJSON(found.value);
+    return { valid: true, key, tenantLimits: await this.#limits.tenantLimits(key.tenant) };
   }
 }

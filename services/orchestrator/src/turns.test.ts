@@ -27,6 +27,9 @@ function countingStore(): { store: Store; writes: () => number } {
     put: (key, value, ttl) => (writes++, inner.put(key, value, ttl)),
     compareAndSet: (key, value, expected, ttl) => (writes++, inner.compareAndSet(key, value, expected, ttl)),
     update: (key, fn, ttl) => (writes++, inner.update(key, fn, ttl)),
+    take: (limits, now) => (writes++, inner.take(limits, now)),
+    add: (id, amounts) => (writes++, inner.add(id, amounts)),
+    read: (counters, now) => inner.read(counters, now),
     close: () => inner.close(),
   };
   return { store, writes: () => writes };

@@ -141,5 +141,47 @@ export function storeContract(label: string, makeHarness: () => Promise<StoreHar
       await expect(s.put(key('undef'), undefined)).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
       await expect(s.put(key('negttl'), 1, -5)).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
     });
+
+    it('counters - take admits up to the limit across connections, atomically, then refuses until the window ends', async () => {
+      const [a, b] = [await h.store(), await h.store()];
+      const now = Date.now();
+      const w = { key: key('rpm'), startMs: now - 10_000, endMs: now + 50_000, limit: 10, add: 1 };
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).take([w], now)));
+      expect(results.filter((r) => r.ok)).toHaveLength(10);
+      const refused = results.find((r) => !r.ok)!;
+      expect(refused.refused).toBe(0);
+      expect(refused.states[0]).toEqual({ used: 10, resetMs: 50_000 });
+      expect(await a.read([w], now)).toEqual([10]);
+    });
+
+    it('counters - a refused take adds nothing to any window; an add-0 limit refuses once used reaches it', async () => {
+      const s = await h.store();
+      const now = Date.now();
+      const reqs = { key: key('req'), startMs: now, endMs: now + 60_000, limit: 5, add: 1 };
+      const tokens = { key: key('tok'), startMs: now, endMs: now + 60_000, limit: 100, add: 0 };
+      expect((await s.take([reqs, tokens], now)).ok).toBe(true);
+      expect(await s.add(key('evt'), [{ ...tokens, amount: 100 }])).toBe(true);
+      const r = await s.take([reqs, tokens], now);
+      expect(r).toMatchObject({ ok: false, refused: 1 });
+      expect(await s.read([reqs, tokens], now)).toEqual([1, 100]);
+    });
+
+    it('counters - add counts once per id; a sliding window weights the previous one by its share still inside', async () => {
+      const s = await h.store();
+      const now = Date.now();
+      const prev = { key: key('prev'), startMs: now - 90_000, endMs: now - 30_000 };
+      const cur = { key: key('cur'), startMs: now - 30_000, endMs: now + 30_000, previousKey: prev.key };
+      const once = key('once');
+      expect(await s.add(once, [{ ...prev, amount: 8 }])).toBe(true);
+      expect(await s.add(once, [{ ...prev, amount: 8 }])).toBe(false);
+      expect(await s.add(key('once'), [{ ...cur, amount: 2.5 }])).toBe(true);
+      // Half of the previous window is still inside the last minute: 8 × 0.5 + 2.5.
+      expect(await s.read([cur], now)).toEqual([6.5]);
+      const r = await s.take([{ ...cur, limit: 7, add: 1 }], now);
+      expect(r.ok).toBe(false);
+      // Room for one more when the previous share is ≤ (7 - 1 - 2.5) / 8: 30 s - 60 s × 0.4375 = 3.75 s.
+      expect(r.states[0]!.resetMs).toBe(3750);
+      await expect(s.take([{ key: '', startMs: 0, endMs: 1, limit: 1, add: 1 }], now)).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
+    });
   });
 }
