@@ -173,7 +173,8 @@ export async function startExtraGateway(sys: System, natsUrl: string): Promise<{
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     try {
-      if ((await fetch(`${httpUrl}/v1/models`, { signal: AbortSignal.timeout(2000) })).ok) return { httpUrl, logs, stop };
+      const auth: Record<string, string> = sys.env.MOMA_ADMIN_KEY ? { authorization: `Bearer ${sys.env.MOMA_ADMIN_KEY}` } : {};
+      if ((await fetch(`${httpUrl}/v1/models`, { headers: auth, signal: AbortSignal.timeout(2000) })).ok) return { httpUrl, logs, stop };
     } catch {
       // not up yet
     }
