@@ -4,7 +4,7 @@
 // Scoring starts first and runs while intent and the orchestrator answer (speculative: if an agent is chosen, the
 // LLM ranking becomes its fallback list), so the decision costs max(intent + orchestrator, scoring) round trips.
 import { composeDecision, parseSwitchTo, routedTurnIndex, skipOrchestrator, type Turn } from '@moma/core/rules';
-import type { StageClient } from '@moma/platform';
+import { Code, MomaError, type StageClient } from '@moma/platform';
 import {
   ClassifyResponse,
   type ChatMessage,
@@ -34,7 +34,22 @@ export interface Decided {
 
 const NO_INTENT: ClassifyResponse = ClassifyResponse.fromPartial({});
 
-export async function decide(stages: Stages, turn: Turn): Promise<Decided> {
+/**
+ * `turnHoldMs` > 0: the turn will be executed and recorded, so a session is held for it that long (the orchestrator
+ * answers another turn of the session meanwhile with ABORTED); released here if the decision itself fails.
+ */
+/** A session busy with another turn (ABORTED, 409) says when to come back, in the headers the OpenAI SDKs read. */
+async function holdSession(decided: Promise<DecideResponse>): Promise<DecideResponse> {
+  try {
+    return await decided;
+  } catch (err) {
+    const e = MomaError.from(err);
+    if (e.code !== Code.ABORTED) throw err;
+    throw new MomaError(e.code, e.message, { cause: err, details: { retryAfterSeconds: 1, headers: { 'retry-after-ms': '200' } } });
+  }
+}
+
+export async function decide(stages: Stages, turn: Turn, turnHoldMs = 0): Promise<Decided> {
   const started = performance.now();
   const { messages, options, sessionId } = turn;
   // The routed turn is the last user message; tool results after it continue that turn.
@@ -50,15 +65,26 @@ export async function decide(stages: Stages, turn: Turn): Promise<Decided> {
   const switchTo = parseSwitchTo(turn.switchTo);
   const orchestration =
     skipOrchestrator({ sessionId, switchTo: turn.switchTo, disableAgents: options.disableAgents, intent }) ??
-    (await stages.orchestrator.decide({
+    (await holdSession(stages.orchestrator.decide({
       sessionId,
       intent,
       switchTo,
       tenant: options.tenant,
       disableAgents: options.disableAgents,
       toolResults: messages.at(-1)?.role === 'tool',
-    }));
-  const score = await scoring;
+      turnHoldMs: sessionId ? turnHoldMs : 0,
+    })));
+  let score;
+  try {
+    score = await scoring;
+  } catch (err) {
+    if (orchestration.turnId) {
+      await stages.orchestrator
+        .recordTurn({ sessionId, failed: true, turnId: orchestration.turnId, tenant: options.tenant, agentState: '', agentContextId: '', agentTaskId: '' })
+        .catch(() => undefined);
+    }
+    throw err;
+  }
   const decisionMs = Math.round((performance.now() - started) * 1000) / 1000;
   return { decision: composeDecision({ intent, orchestration, score, sessionId, decisionMs }), orchestration, sessionId, limits: [] };
 }

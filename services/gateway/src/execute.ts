@@ -196,6 +196,7 @@ export async function recordTurn(stages: Stages, logger: Logger, turn: Turn, dec
       agentTaskId: out?.agentTaskId ?? '',
       failed,
       tenant: turn.options.tenant,
+      turnId: decided.orchestration.turnId,
     });
     return res.fsmState;
   } catch (err) {

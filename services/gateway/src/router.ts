@@ -52,6 +52,7 @@ export class GatewayRouter {
   private readonly logger: Logger;
   private readonly executor: Executor;
   private readonly modelsTtlMs: number;
+  private readonly executeTimeoutMs: number;
   private models: { at: number; value: Promise<ListModelsResponse> } | undefined;
 
   constructor(bus: Bus, logger: Logger, opts: RouterOptions) {
@@ -65,6 +66,7 @@ export class GatewayRouter {
     this.logger = logger;
     this.executor = new Executor(opts.executorAddr, opts.executeTimeoutMs);
     this.modelsTtlMs = opts.modelsTtlMs;
+    this.executeTimeoutMs = opts.executeTimeoutMs;
   }
 
   /** Starts a stateful conversation; its id goes on every later turn. */
@@ -78,11 +80,11 @@ export class GatewayRouter {
    * when one is full) and returns the decision. A caller near its budget is routed in cost mode, and the decision's
    * reason says so.
    */
-  async route(turn: CallerTurn): Promise<Decided> {
+  async route(turn: CallerTurn, turnHoldMs = 0): Promise<Decided> {
     validateTurn(turn);
     if (turn.pinnedModel !== '') await this.checkModel(turn.pinnedModel);
     const admitted = await this.admit(turn);
-    const decided = await decide(this.stages, turn);
+    const decided = await decide(this.stages, turn, turnHoldMs);
     if (admitted) {
       decided.limits = admitted.states;
       if (admitted.costModeReason && turn.options.mode === RoutingMode.ROUTING_MODE_COST) {
@@ -124,7 +126,9 @@ export class GatewayRouter {
     signal?: AbortSignal,
     stream = true,
   ): Promise<{ decided: Decided; outcome: Outcome }> {
-    const decided = await this.route(turn);
+    // A session is held for the turn a little longer than its execution may take, so turns of one session are
+    // answered one at a time (another turn meanwhile is 409) and a gateway that dies mid-turn frees it eventually.
+    const decided = await this.route(turn, this.executeTimeoutMs + 5000);
     onDecision(decided);
     let outcome: Outcome;
     // With MoMA's limits on the caller, the x-ratelimit-* headers are MoMA's, not the provider's (the operator's account).

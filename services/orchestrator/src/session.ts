@@ -14,6 +14,8 @@ export interface SessionRecord {
   agentTaskId?: string;
   /** The tenant that created the session: the only one that may read or extend it. */
   tenant?: string;
+  /** The turn in flight (decided, not yet recorded) and until when it holds the session (epoch ms). */
+  turn?: { id: string; until: number };
   /** Milliseconds since the epoch. */
   createdAt: number;
   updatedAt: number;

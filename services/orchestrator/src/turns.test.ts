@@ -82,3 +82,48 @@ describe('orchestrator turns - sessions', () => {
     expect(err).toMatchObject({ code: Code.INVALID_ARGUMENT, details: { field: 'tenant' } });
   });
 });
+
+describe('orchestrator turns - one turn at a time', () => {
+  const decideHeld = (deps: TurnDeps, sessionId: string, turnHoldMs = 60_000) => decideTurn(deps, DecideRequest.fromPartial({ sessionId, intent: intent(), turnHoldMs }));
+  const record = (deps: TurnDeps, sessionId: string, turnId: string, q: string, failed = false) =>
+    recordTurn(
+      deps,
+      RecordTurnRequest.fromPartial({ sessionId, turnId, failed, question: { role: 'user', content: q }, reply: { role: 'assistant', content: `re: ${q}` } }),
+    );
+
+  it('hold - a second turn while one is held is ABORTED; recording releases it; a decide-only call never blocks', async () => {
+    const store = new MemoryStore();
+    const deps = depsWith(store);
+    const { sessionId } = await createSession(deps, { tenant: '' });
+    const first = await decideHeld(deps, sessionId);
+    expect(first.turnId).not.toBe('');
+    await expect(decideHeld(deps, sessionId)).rejects.toMatchObject({ code: Code.ABORTED, message: expect.stringContaining('turn in progress') });
+    // POST /v1/route decides without holding: neither blocked nor blocking.
+    expect((await decideHeld(deps, sessionId, 0)).turnId).toBe('');
+    await record(deps, sessionId, first.turnId, 'one');
+    const second = await decideHeld(deps, sessionId);
+    await record(deps, sessionId, second.turnId, 'two', true); // a failed turn releases the session and stores nothing
+    const third = await decideHeld(deps, sessionId);
+    await record(deps, sessionId, third.turnId, 'three');
+    expect((await store.get<SessionRecord>(sessionKey(sessionId)))?.value.history.map((m) => m.content)).toEqual(['one', 're: one', 'three', 're: three']);
+  });
+
+  it('hold - an expired hold can be taken; the turn that lost it is ABORTED on record and stores nothing', async () => {
+    let now = 1_000_000;
+    const realNow = Date.now;
+    Date.now = () => now;
+    try {
+      const store = new MemoryStore({ now: () => now });
+      const deps = depsWith(store);
+      const { sessionId } = await createSession(deps, { tenant: '' });
+      const slow = await decideHeld(deps, sessionId, 1000);
+      now += 1001;
+      const next = await decideHeld(deps, sessionId, 1000);
+      await expect(record(deps, sessionId, slow.turnId, 'slow')).rejects.toMatchObject({ code: Code.ABORTED });
+      await record(deps, sessionId, next.turnId, 'next');
+      expect((await store.get<SessionRecord>(sessionKey(sessionId)))?.value.history.map((m) => m.content)).toEqual(['next', 're: next']);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+});

@@ -1,7 +1,8 @@
 // The session handlers of the orchestrator: `create` (explicit, once per conversation), then per turn `decide` (agent or
-// none, before execution) and `record` (after execution). Decide reads the session once and writes only when the
-// state machine moved; record writes the question and its reply together, so the history is always whole pairs in
-// order and a failed turn leaves nothing behind. A turn without a session id touches no Store at all.
+// none, before execution) and `record` (after execution). Decide reads the session once and takes the session for the
+// turn (turn_hold_ms; a second turn meanwhile is ABORTED, HTTP 409); record writes the question and its reply
+// together and lets the session go, so the history is always whole pairs in order and a failed turn leaves nothing
+// behind. A turn without a session id touches no Store at all.
 import { randomUUID } from 'node:crypto';
 import {
   agentIdOf,
@@ -88,27 +89,41 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
       agentContextId: ids.contextId,
       agentTaskId: ids.taskId,
       pinned: undefined,
+      turnId: '',
     };
   };
 
   if (!req.sessionId) return respond(decideFrom({ kind: 'idle' }), []); // stateless: nothing to read or persist
 
   checkSessionId(req.sessionId);
+  const holdMs = Number(req.turnHoldMs);
   const { result } = await casUpdate<SessionRecord, DecideResponse>(
     deps.store,
     sessionKey(req.sessionId),
     (current) => {
       if (!current || !ownedBy(current, req.tenant)) throw MomaError.notFound(`unknown session ${req.sessionId}; create one with POST /v1/sessions`);
+      const now = Date.now();
+      let turn = current.turn && current.turn.until > now ? current.turn : undefined;
+      if (holdMs > 0) {
+        if (turn) {
+          throw new MomaError(Code.ABORTED, `session ${req.sessionId} has a turn in progress; send this turn again when that one has been answered`);
+        }
+        turn = { id: randomUUID(), until: now + holdMs };
+      }
+      const held = (r: DecideResponse): DecideResponse => (holdMs > 0 ? { ...r, turnId: turn!.id } : r);
+      const base: SessionRecord = { ...current, updatedAt: now };
+      if (turn) base.turn = turn;
+      else delete base.turn;
       // Tool results go back to the model that issued the tool calls: another model would not know its own calls.
       if (req.toolResults && isLlm(current.lastServedBy)) {
         const model = current.lastServedBy!;
         const d = { agentId: null, next: { kind: 'llm' } as FsmState, masked: [], reason: `tool results go back to ${targetText(model)}, which issued the calls` };
         // The conversation is on the LLM path (as the response says): stored so when it was not already.
-        return { value: { ...current, fsm: d.next, updatedAt: Date.now() }, result: { ...respond(d, current.history), pinned: model }, unchanged: current.fsm.kind === 'llm' };
+        return { value: { ...base, fsm: d.next }, result: held({ ...respond(d, current.history), pinned: model }), unchanged: holdMs === 0 && current.fsm.kind === 'llm' };
       }
       const d = decideFrom(current.fsm);
-      const unchanged = JSON.stringify(d.next) === JSON.stringify(current.fsm);
-      return { value: { ...current, fsm: d.next, updatedAt: Date.now() }, result: respond(d, current.history), unchanged };
+      const unchanged = holdMs === 0 && JSON.stringify(d.next) === JSON.stringify(current.fsm);
+      return { value: { ...base, fsm: d.next }, result: held(respond(d, current.history)), unchanged };
     },
     { ttlSeconds: deps.sessionTtlSeconds },
   );
@@ -128,8 +143,14 @@ export async function recordTurn(deps: TurnDeps, req: RecordTurnRequest): Promis
     sessionKey(req.sessionId),
     (current) => {
       if (!current || !ownedBy(current, req.tenant)) throw MomaError.notFound(`unknown session ${req.sessionId}`);
+      const now = Date.now();
+      // Another turn took the session after this one's hold ran out: recording now would interleave the history.
+      if (req.turnId && current.turn && current.turn.id !== req.turnId && current.turn.until > now) {
+        throw new MomaError(Code.ABORTED, `turn not recorded: its hold on session ${req.sessionId} expired and another turn has it; send the turn again`);
+      }
       const fsm = outcome ? applyAgentOutcome(current.fsm, outcome) : current.fsm;
-      const next: SessionRecord = { ...current, history: appendHistory(current.history, pair, deps.maxMessages), fsm, updatedAt: Date.now() };
+      const next: SessionRecord = { ...current, history: appendHistory(current.history, pair, deps.maxMessages), fsm, updatedAt: now };
+      if (req.turnId && current.turn?.id === req.turnId) delete next.turn;
       if (req.chosen) next.lastChosen = req.chosen;
       if (req.servedBy) next.lastServedBy = req.servedBy;
       if (servedAgent) {

@@ -29,6 +29,7 @@ export function skipOrchestrator(turn: SkipInput): DecideResponse | null {
     agentContextId: '',
     agentTaskId: '',
     pinned: undefined,
+    turnId: '',
   };
 }
 
