@@ -6,7 +6,7 @@ import type { FastifyReply } from 'fastify';
 import { targetText, type Turn } from '@moma/core/rules';
 import { sseText, type Json, type SseEvent, type TokenCounts } from '@moma/core/wire';
 import type { ExecuteResponse, Usage } from '@moma/proto';
-import { decisionJson, httpError, servedModel, usageJson } from './present.ts';
+import { decisionJson, httpError, notRecorded, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
 import { annotated, eventStream, noteServedBy, replyHeaders, runWhole } from './http-turn.ts';
 import type { Decided } from './decide.ts';
@@ -126,7 +126,12 @@ export async function streamTranslated(router: GatewayRouter, turn: Turn, reply:
     );
     if (broken !== undefined) throw broken;
     start(servedModel(noteServedBy(span, decided, outcome)), outcome.headers);
-    const moma = { usage: usageJson(outcome.usage, outcome.fallbacks), agent_state: outcome.agentState, fallbacks: outcome.fallbacks.map(targetText) };
+    const moma = {
+      usage: usageJson(outcome.usage, outcome.fallbacks),
+      agent_state: outcome.agentState,
+      fallbacks: outcome.fallbacks.map(targetText),
+      ...notRecorded(outcome),
+    };
     write(t.end(tokenCounts(outcome.usage), { moma }));
     raw.end();
   } catch (caught) {

@@ -15,7 +15,7 @@ import { registerModelRoute } from './http-models.ts';
 import { registerResponsesRoutes } from './http-responses.ts';
 import { annotated, eventStream, noteServedBy, replyHeaders, runWhole, sessionHeader } from './http-turn.ts';
 import type { Decided } from './decide.ts';
-import { decisionJson, httpError, modelsJson, servedModel, usageJson } from './present.ts';
+import { decisionJson, httpError, modelsJson, notRecorded, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
 import { annotate, failSpan, inSpan, parentFrom } from './tracing.ts';
 
@@ -28,7 +28,6 @@ export interface HttpOptions {
 }
 
 /** The final event's note that a session turn was answered but not recorded (`session_recorded: false`). */
-const notRecorded = (o: { notRecorded?: string }) => (o.notRecorded ? { session_recorded: false, error: { message: o.notRecorded, code: 'unavailable' } } : {});
 
 /** Deepest nesting of objects and arrays accepted in a JSON request body. */
 export const MAX_BODY_DEPTH = 64;

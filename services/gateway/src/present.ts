@@ -77,6 +77,10 @@ export function limitHeaders(states: readonly LimitState[]): Record<string, stri
   return h;
 }
 
+/** On a stream's final event when the session could not record the turn (the answer was already sent). */
+export const notRecorded = (o: { notRecorded?: string }) =>
+  o.notRecorded ? { session_recorded: false, error: { message: o.notRecorded, code: 'unavailable' } } : {};
+
 export function usageJson(u: Usage | undefined, fallbacks: Target[]) {
   return {
     prompt_tokens: u?.promptTokens ?? 0,

@@ -49,4 +49,28 @@ describe('gateway - recording a session turn', () => {
     const fineEvents = (await fine.text()).split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)));
     expect(fineEvents.at(-1).moma.session_recorded).toBeUndefined();
   });
+
+  it('gateway record - the Anthropic and Responses streams say so in their final event too', async () => {
+    const doors = [
+      ['/v1/messages', { model: 'moma/auto', max_tokens: 50, stream: true, messages: [{ role: 'user', content: '2+2?' }] }],
+      ['/v1/responses', { model: 'moma/auto', stream: true, input: '2+2?' }],
+    ] as const;
+    for (const [path, body] of doors) {
+      for (const sid of ['s-broken', 's-fine']) {
+        const res = await fetch(`${standIn.gw.httpUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-moma-session-id': sid },
+          body: JSON.stringify(body),
+        });
+        expect(res.status, path).toBe(200);
+        const events = (await res.text()).split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)));
+        // Anthropic puts MoMA's account on its events, Responses on the response object they carry.
+        const withMoma = events.map((e) => e.moma ?? e.response?.moma).filter((m) => m?.usage !== undefined);
+        expect(withMoma.length, `${path} ${sid}`).toBeGreaterThan(0);
+        const last = withMoma.at(-1);
+        if (sid === 's-broken') expect(last, path).toMatchObject({ session_recorded: false, error: { code: 'unavailable' } });
+        else expect(last.session_recorded, path).toBeUndefined();
+      }
+    }
+  });
 });
