@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runKeys } from '@moma/cli';
 import { startFakeOpenAI, testInfra, uniqueId, type FakeOpenAI } from '@moma/testkit';
 import { startExtraGateway, startSystemOnPrivateNats, type System } from './support/system.ts';
 
@@ -167,5 +168,21 @@ describe.skipIf(!infra.ok)(`limits - rate limits and budgets across gateways${in
     expect(unknown.status).toBe(400);
     const key = await makeKey(`nonadmin-${uniqueId()}`);
     expect((await call(sys.httpUrl, 'PUT', '/v1/admin/tenants/x/limits', key.secret, { limits: { budget_usd: 100 } })).status).toBe(403);
+  });
+
+  it('limits - moma keys create --rpm and moma keys limits set them from the command line', async () => {
+    const lines: string[] = [];
+    const io = { env: { MOMA_ADMIN_KEY: ADMIN, MOMA_URL: sys.httpUrl }, out: (l: string) => void lines.push(l), err: (l: string) => void lines.push(`ERR ${l}`) };
+    const tenant = `cli-${uniqueId()}`;
+    expect(await runKeys(['create', '--tenant', tenant, '--scopes', 'route', '--rpm', '1'], io)).toBe(0);
+    expect(lines.find((l) => l.startsWith('limits '))).toContain('requests_per_minute=1');
+    const secret = lines.find((l) => l.startsWith('secret '))!.split(/\s+/)[1]!;
+    expect((await chat(sys.httpUrl, secret, 'first')).status).toBe(200);
+    expect((await chat(second.httpUrl, secret, 'second')).status).toBe(429);
+    lines.length = 0;
+    expect(await runKeys(['limits', '--tenant', tenant, '--budget', '5', '--period', 'day'], io)).toBe(0);
+    expect(lines.join('\n')).toContain('budget_usd=5 budget_period=day');
+    expect(await runKeys(['limits', '--tenant', tenant, '--rpm=-3'], io)).toBe(1); // the gateway refuses it, naming the field
+    expect(lines.at(-1)).toMatch(/^ERR .*400/);
   });
 });

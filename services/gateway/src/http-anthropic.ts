@@ -19,9 +19,9 @@ export function registerAnthropicRoutes(app: FastifyInstance, router: GatewayRou
   // Its own scope, so its errors (fastify's body errors too) get Anthropic's shape and the rest keep OpenAI's.
   void app.register(async (scope) => {
     scope.setErrorHandler((err, _req, reply) => {
-      const { status, message } = failure(err);
+      const { status, message, headers } = failure(err);
       if (status >= 500) logger.error({ err, status }, 'request failed');
-      void reply.code(status).send(anthropicError(status, message));
+      void reply.code(status).headers(headers).send(anthropicError(status, message));
     });
 
     scope.post('/v1/messages', (req, reply) =>

@@ -146,7 +146,7 @@ export async function streamTranslated(router: GatewayRouter, turn: Turn, reply:
 }
 
 /** The status and message a failure shows (the gateway's one mapping, present.ts httpError). */
-export function failure(err: unknown): { status: number; message: string; code: string } {
-  const { status, body } = httpError(err);
-  return { status, message: body.error.message, code: body.error.code };
+export function failure(err: unknown): { status: number; message: string; code: string; headers: Record<string, string> } {
+  const { status, body, headers } = httpError(err);
+  return { status, message: body.error.message, code: body.error.code, headers };
 }
