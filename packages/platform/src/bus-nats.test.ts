@@ -60,6 +60,44 @@ describe.skipIf(!infra.ok)(`NatsBus${suffix}`, () => {
       }
     });
 
+    it('nats bus - consume on moma.events.> is a durable JetStream consumer: a failed event is redelivered with the same id, and events published while no instance ran arrive when one starts', async () => {
+      const pub = await bus('cons-publisher');
+      const tag = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+      const subject = `moma.events.test.${tag}`;
+      const group = `test-consumer-${tag}`;
+      const got: Array<{ text: string; id: string }> = [];
+      let failOnce = true;
+      const first = await bus('cons-1');
+      const sub = await first.consume(subject, group, EchoCodec, async (m, id) => {
+        got.push({ text: m.text, id });
+        if (m.text === 'flaky' && failOnce) {
+          failOnce = false;
+          throw new Error('not this time');
+        }
+      });
+      await pub.publish(subject, { text: 'flaky', n: 1 }, EchoCodec);
+      const deadline = Date.now() + 10_000;
+      while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(got.map((g) => g.text)).toEqual(['flaky', 'flaky']);
+      expect(got[0]!.id).toBe(got[1]!.id);
+      expect(got[0]!.id).toMatch(new RegExp(`^${EVENTS_STREAM}:\\d+$`));
+      await sub.unsubscribe();
+      // Nobody consumes now; the event waits in the stream for the group.
+      await pub.publish(subject, { text: 'while away', n: 2 }, EchoCodec);
+      const later: string[] = [];
+      const second = await bus('cons-2');
+      const sub2 = await second.consume(subject, group, EchoCodec, async (m) => void later.push(m.text));
+      while (later.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(later).toEqual(['while away']);
+      await sub2.unsubscribe();
+      const nc = await connect({ servers: infra.natsUrl });
+      try {
+        await (await jetstreamManager(nc)).consumers.delete(EVENTS_STREAM, group);
+      } finally {
+        await nc.close();
+      }
+    });
+
     it('nats bus - a served endpoint is discoverable with $SRV.PING', async () => {
       const name = `disc${Date.now().toString(36)}`;
       const b = await bus(name);

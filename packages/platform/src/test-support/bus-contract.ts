@@ -42,6 +42,28 @@ export function busContract(label: string, makeHarness: () => Promise<BusHarness
 
     const echo = (prefix: string) => async (req: Echo): Promise<Echo> => ({ text: `${prefix}${req.text}`, n: req.n + 1 });
 
+    it('bus - consume gives each event to one instance of the group, and every group gets every event', async () => {
+      const [a, b, c, pub] = [await h.bus('cons-a'), await h.bus('cons-b'), await h.bus('cons-c'), await h.bus('cons-pub')];
+      const s = subject('work');
+      const group = `g${Date.now().toString(36)}${uniq++}`;
+      const seen: Record<string, string[]> = { a: [], b: [], other: [] };
+      const ids = new Set<string>();
+      const subs = [
+        await a.consume(s, group, EchoCodec, async (m, id) => void (seen.a!.push(m.text), ids.add(id))),
+        await b.consume(s, group, EchoCodec, async (m, id) => void (seen.b!.push(m.text), ids.add(id))),
+        await c.consume(s, `${group}-other`, EchoCodec, async (m) => void seen.other!.push(m.text)),
+      ];
+      for (let i = 0; i < 20; i++) await pub.publish(s, { text: `e${i}`, n: i }, EchoCodec);
+      const deadline = Date.now() + 5000;
+      while ((seen.a!.length + seen.b!.length < 20 || seen.other!.length < 20) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 100)); // nothing more arrives
+      const all = Array.from({ length: 20 }, (_, i) => `e${i}`).sort();
+      expect([...seen.a!, ...seen.b!].sort()).toEqual(all);
+      expect(seen.other!.sort()).toEqual(all);
+      expect(ids.size).toBe(20);
+      for (const sub of subs) await sub.unsubscribe();
+    });
+
     it('bus - request reaches a handler and the reply is decoded', async () => {
       const server = await h.bus('svc-a');
       const client = await h.bus('client');
