@@ -3,9 +3,11 @@
 // the executor's usage events; a tenant near its budget is routed in cost mode and says so; a spent budget is 429
 // with Retry-After and OpenAI-style x-ratelimit-* headers, which the official SDK reads.
 import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKeys } from '@moma/cli';
+import { RouteOptions, RouterClient } from '@moma/proto';
 import { startFakeOpenAI, testInfra, uniqueId, type FakeOpenAI } from '@moma/testkit';
 import { startExtraGateway, startSystemOnPrivateNats, type System } from './support/system.ts';
 
@@ -98,6 +100,19 @@ describe.skipIf(!infra.ok)(`limits - rate limits and budgets across gateways${in
     await expect(openai.chat.completions.create({ model: 'moma/auto', messages: [{ role: 'user', content: 'one more' }] })).rejects.toMatchObject({
       status: 429,
     });
+    // The gRPC door shares the count: RESOURCE_EXHAUSTED, naming the limit.
+    const router = new RouterClient(sys.grpcAddr, grpc.credentials.createInsecure());
+    try {
+      const md = new grpc.Metadata();
+      md.set('authorization', `Bearer ${key.secret}`);
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        router.route({ sessionId: '', messages: [{ role: 'user', content: 'hi' }], options: RouteOptions.fromPartial({}), switchTo: '' }, md, (e) => resolve(e)),
+      );
+      expect(err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(err?.details).toContain(`requests per minute of key ${key.id}`);
+    } finally {
+      router.close();
+    }
     // Another tenant's key is not affected.
     const other = await makeKey(`rpm-other-${uniqueId()}`, { requests_per_minute: 6 });
     expect((await chat(second.httpUrl, other.secret, 'hello')).status).toBe(200);
