@@ -22,7 +22,7 @@ function summaryRow(r: EvalResult): string[] {
     const b = g.baselines;
     const two = g.router.apgr !== undefined ? ` APGR ${g.router.apgr.toFixed(3)}, CPT(50%) ${(100 * (g.router.cpt50 ?? 1)).toFixed(1)}%` : '';
     const q = g.router.modes.quality;
-    return `| ${r.dataset} | ${g.name} | ${g.router.aiq.toFixed(3)} | ${b.zero.aiq.toFixed(3)} | ${b.knn.aiq.toFixed(3)} | ${b.mlp.aiq.toFixed(3)} | ${q.quality.toFixed(3)} @ ${(100 * q.costVsBestSingle).toFixed(0)}% | ${b.bestSingle.quality.toFixed(3)} (${b.bestSingle.model}) | ${b.oracle.quality.toFixed(3)} |${two ? ` ${two} |` : ' |'}`;
+    return `| ${r.dataset} | ${g.name} | ${g.router.aiq.toFixed(3)} | ${b.zero.aiq.toFixed(3)} | ${b.knn?.aiq.toFixed(3) ?? '—'} | ${b.mlp?.aiq.toFixed(3) ?? '—'} | ${q.quality.toFixed(3)} @ ${(100 * q.costVsBestSingle).toFixed(0)}% | ${b.bestSingle.quality.toFixed(3)} (${b.bestSingle.model}) | ${b.oracle.quality.toFixed(3)} |${two ? ` ${two} |` : ' |'}`;
   });
 }
 

@@ -2,6 +2,7 @@
 // The `moma` command: dispatches subcommands (each module loaded only when used).
 
 const USAGE = `usage: moma <command> [options]
+  data         import RouterBench / RouteLLM / LLMRouter files to the routing-data format; check data
   train        train the LLM router and write an artifact
   eval         evaluate LLM routing against baselines (AIQ, APGR, CPT)
   eval-agents  evaluate agent routing
@@ -13,6 +14,7 @@ Run "moma <command> --help" for options.`;
 type Runner = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Runner>> = {
+  data: async () => (await import('./data/command.ts')).runData,
   train: async () => (await import('./train.ts')).runTrain,
   eval: async () => (await import('./eval.ts')).runEval,
   docs: async () => (await import('./docs.ts')).runDocs,

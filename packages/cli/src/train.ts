@@ -1,20 +1,24 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDataset } from './data/load.ts';
+import { readPrices } from './data/prices.ts';
 import { writeArtifactDir } from './llm/artifact-files.ts';
 import { DEFAULT_HEADS, trainRouter } from './llm/pipeline.ts';
 import { progressBar } from './progress.ts';
 import { initTf } from './tf.ts';
 
-const USAGE = `moma train --data PATH [--out DIR] [--name NAME] [--dim N] [--seed N] [--quiet]
-  Trains the LLM router (hashing encoder + linear, MLP and gated-experts heads) on a routing dataset's train split
-  and writes a versioned artifact (manifest.json + weights.bin). Default out: artifacts/<name>.`;
+const USAGE = `moma train --data PATH [--data PATH ...] [--prices FILE] [--out DIR] [--name NAME] [--dim N] [--seed N] [--quiet]
+  Trains the LLM router (hashing encoder + linear, MLP and gated-experts heads) on the train split of routing data
+  (files or folders in the routing-data format, or RouterBench / RouteLLM / LLMRouter files; several are combined)
+  and writes a versioned artifact (manifest.json + weights.bin). Default out: artifacts/<name>.
+  --prices FILE: prices per model (see moma data --help); needed for models the data gives no cost for.`;
 
 export async function runTrain(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      data: { type: 'string' },
+      data: { type: 'string', multiple: true },
+      prices: { type: 'string' },
       out: { type: 'string' },
       name: { type: 'string', default: 'default' },
       dim: { type: 'string', default: '4096' },
@@ -24,12 +28,13 @@ export async function runTrain(argv: string[]): Promise<number> {
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help || !values.data) {
+  if (values.help || !values.data?.length) {
     (values.help ? console.log : console.error)(USAGE);
     return values.help ? 0 : 2;
   }
   const backend = await initTf(values.backend === 'cpu' ? 'cpu' : 'wasm');
-  const ds = loadDataset(values.data);
+  const prices = readPrices(values.prices);
+  const ds = loadDataset(values.data, prices ? { prices } : {});
   const train = ds.rows.filter((r) => r.split === 'train');
   const bar = progressBar('train', values.quiet);
   const started = Date.now();

@@ -18,7 +18,8 @@ export interface DatasetModel {
   outputTokens: number;
 }
 
-export type DatasetFormat = 'routerbench' | 'routellm-mmlu' | 'llmrouter';
+/** Where the rows came from: the routing-data format itself, a source imported on the fly, or several. */
+export type DatasetFormat = 'moma' | 'routerbench' | 'routellm' | 'llmrouter' | 'mixed';
 
 export interface RoutingDataset {
   name: string;

@@ -1,17 +1,29 @@
-import type { EvalGroupResult, EvalResult } from './evaluate.ts';
+import type { CurveSummary, EvalGroupResult, EvalResult } from './evaluate.ts';
 
 const f3 = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : x.toFixed(3));
 const usd = (x: number | null | undefined): string => (x === null || x === undefined ? 'never' : `$${x.toPrecision(3)}`);
 const pct = (x: number | undefined): string => (x === undefined ? '—' : `${(100 * x).toFixed(1)}%`);
 
+/** A learned baseline's row, when it was run. */
+function learned(name: string, c: CurveSummary | undefined, twoModel: boolean): string[][] {
+  if (!c) return [];
+  return [[name, f3(c.aiq), f3(c.maxQuality), usd(c.costAtBestSingleQuality), ...(twoModel ? [f3(c.apgr), pct(c.cpt50), pct(c.cpt80)] : [])]];
+}
+
 function group(g: EvalGroupResult, twoModel: boolean): string {
   const b = g.baselines;
   const rows: string[][] = [
     ['**MoMA router**', f3(g.router.aiq), f3(g.router.maxQuality), usd(g.router.costAtBestSingleQuality), ...(twoModel ? [f3(g.router.apgr), pct(g.router.cpt50), pct(g.router.cpt80)] : [])],
-    ['kNN (k=40)', f3(b.knn.aiq), f3(b.knn.maxQuality), usd(b.knn.costAtBestSingleQuality), ...(twoModel ? [f3(b.knn.apgr), pct(b.knn.cpt50), pct(b.knn.cpt80)] : [])],
-    ['MLP', f3(b.mlp.aiq), f3(b.mlp.maxQuality), usd(b.mlp.costAtBestSingleQuality), ...(twoModel ? [f3(b.mlp.apgr), pct(b.mlp.cpt50), pct(b.mlp.cpt80)] : [])],
+    ...learned('kNN (k=40)', b.knn, twoModel),
+    ...learned('MLP', b.mlp, twoModel),
     ['zero router', f3(b.zero.aiq), f3(b.bestSingle.quality), usd(b.bestSingle.cost), ...(twoModel ? ['0.500', '50.0%', '80.0%'] : [])],
-    ['random', f3(b.random.aiq), f3(b.random.quality), '—', ...(twoModel ? ['0.500', '50.0%', '80.0%'] : [])],
+    [
+      `random (${b.random.seeds} seeds)`,
+      f3(b.random.aiq),
+      `${f3(b.random.quality)} ± ${f3(b.random.qualitySd)}`,
+      '—',
+      ...(twoModel ? [`${f3(b.random.apgr)} ± ${f3(b.random.apgrSd)}`, '—', '—'] : []),
+    ],
     ['oracle', f3(b.oracle.aiq), f3(b.oracle.quality), usd(b.oracle.cost), ...(twoModel ? ['—', '—', '—'] : [])],
   ];
   const head = ['router', 'AIQ', 'max quality', 'cost at best-single quality', ...(twoModel ? ['APGR', 'CPT(50%)', 'CPT(80%)'] : [])];

@@ -16,8 +16,8 @@ export function costQualitySvg(g: EvalGroupResult, title: string): string {
   const b = g.baselines;
   const series: Series[] = [
     { name: 'MoMA router', color: '#d62728', points: g.router.points },
-    { name: 'kNN (k=40)', color: '#1f77b4', points: b.knn.points, dash: '6 3' },
-    { name: 'MLP', color: '#2ca02c', points: b.mlp.points, dash: '2 3' },
+    ...(b.knn ? [{ name: 'kNN (k=40)', color: '#1f77b4', points: b.knn.points, dash: '6 3' }] : []),
+    ...(b.mlp ? [{ name: 'MLP', color: '#2ca02c', points: b.mlp.points, dash: '2 3' }] : []),
     { name: 'zero router', color: '#7f7f7f', points: b.zero.points, dash: '8 4' },
     { name: 'single models', color: '#444', points: b.singles, marker: true },
     { name: 'oracle', color: '#9467bd', points: [b.oracle], marker: true },

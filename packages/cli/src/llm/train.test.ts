@@ -4,7 +4,7 @@ import { type TrainSet, trainHead } from '@moma/core/train';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../data/load.ts';
 import { initTf } from '../tf.ts';
-import { evaluate } from './evaluate.ts';
+import { evaluate, evaluateArtifact } from './evaluate.ts';
 
 beforeAll(async () => {
   await initTf('cpu');
@@ -46,9 +46,15 @@ describe('evaluation - end to end on a small LLMRouter excerpt', () => {
         { name: 'mlp', train: { kind: 'mlp', hidden: 8, epochs: 3 } },
       ],
     });
+    // All tasks together first, then one group per task.
+    expect(result.evals[0]!.name).toBe('all');
+    expect(result.evals.length).toBeGreaterThan(2);
     const g = result.evals[0]!;
-    expect(g.queries).toBeGreaterThan(0);
-    for (const v of [g.router.aiq, g.baselines.zero.aiq, g.baselines.knn.aiq, g.baselines.mlp.aiq, g.baselines.random.aiq, g.baselines.oracle.aiq]) {
+    expect(g.queries).toBe(result.evals.slice(1).reduce((s, e) => s + e.queries, 0));
+    // The random router is measured over seeds, not assumed.
+    expect(g.baselines.random.seeds).toBe(200);
+    expect(g.baselines.random.qualitySd).toBeGreaterThan(0);
+    for (const v of [g.router.aiq, g.baselines.zero.aiq, g.baselines.knn!.aiq, g.baselines.mlp!.aiq, g.baselines.random.aiq, g.baselines.oracle.aiq]) {
       expect(v).toBeGreaterThanOrEqual(0);
       expect(v).toBeLessThanOrEqual(1);
     }
@@ -56,5 +62,32 @@ describe('evaluation - end to end on a small LLMRouter excerpt', () => {
     const { manifest, weights } = encodeArtifact(trained.artifact);
     const router = createLlmRouter(decodeArtifact(manifest, weights));
     expect(router.route({ text: 'What is 2 + 2?' }, { mode: 'balanced' }).ranked).toHaveLength(9);
+  });
+
+  it('evaluate an artifact - scores a trained artifact on other data without retraining, on the models both know', () => {
+    const ds = loadDataset(fileURLToPath(new URL('../data/fixtures/llmrouter-excerpt.jsonl', import.meta.url)));
+    const { trained } = evaluate(ds, {
+      dim: 512,
+      seed: 1,
+      knnK: 5,
+      heads: [
+        { name: 'linear', train: { kind: 'linear', epochs: 3 } },
+        { name: 'mlp', train: { kind: 'mlp', hidden: 8, epochs: 3 } },
+      ],
+    });
+    const res = evaluateArtifact(trained.artifact, ds, { seed: 3, knnK: 5, rows: 'test', knnTrain: ds });
+    expect(res.evals[0]!.name).toBe('all');
+    expect(res.evals[0]!.queries).toBe(ds.rows.filter((r) => r.split === 'test' && !r.scores.some(Number.isNaN)).length);
+    expect(res.evals[0]!.baselines.knn).toBeDefined();
+    expect(res.evals[0]!.baselines.mlp).toBeUndefined();
+    expect(res.notes[0]).toMatch(/evaluated without retraining/);
+    // A pool that shares only some models: the router chooses among the shared ones, and says which it lacks.
+    const fewer = { ...ds, models: ds.models.slice(0, 3).map((m, i) => (i === 0 ? { ...m, id: 'unknown-model' } : m)), rows: ds.rows.map((r) => ({ ...r, scores: r.scores.slice(0, 3), costUsd: r.costUsd.slice(0, 3) })) };
+    const part = evaluateArtifact(trained.artifact, fewer, { seed: 3, knnK: 5, rows: 'all' });
+    expect(part.models.map((m) => m.id)).toEqual(ds.models.slice(1, 3).map((m) => m.id));
+    expect(part.notes.join(' ')).toMatch(/not routable; see moma pool add\): unknown-model/);
+    expect(part.evals[0]!.router.apgr).toBeDefined(); // two shared models: APGR is reported
+    const none = { ...fewer, models: fewer.models.map((m) => ({ ...m, id: `x-${m.id}` })) };
+    expect(() => evaluateArtifact(trained.artifact, none, { seed: 3, knnK: 5, rows: 'all' })).toThrow(/share 0 model/);
   });
 });
