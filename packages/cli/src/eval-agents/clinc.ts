@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { buildAgentIndex, calibrateThreshold, thresholdMetrics, type AgentIndexOptions, type AgentSpec, type CalibrationSample, type Taxonomy } from '@moma/core';
+import { EvalInputError } from './errors.ts';
 
 interface Row {
   split: 'train' | 'val' | 'test';
@@ -9,27 +12,73 @@ interface Row {
   oos: boolean;
 }
 
+/** Rejection (agent-or-LLM) figures; only when val and test both have out-of-scope rows. */
+export interface ClincRejection {
+  /** Threshold calibrated on val. */
+  threshold: number;
+  /** In-scope test queries accepted with the right agent. */
+  inScopeAccuracy: number;
+  oosRecall: number;
+  oosPrecision: number;
+  val: { inScopeAccuracy: number; oosRecall: number };
+}
+
 export interface ClincMetrics {
+  /** The file evaluated. */
+  file: string;
+  /** Split scored (the threshold, if any, is calibrated on val). */
+  split: 'test';
   agents: number;
   categories: number;
   testInScope: number;
   testOos: number;
+  valOos: number;
   inScopeAccuracyNoReject: number;
-  inScopeAccuracy: number;
-  oosRecall: number;
-  oosPrecision: number;
-  threshold: number;
   /** Top-1 category (domain) accuracy on in-scope test queries. */
   domainAccuracy: number;
-  val: { inScopeAccuracy: number; oosRecall: number };
+  /** null when the data has no out-of-scope rows to calibrate on or to score: no threshold, no OOS recall. */
+  rejection: ClincRejection | null;
+  /** Seed of the softmax head's training. */
+  seed: number;
   fitSeconds: number;
 }
 
+export const CLINC_FILE = 'clinc150.jsonl';
+
+/** The CLINC file from --clinc: the file itself or the folder that holds clinc150.jsonl. */
+export function resolveClincFile(path: string): string {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new EvalInputError(`--clinc: no such file or folder: ${path}`);
+  if (!statSync(abs).isDirectory()) return abs;
+  const f = join(abs, CLINC_FILE);
+  if (!existsSync(f)) throw new EvalInputError(`--clinc: no ${CLINC_FILE} in ${abs}`);
+  return f;
+}
+
+const SPLITS = new Set(['train', 'val', 'test']);
+
 export function loadClinc(path: string): Row[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Row);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new EvalInputError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const rows: Row[] = [];
+  text.split('\n').forEach((l, i) => {
+    if (!l.trim()) return;
+    let r: Row;
+    try {
+      r = JSON.parse(l) as Row;
+    } catch {
+      throw new EvalInputError(`${path}:${i + 1}: not valid JSON`);
+    }
+    if (!r || !SPLITS.has(r.split) || typeof r.text !== 'string' || typeof r.intent !== 'string') {
+      throw new EvalInputError(`${path}:${i + 1}: expected {split: train|val|test, text, intent, domain, oos}`);
+    }
+    rows.push({ ...r, oos: r.oos === true || r.intent === 'oos', domain: r.domain ?? null });
+  });
+  return rows;
 }
 
 /** The 150 intents become agents whose only skill lists their train utterances; the 10 domains are the taxonomy. */
@@ -62,44 +111,58 @@ export function clincAgents(rows: readonly Row[]): { agents: AgentSpec[]; taxono
 }
 
 export function evalClinc(path: string, options: AgentIndexOptions = {}, log: (m: string) => void = () => {}): ClincMetrics {
-  const rows = loadClinc(path);
+  const file = resolveClincFile(path);
+  const rows = loadClinc(file);
   const { agents, taxonomy } = clincAgents(rows);
-  const domainOf = new Map(agents.map((a) => [a.id, a.card.skills[0]!.tags[0]!]));
-  log(`clinc: fitting ${agents.length} agents`);
+  if (agents.length < 2) throw new EvalInputError(`${file}: needs in-scope train rows of at least 2 intents (found ${agents.length})`);
+  const testRows = rows.filter((r) => r.split === 'test');
+  const valRows = rows.filter((r) => r.split === 'val');
+  if (!testRows.some((r) => !r.oos)) throw new EvalInputError(`${file}: no in-scope test rows to score`);
+  log(`clinc: fitting ${agents.length} agents from ${file}`);
   const t0 = performance.now();
   const index = buildAgentIndex(agents, taxonomy, options);
   const fitSeconds = (performance.now() - t0) / 1000;
-  const sample = (r: Row): CalibrationSample & { pred: string; cat: string } => {
+  const sample = (r: Row): CalibrationSample & { cat: string } => {
     const c = index.classify(r.text);
     const top = c.candidates[0];
-    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, pred: top?.agentId ?? '', cat: c.categories[0]?.category ?? '' };
+    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '' };
   };
-  log('clinc: calibrating on val');
-  const val = rows.filter((r) => r.split === 'val').map(sample);
-  const cal = calibrateThreshold(val);
   log('clinc: scoring test');
-  const testRows = rows.filter((r) => r.split === 'test');
   const test = testRows.map(sample);
   const ins = test.filter((s) => s.inScope);
-  const m = thresholdMetrics(test, cal.threshold);
-  const rejectedOos = test.filter((s) => !s.inScope && s.score < cal.threshold).length;
-  const rejected = test.filter((s) => s.score < cal.threshold).length;
+  const testOos = test.length - ins.length;
+  const valOos = valRows.filter((r) => r.oos).length;
+  let rejection: ClincRejection | null = null;
+  if (testOos > 0 && valOos > 0) {
+    log('clinc: calibrating the rejection threshold on val');
+    const cal = calibrateThreshold(valRows.map(sample));
+    const m = thresholdMetrics(test, cal.threshold);
+    const rejectedOos = test.filter((s) => !s.inScope && s.score < cal.threshold).length;
+    const rejected = test.filter((s) => s.score < cal.threshold).length;
+    rejection = {
+      threshold: cal.threshold,
+      inScopeAccuracy: m.inScopeAccuracy,
+      oosRecall: m.oosRecall,
+      oosPrecision: rejected ? rejectedOos / rejected : 0,
+      val: { inScopeAccuracy: cal.inScopeAccuracy, oosRecall: cal.oosRecall },
+    };
+  }
   let domOk = 0;
   testRows.forEach((r, i) => {
     if (!r.oos && test[i]!.cat === r.domain) domOk++;
   });
   return {
+    file,
+    split: 'test',
     agents: agents.length,
     categories: taxonomy.categories.length,
     testInScope: ins.length,
-    testOos: test.length - ins.length,
+    testOos,
+    valOos,
     inScopeAccuracyNoReject: ins.filter((s) => s.correct).length / ins.length,
-    inScopeAccuracy: m.inScopeAccuracy,
-    oosRecall: m.oosRecall,
-    oosPrecision: rejected ? rejectedOos / rejected : 0,
-    threshold: cal.threshold,
     domainAccuracy: domOk / ins.length,
-    val: { inScopeAccuracy: cal.inScopeAccuracy, oosRecall: cal.oosRecall },
+    rejection,
+    seed: (options.head || undefined)?.seed ?? 7,
     fitSeconds,
   };
 }

@@ -1,3 +1,4 @@
+import { dirname, relative } from 'node:path';
 import type { ClincMetrics } from './clinc.ts';
 import type { SgdMetrics } from './sgd.ts';
 
@@ -8,30 +9,68 @@ export interface EvalAgentsResult {
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
+/** Paths as given relative to `base` (the docs use the repo root), absolute otherwise. */
+export interface FormatOptions {
+  base?: string;
+  /** Say whether the SGD fit came from the cache (default true; the committed docs leave it out). */
+  cacheNote?: boolean;
+}
+
+const show = (p: string, o: FormatOptions): string => (o.base ? relative(o.base, p) || '.' : p);
+
 /** Markdown tables (also the readable terminal output), with the issue's baselines beside our figures. */
-export function formatClinc(c: ClincMetrics): string {
+export function formatClinc(c: ClincMetrics, o: FormatOptions = {}): string {
+  const r = c.rejection;
+  const head = [
+    `CLINC150 ${c.split} split of ${show(c.file, o)}: ${c.agents} intents as agents, ${c.categories} domains as categories; ${c.testInScope} in-scope + ${c.testOos} OOS queries.`,
+    r
+      ? `Threshold ${r.threshold.toFixed(4)} calibrated on val (val: in-scope ${pct(r.val.inScopeAccuracy)}, OOS recall ${pct(r.val.oosRecall)}).`
+      : `No rejection metrics: ${c.testOos ? 'val' : c.valOos ? 'test' : 'the data'} has no out-of-scope rows, so no threshold is calibrated and no OOS recall is reported.`,
+  ];
   return [
-    `CLINC150 test: ${c.agents} intents as agents, ${c.categories} domains as categories; ${c.testInScope} in-scope + ${c.testOos} OOS queries.`,
-    `Threshold ${c.threshold.toFixed(4)} calibrated on val (val: in-scope ${pct(c.val.inScopeAccuracy)}, OOS recall ${pct(c.val.oosRecall)}).`,
+    ...head,
     '',
     '| metric | MoMA | TF-IDF + LR baseline | target |',
     '|---|---|---|---|',
     `| in-scope accuracy, no rejection | ${pct(c.inScopeAccuracyNoReject)} | 92.3% | ≥ 95% |`,
-    `| in-scope accuracy, with rejection | ${pct(c.inScopeAccuracy)} | 84.3% | ≥ 92% |`,
-    `| OOS recall | ${pct(c.oosRecall)} | 90.9% | ≥ 90% |`,
-    `| OOS precision | ${pct(c.oosPrecision)} | – | – |`,
+    ...(r
+      ? [
+          `| in-scope accuracy, with rejection | ${pct(r.inScopeAccuracy)} | 84.3% | ≥ 92% |`,
+          `| OOS recall | ${pct(r.oosRecall)} | 90.9% | ≥ 90% |`,
+          `| OOS precision | ${pct(r.oosPrecision)} | – | – |`,
+        ]
+      : []),
     `| top-1 category (domain) accuracy | ${pct(c.domainAccuracy)} | – | – |`,
     '',
-    `Index fitted in ${c.fitSeconds.toFixed(1)} s.`,
+    `Index fitted in ${c.fitSeconds.toFixed(1)} s (seed ${c.seed}).`,
   ].join('\n');
 }
 
-export function formatSgd(s: SgdMetrics): string {
+/** The evaluated split folder, plus any other folder its dialogue files came from (dev_2019). */
+function dirsNote(s: SgdMetrics, o: FormatOptions): string {
+  const dirs = [s.dir, ...new Set(s.files.map((f) => dirname(f)))].filter((d, i, a) => a.indexOf(d) === i);
+  return `${dirs.map((d) => show(d, o)).join(' + ')} (${s.files.length} dialogue files)`;
+}
+
+function fitNote(s: SgdMetrics, o: FormatOptions): string {
+  const key = s.fit.key.slice(0, 12);
+  if (s.fit.cached) return `cached fit used (key ${key}, ${show(s.fit.file!, o)})`;
+  return `fitted in ${s.fit.seconds.toFixed(1)} s (key ${key}${s.fit.file ? `, cached to ${show(s.fit.file, o)}` : ', not cached'})`;
+}
+
+export function formatSgd(s: SgdMetrics, o: FormatOptions = {}): string {
   const rows = Object.entries(s.sgdx).map(([v, m]) => `| SGD-X ${v} | ${pct(m.turnAccuracy)} | ${pct(m.switchTurnAccuracy)} | ${pct(m.turnAccuracyDomain)} | ${pct(m.statelessTurnAccuracy)} |`);
+  const sgdxNote = s.sgdxSkipped
+    ? 'SGD-X schema variants skipped (--no-sgdx).'
+    : s.sgdxMissing.length
+      ? `SGD-X ${s.sgdxMissing.join(', ')} not run: no sgd_x/<variant>/${s.split}/schema.json beside ${show(s.dir, o)}.`
+      : '';
   return [
-    `SGD dev: ${s.dialogues} dialogues, ${s.turns} user turns (${s.switchTurns} service changes), ${s.services} services registered from schema descriptions only.`,
-    `Generic knobs fitted on SGD train (different services): context weight ${s.contextWeight}, threshold ${s.threshold}, policy ${JSON.stringify(s.policy)}.`,
+    `SGD ${s.split} split from ${dirsNote(s, o)}: ${s.dialogues} dialogues, ${s.turns} user turns (${s.switchTurns} service changes), ${s.services} services registered from schema descriptions only; gold active service from the user turns' frames.`,
+    `Generic knobs fitted on SGD train (${show(s.trainDir, o)}, ${s.trainDialogues} dialogues, other services; seed ${s.seed}${o.cacheNote === false ? '' : `; ${fitNote(s, o)}`}): context weight ${s.contextWeight}, policy ${JSON.stringify(s.policy)}; held-out train replay ${pct(s.train.turnAccuracy)}.`,
+    'No rejection threshold: SGD has no out-of-scope turns, so every turn goes to an agent.',
     '"turn accuracy" needs the exact active service; "same domain" also accepts a service of the same domain (Hotels_1 vs Hotels_4 differ only in wording).',
+    ...(sgdxNote ? [sgdxNote] : []),
     '',
     '| schema | turn accuracy (FSM) | on service changes | same domain (FSM) | stateless |',
     '|---|---|---|---|---|',
@@ -47,6 +86,6 @@ export function formatSgd(s: SgdMetrics): string {
   ].join('\n');
 }
 
-export function formatResult(r: EvalAgentsResult): string {
-  return [r.clinc ? formatClinc(r.clinc) : '', r.sgd ? formatSgd(r.sgd) : ''].filter((s) => s).join('\n\n');
+export function formatResult(r: EvalAgentsResult, o: FormatOptions = {}): string {
+  return [r.clinc ? formatClinc(r.clinc, o) : '', r.sgd ? formatSgd(r.sgd, o) : ''].filter((s) => s).join('\n\n');
 }

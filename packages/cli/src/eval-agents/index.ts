@@ -1,75 +1,150 @@
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { evalClinc } from './clinc.ts';
+import { evalClinc, resolveClincFile } from './clinc.ts';
+import { defaultCacheDir } from './cache.ts';
+import { EvalInputError } from './errors.ts';
 import { formatClinc, formatResult, formatSgd, type EvalAgentsResult } from './format.ts';
-import { evalSgd } from './sgd.ts';
+import { DEFAULT_SEED, evalSgd } from './sgd.ts';
+import { resolveSgdLayout, SGD_SPLITS } from './sgd-data.ts';
 
 export type { EvalAgentsResult } from './format.ts';
+export { EvalInputError } from './errors.ts';
 
-const USAGE = 'usage: moma eval-agents [--clinc PATH/clinc150.jsonl] [--sgd DIR] [--json]   (at least one of --clinc, --sgd)';
+const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|test] [--no-sgdx]] [--seed N] [--no-cache] [--quiet] [--json]
+  --clinc PATH   CLINC150 clinc150.jsonl, or the folder that holds it
+  --sgd DIR      Schema-Guided Dialogue in the upstream layout: a split folder (schema.json + dialogues_*.json[.gz]),
+                 or a root with <split>/ (or raw/<split>/) under it; train/ must sit beside the split
+  --split S      SGD split to evaluate: ${SGD_SPLITS.join(' or ')} (default: the folder's name, else dev)
+  --no-sgdx      skip the SGD-X schema variants (sgd_x/v1..v5/<split>/schema.json)
+  --seed N       seed of the classifier and shift-detector training (default ${DEFAULT_SEED})
+  --no-cache     refit the SGD policy even when a fit for the same inputs is cached (and do not store it)
+  --quiet, -q    no progress output on stderr
+  --json         one JSON object instead of tables
+At least one of --clinc and --sgd is needed. Bad input exits with 2.`;
 
 function progress(msg: string): void {
   process.stderr.write(`[eval-agents] ${msg}\n`);
 }
 
-/** The SGD folder, also when given a file inside it (e.g. its sgd_user_turns.jsonl). */
-function sgdDir(p: string): string {
-  return statSync(p).isFile() ? dirname(p) : p;
+export interface EvaluateOptions {
+  clinc?: string;
+  sgd?: string;
+  split?: string;
+  seed?: number;
+  /** Run the SGD-X variants (default true). */
+  sgdx?: boolean;
+  /** Folder of cached SGD fits; null disables the cache. Default: defaultCacheDir(). */
+  cacheDir?: string | null;
 }
 
-/** Runs the CLINC150 and/or SGD evaluations. */
-export function evaluateAgents(opts: { clinc?: string; sgd?: string }, log: (m: string) => void = progress): EvalAgentsResult {
+/** Runs the CLINC150 and/or SGD evaluations. Paths are checked before anything is fitted. */
+export function evaluateAgents(opts: EvaluateOptions, log: (m: string) => void = progress): EvalAgentsResult {
+  if (opts.split !== undefined && opts.sgd === undefined) throw new EvalInputError('--split applies to --sgd only');
+  const clinc = opts.clinc !== undefined ? resolveClincFile(opts.clinc) : undefined;
+  const sgd = opts.sgd !== undefined ? resolveSgdLayout(opts.sgd, opts.split) : undefined;
+  const seed = opts.seed ?? DEFAULT_SEED;
   const out: EvalAgentsResult = {};
-  if (opts.clinc) out.clinc = evalClinc(opts.clinc, {}, log);
-  if (opts.sgd) out.sgd = evalSgd(sgdDir(opts.sgd), log);
+  if (clinc) out.clinc = evalClinc(clinc, { head: { seed } }, log);
+  if (sgd) out.sgd = evalSgd(sgd, { seed, sgdx: opts.sgdx ?? true, cacheDir: opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir, log });
   return out;
 }
 
+export interface EvalAgentsIo {
+  stdout?: (s: string) => void;
+  stderr?: (s: string) => void;
+  /** Overrides the cache folder (tests). */
+  cacheDir?: string | null;
+}
+
+function parseSeed(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^\d+$/.test(s) || Number(s) > 0xffffffff) throw new EvalInputError(`--seed must be an integer from 0 to ${0xffffffff} (got "${s}")`);
+  return Number(s);
+}
+
 /** `moma eval-agents ...`: prints one JSON object with --json, otherwise readable tables. Returns the exit code. */
-export async function runEvalAgents(argv: string[]): Promise<number> {
-  let values: { clinc?: string; sgd?: string; json?: boolean; help?: boolean };
+export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Promise<number> {
+  const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
+  const stderr = io.stderr ?? ((s: string) => void process.stderr.write(s));
+  const usageError = (msg: string): number => {
+    stderr(`eval-agents: ${msg}\n${USAGE}\n`);
+    return 2;
+  };
+  let values;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { clinc: { type: 'string' }, sgd: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        clinc: { type: 'string' },
+        sgd: { type: 'string' },
+        split: { type: 'string' },
+        seed: { type: 'string' },
+        sgdx: { type: 'boolean', default: true },
+        cache: { type: 'boolean', default: true },
+        quiet: { type: 'boolean', short: 'q', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
       strict: true,
+      allowPositionals: false,
+      allowNegative: true,
     }));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
+    return usageError((e as Error).message);
   }
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    stdout(`${USAGE}\n`);
     return 0;
   }
-  if (!values.clinc && !values.sgd) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  if (values.clinc === '' || values.sgd === '') return usageError(`--${values.clinc === '' ? 'clinc' : 'sgd'} needs a path`);
+  if (values.clinc === undefined && values.sgd === undefined) return usageError('give --clinc PATH and/or --sgd DIR');
+  const log = values.quiet ? () => {} : (m: string) => stderr(`[eval-agents] ${m}\n`);
   try {
-    const r = evaluateAgents({ ...(values.clinc ? { clinc: values.clinc } : {}), ...(values.sgd ? { sgd: values.sgd } : {}) });
-    process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : `${formatResult(r)}\n`);
+    const r = evaluateAgents(
+      {
+        ...(values.clinc !== undefined ? { clinc: values.clinc } : {}),
+        ...(values.sgd !== undefined ? { sgd: values.sgd } : {}),
+        ...(values.split !== undefined ? { split: values.split } : {}),
+        ...(values.seed !== undefined ? { seed: parseSeed(values.seed)! } : {}),
+        sgdx: values.sgdx,
+        cacheDir: !values.cache ? null : io.cacheDir !== undefined ? io.cacheDir : defaultCacheDir(),
+      },
+      log,
+    );
+    stdout(values.json ? `${JSON.stringify(r)}\n` : `${formatResult(r)}\n`);
     return 0;
   } catch (e) {
-    process.stderr.write(`eval-agents failed: ${(e as Error).message}\n`);
+    if (e instanceof EvalInputError) {
+      stderr(`eval-agents: ${e.message}\n(moma eval-agents --help for usage)\n`);
+      return 2;
+    }
+    stderr(`eval-agents failed: ${(e as Error).message}\n`);
     return 1;
   }
 }
 
 /** Regenerates docs/results/agents/*.md (called by `moma docs`). */
 export async function writeAgentDocs(opts: { clinc?: string; sgd?: string; outDir: string }): Promise<void> {
-  writeAgentResultDocs(evaluateAgents(opts), opts);
+  writeAgentResultDocs(evaluateAgents({ ...(opts.clinc ? { clinc: opts.clinc } : {}), ...(opts.sgd ? { sgd: opts.sgd } : {}) }), opts);
 }
 
-/** Writes the result pages for figures already computed. */
-export function writeAgentResultDocs(r: EvalAgentsResult, opts: { clinc?: string; sgd?: string; outDir: string }): void {
+/** Writes the result pages for figures already computed (paths shown relative to the working directory). */
+export function writeAgentResultDocs(r: EvalAgentsResult, opts: { outDir: string }): void {
   mkdirSync(opts.outDir, { recursive: true });
-  const cmd = (flag: string, p: string) => `\`pnpm moma eval-agents ${flag} ${p}\``;
-  if (r.clinc && opts.clinc) {
-    writeFileSync(join(opts.outDir, 'clinc150.md'), `# Agent routing on CLINC150\n\nRegenerated by \`pnpm moma docs\`; the same figures: ${cmd('--clinc', opts.clinc)}.\nMethod: [agent-routing.md](../../agent-routing.md).\n\n${formatClinc(r.clinc)}\n`);
+  const base = process.cwd();
+  const rel = (p: string) => relative(base, p) || '.';
+  const cmd = (args: string) => `\`pnpm moma eval-agents ${args}\``;
+  if (r.clinc) {
+    writeFileSync(
+      join(opts.outDir, 'clinc150.md'),
+      `# Agent routing on CLINC150\n\nRegenerated by \`pnpm moma docs\`; the same figures: ${cmd(`--clinc ${rel(r.clinc.file)}`)}.\nMethod: [agent-routing.md](../../agent-routing.md).\n\n${formatClinc(r.clinc, { base })}\n`,
+    );
   }
-  if (r.sgd && opts.sgd) {
-    writeFileSync(join(opts.outDir, 'sgd.md'), `# Agent routing on SGD dev\n\nRegenerated by \`pnpm moma docs\`; the same figures: ${cmd('--sgd', sgdDir(opts.sgd))}.\nMethod: [agent-routing.md](../../agent-routing.md).\n\n${formatSgd(r.sgd)}\n`);
+  if (r.sgd) {
+    writeFileSync(
+      join(opts.outDir, 'sgd.md'),
+      `# Agent routing on SGD ${r.sgd.split}\n\nRegenerated by \`pnpm moma docs\`; the same figures: ${cmd(`--sgd ${rel(r.sgd.dir)} --split ${r.sgd.split}`)}.\nMethod: [agent-routing.md](../../agent-routing.md).\n\n${formatSgd(r.sgd, { base, cacheNote: false })}\n`,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import {
   applyAgentOutcome,
   buildAgentIndex,
@@ -12,7 +12,9 @@ import {
   ShiftDetector,
   type ShiftSample,
 } from '@moma/core';
-import { domainOf, loadSgdDialogues, sgdAgents, type SgdDialogue } from './sgd-data.ts';
+import { cacheKey, cacheRef, codeFingerprint, readCache, writeCache } from './cache.ts';
+import { EvalInputError } from './errors.ts';
+import { domainOf, loadSgdDialogues, SGDX_VARIANTS, sgdAgents, type SgdDialogue, type SgdLayout, type SgdSplit } from './sgd-data.ts';
 
 export interface ReplayMetrics {
   turns: number;
@@ -25,7 +27,25 @@ export interface ReplayMetrics {
   switchTurnAccuracyDomain: number;
 }
 
+export interface SgdFitInfo {
+  /** True when the fit was read from the cache instead of recomputed. */
+  cached: boolean;
+  /** sha256 of the training inputs, the options and the code. */
+  key: string;
+  /** The cache file, or null with --no-cache. */
+  file: string | null;
+  /** Time spent fitting the knobs (0 when cached). */
+  seconds: number;
+}
+
 export interface SgdMetrics extends ReplayMetrics {
+  split: SgdSplit;
+  /** The evaluated split folder, its schema and the dialogue files read. */
+  dir: string;
+  schema: string;
+  files: string[];
+  trainDir: string;
+  trainDialogues: number;
   dialogues: number;
   services: number;
   statelessTurnAccuracy: number;
@@ -33,8 +53,15 @@ export interface SgdMetrics extends ReplayMetrics {
   stickyTurnAccuracy: number;
   policy: FsmPolicy;
   contextWeight: number;
-  threshold: number;
+  seed: number;
+  fit: SgdFitInfo;
+  /** Replay on the held-out third of SGD train with the fitted knobs. */
+  train: ReplayMetrics;
+  /** SGD-X variants that were run (empty when skipped or absent). */
   sgdx: Record<string, ReplayMetrics & { statelessTurnAccuracy: number }>;
+  sgdxSkipped: boolean;
+  /** Variants not found under <root>/sgd_x/<variant>/<split>/schema.json (when not skipped). */
+  sgdxMissing: string[];
 }
 
 type Ctx = Array<{ role: string; content: string }>;
@@ -59,7 +86,7 @@ function statelessAll(agents: readonly AgentSpec[], dialogues: readonly SgdDialo
   return dialogues.map((d) => d.turns.map((t) => index.classify(t.user, undefined, 1 << 20).candidates[0]?.agentId ?? ''));
 }
 
-function score(dialogues: readonly SgdDialogue[], preds: ReadonlyArray<ReadonlyArray<string | null>>): ReplayMetrics {
+export function score(dialogues: readonly SgdDialogue[], preds: ReadonlyArray<ReadonlyArray<string | null>>): ReplayMetrics {
   let n = 0;
   let exact = 0;
   let domain = 0;
@@ -84,9 +111,9 @@ function score(dialogues: readonly SgdDialogue[], preds: ReadonlyArray<ReadonlyA
   return {
     turns: n,
     switchTurns: sw,
-    turnAccuracy: exact / n,
+    turnAccuracy: n ? exact / n : 0,
     switchTurnAccuracy: sw ? swExact / sw : 0,
-    turnAccuracyDomain: domain / n,
+    turnAccuracyDomain: n ? domain / n : 0,
     switchTurnAccuracyDomain: sw ? swDomain / sw : 0,
   };
 }
@@ -106,14 +133,14 @@ export function replayFsm(dialogues: readonly SgdDialogue[], cls: ClassifyResult
   });
 }
 
-function withThreshold(cls: ClassifyResult[][], threshold: number): ClassifyResult[][] {
-  return cls.map((d) => d.map((c) => ({ ...c, threshold, inScope: (c.candidates[0]?.score ?? 0) >= threshold })));
+/** SGD has no out-of-scope turns: no rejection threshold is calibrated, every turn goes to some agent. */
+function acceptAll(cls: ClassifyResult[][]): ClassifyResult[][] {
+  return cls.map((d) => d.map((c) => ({ ...c, threshold: 0, inScope: true })));
 }
 
-interface Fitted {
+export interface Fitted {
   policy: FsmPolicy;
   contextWeight: number;
-  threshold: number;
   /** Replay on the held-out third of SGD train with a detector fitted on the other two thirds. */
   train: ReplayMetrics;
 }
@@ -122,33 +149,42 @@ const DIM = 1 << 14;
 /** Descriptions-only cards give the head few samples; kNN over the descriptions helps (chosen on SGD train). */
 const WEIGHTS = { head: 0.6, knn: 0.3, centroid: 0.1 };
 const HEAD = { epochs: 12, learningRate: 0.8 };
+const GRID = {
+  contextWeight: [0.6, 1.0],
+  switchMargin: [0.04, 0.08, 0.15, 1],
+  awaitingMargin: [0.02, 0.05, 0.1],
+  shiftThreshold: [0.3, 0.5],
+  shiftMargin: [-0.03, 0],
+};
+export const DEFAULT_SEED = 7;
 
 function shiftSamples(dialogues: readonly SgdDialogue[]): ShiftSample[] {
   return dialogues.flatMap((d) => d.turns.map((t, i) => ({ user: t.user, system: t.system, shifted: i > 0 && d.turns[i - 1]!.service !== t.service })));
 }
 
+const fitShift = (dialogues: readonly SgdDialogue[], seed: number): ShiftDetector => ShiftDetector.fit(shiftSamples(dialogues), { head: { seed } });
+const indexOptions = (contextWeight: number, shift: ShiftDetector, seed: number): AgentIndexOptions => ({ contextWeight, shift, dim: DIM, weights: WEIGHTS, head: { ...HEAD, seed } });
+
 /**
  * Fits the generic knobs (context weight, margins, shift cut-offs) on SGD train, whose services differ from dev's:
  * the shift detector is fitted on two thirds of the train dialogues and the knobs on the remaining third.
  */
-export function fitSgdPolicy(dir: string, log: (m: string) => void): Fitted {
-  const agents = sgdAgents(join(dir, 'raw/train/schema.json'));
-  const all = loadSgdDialogues(dir, 'train');
+export function fitSgdPolicy(agents: readonly AgentSpec[], all: readonly SgdDialogue[], seed: number, log: (m: string) => void): Fitted {
   const tune = all.filter((_, i) => i % 3 === 0);
-  const shift = ShiftDetector.fit(shiftSamples(all.filter((_, i) => i % 3 !== 0)));
+  const rest = all.filter((_, i) => i % 3 !== 0);
+  const shift = fitShift(rest.length ? rest : all, seed);
   const ids = agents.map((a) => a.id);
-  const threshold = 0; // SGD has no out-of-scope turns, so every turn goes to some agent
   let best: Fitted | null = null;
-  for (const contextWeight of [0.6, 1.0]) {
+  for (const contextWeight of GRID.contextWeight) {
     log(`sgd: fitting policy on train (context weight ${contextWeight})`);
-    const cls = withThreshold(classifyAll(agents, tune, { contextWeight, shift, dim: DIM, weights: WEIGHTS, head: HEAD }), threshold);
-    for (const switchMargin of [0.04, 0.08, 0.15, 1]) {
-      for (const awaitingMargin of [0.02, 0.05, 0.1]) {
-        for (const shiftThreshold of [0.3, 0.5]) {
-          for (const shiftMargin of [-0.03, 0]) {
+    const cls = acceptAll(classifyAll(agents, tune, indexOptions(contextWeight, shift, seed)));
+    for (const switchMargin of GRID.switchMargin) {
+      for (const awaitingMargin of GRID.awaitingMargin) {
+        for (const shiftThreshold of GRID.shiftThreshold) {
+          for (const shiftMargin of GRID.shiftMargin) {
             const policy: FsmPolicy = { switchMargin, awaitingMargin, stayThreshold: 0, shiftThreshold, shiftMargin };
             const m = score(tune, replayFsm(tune, cls, ids, policy));
-            if (!best || m.turnAccuracy > best.train.turnAccuracy) best = { policy, contextWeight, threshold, train: m };
+            if (!best || m.turnAccuracy > best.train.turnAccuracy) best = { policy, contextWeight, train: m };
           }
         }
       }
@@ -157,39 +193,90 @@ export function fitSgdPolicy(dir: string, log: (m: string) => void): Fitted {
   return best!;
 }
 
-export function evalSgd(dir: string, log: (m: string) => void = () => {}): SgdMetrics & { train: ReplayMetrics } {
-  const fitted = fitSgdPolicy(dir, log);
-  log(`sgd: policy ${JSON.stringify(fitted.policy)} context ${fitted.contextWeight}; fitting the shift detector on all train dialogues`);
-  const shift = ShiftDetector.fit(shiftSamples(loadSgdDialogues(dir, 'train')));
-  const dialogues = loadSgdDialogues(dir, 'dev');
+function isFitted(v: unknown): v is Fitted {
+  const f = v as Fitted;
+  return (
+    typeof f === 'object' && f !== null && typeof f.contextWeight === 'number' && typeof f.train?.turnAccuracy === 'number' &&
+    ['switchMargin', 'awaitingMargin', 'stayThreshold', 'shiftThreshold', 'shiftMargin'].every((k) => typeof (f.policy as unknown as Record<string, unknown>)?.[k] === 'number')
+  );
+}
+
+export interface EvalSgdOptions {
+  seed?: number;
+  /** Run the SGD-X schema variants found under <root>/sgd_x (default true). */
+  sgdx?: boolean;
+  /** Folder of cached fits, or null to always refit and not store the fit. */
+  cacheDir: string | null;
+  log?: (m: string) => void;
+}
+
+export function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): SgdMetrics {
+  const log = opts.log ?? (() => {});
+  const seed = opts.seed ?? DEFAULT_SEED;
+  log(`sgd: loading train from ${layout.train.dir}`);
+  const trainAgents = sgdAgents(layout.train.schema);
+  const trainDialogues = loadSgdDialogues(layout.train.files);
+  if (!trainDialogues.length) throw new EvalInputError(`SGD train: no dialogue with a user turn in ${layout.train.dir}`);
+  const key = cacheKey({ v: 1, code: codeFingerprint(), agents: trainAgents, dialogues: trainDialogues, seed, DIM, WEIGHTS, HEAD, GRID });
+  const ref = opts.cacheDir === null ? null : cacheRef(opts.cacheDir, 'sgd-policy', key);
+  let fitted = ref ? readCache(ref, isFitted) : undefined;
+  const fit: SgdFitInfo = { cached: fitted !== undefined, key, file: ref?.file ?? null, seconds: 0 };
+  if (fitted) {
+    log(`sgd: using the cached fit ${ref!.file}`);
+  } else {
+    const t0 = performance.now();
+    fitted = fitSgdPolicy(trainAgents, trainDialogues, seed, log);
+    fit.seconds = (performance.now() - t0) / 1000;
+    if (ref && !writeCache(ref, fitted)) fit.file = null;
+  }
+  const policy = fitted.policy;
+  const contextWeight = fitted.contextWeight;
+  log(`sgd: policy ${JSON.stringify(policy)} context ${contextWeight}; fitting the shift detector on all train dialogues`);
+  const shift = fitShift(trainDialogues, seed);
+  log(`sgd: loading ${layout.split} from ${layout.eval.dir}`);
+  const dialogues = loadSgdDialogues(layout.eval.files);
+  if (!dialogues.length) throw new EvalInputError(`SGD ${layout.split}: no dialogue with a user turn in ${layout.eval.dir}`);
   const run = (schema: string, variant: boolean) => {
-    const agents = sgdAgents(join(dir, schema), variant);
-    const cls = withThreshold(classifyAll(agents, dialogues, { contextWeight: fitted.contextWeight, shift, dim: DIM, weights: WEIGHTS, head: HEAD }), fitted.threshold);
-    const fsm = score(dialogues, replayFsm(dialogues, cls, agents.map((a) => a.id), fitted.policy));
-    const stateless = statelessAll(agents, dialogues, { dim: DIM, weights: WEIGHTS, head: HEAD });
+    const agents = sgdAgents(schema, variant);
+    const cls = acceptAll(classifyAll(agents, dialogues, indexOptions(contextWeight, shift, seed)));
+    const fsm = score(dialogues, replayFsm(dialogues, cls, agents.map((a) => a.id), policy));
+    const stateless = statelessAll(agents, dialogues, { dim: DIM, weights: WEIGHTS, head: { ...HEAD, seed } });
     return { agents, fsm, stateless: score(dialogues, stateless), stateless1: stateless };
   };
-  log('sgd: replaying dev dialogues');
-  const main = run('raw/dev/schema.json', false);
+  log(`sgd: replaying ${dialogues.length} ${layout.split} dialogues`);
+  const main = run(layout.eval.schema, false);
   // naive sticky: the first turn's stateless guess keeps the whole dialogue
   const sticky = score(dialogues, main.stateless1.map((d) => d.map(() => d[0] ?? null)));
   const sgdx: SgdMetrics['sgdx'] = {};
-  for (const v of ['v1', 'v2', 'v3', 'v4', 'v5']) {
-    log(`sgd: SGD-X ${v}`);
-    const r = run(`raw/sgd_x/${v}/dev/schema.json`, true);
-    sgdx[v] = { ...r.fsm, statelessTurnAccuracy: r.stateless.turnAccuracy };
+  const skipped = opts.sgdx === false;
+  if (!skipped) {
+    for (const v of layout.sgdx) {
+      log(`sgd: SGD-X ${v.variant}`);
+      const r = run(v.schema, true);
+      sgdx[v.variant] = { ...r.fsm, statelessTurnAccuracy: r.stateless.turnAccuracy };
+    }
   }
+  const present = new Set(layout.sgdx.map((v) => v.variant));
   return {
+    split: layout.split,
+    dir: layout.eval.dir,
+    schema: layout.eval.schema,
+    files: layout.eval.files,
+    trainDir: layout.train.dir,
+    trainDialogues: trainDialogues.length,
     dialogues: dialogues.length,
     services: main.agents.length,
     ...main.fsm,
     statelessTurnAccuracy: main.stateless.turnAccuracy,
     statelessTurnAccuracyDomain: main.stateless.turnAccuracyDomain,
     stickyTurnAccuracy: sticky.turnAccuracy,
-    policy: fitted.policy,
-    contextWeight: fitted.contextWeight,
-    threshold: fitted.threshold,
-    sgdx,
+    policy,
+    contextWeight,
+    seed,
+    fit,
     train: fitted.train,
+    sgdx,
+    sgdxSkipped: skipped,
+    sgdxMissing: skipped ? [] : SGDX_VARIANTS.filter((v) => !present.has(v)),
   };
 }
