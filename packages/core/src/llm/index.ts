@@ -22,3 +22,4 @@ export { countTokens, warmTokenizer } from './tokens.ts';
 export { predictHead, predictEnsemble, sparsify, sigmoid, type SparseVec } from './heads/infer.ts';
 // Training (tfjs) is a separate entry, `@moma/core/train`, so serving processes never load tfjs.
 export { pairLabel, modelPairs, DEFAULT_GAPS, type GapThresholds } from './pairwise.ts';
+export { diversitySample, combineSwapped, scoresFromVerdicts, verdictScore, type PairVerdict } from './profile.ts';
