@@ -132,7 +132,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
 
   app.get('/v1/models', async () => {
     const res = await router.listModels();
-    return modelsJson(res.models, res.routerVersion);
+    return modelsJson(res.models, res.routerVersion, res);
   });
 
   app.get('/healthz', async (_req, reply) => {

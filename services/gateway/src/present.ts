@@ -97,10 +97,21 @@ export function servedModel(target: Target | undefined): string {
   return isAgent(target) ? targetText(target) : (target?.id ?? '');
 }
 
-export function modelsJson(models: ModelInfo[], routerVersion: string) {
+export function modelsJson(models: ModelInfo[], routerVersion: string, pool: { unserved?: string[]; unknown?: string[] } = {}) {
+  const unserved = pool.unserved ?? [];
+  const unknown = pool.unknown ?? [];
   return {
     object: 'list',
     router_version: routerVersion,
+    // What only one of the router and the providers knows, and what to do about it.
+    ...(unserved.length > 0 || unknown.length > 0
+      ? {
+          moma: {
+            ...(unserved.length > 0 ? { not_served: unserved, not_served_hint: 'known to the router, but no provider in MOMA_PROVIDERS serves them: never routed to' } : {}),
+            ...(unknown.length > 0 ? { not_routable: unknown, not_routable_hint: `served, but unknown to the router: add them with "moma pool add ${unknown[0]}"` } : {}),
+          },
+        }
+      : {}),
     data: [
       { id: 'moma/auto', object: 'model', created: 0, owned_by: 'moma' },
       ...models.map((m) => ({

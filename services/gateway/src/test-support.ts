@@ -42,6 +42,8 @@ export async function serveScoring(bus: MemoryBus, small: string): Promise<void>
         { id: 'm-large', inputPricePerMtok: 5, outputPricePerMtok: 15, provider: 'p' },
         { id: small, inputPricePerMtok: 0.1, outputPricePerMtok: 0.4, provider: 'p' },
       ],
+      unserved: [],
+      unknown: [],
       routerVersion: 'test-v1',
     }),
   });

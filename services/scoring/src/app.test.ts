@@ -8,7 +8,7 @@ import { RoutingMode, ScoringStageDefinition, Topics, type RouteOptions } from '
 import { testInfra, uniqueId } from '@moma/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScoring, type ScoringHandle } from './app.ts';
-import { DEFAULT_ARTIFACT_DIR } from './config.ts';
+import { DEFAULT_ARTIFACT_DIR, servedModels } from './config.ts';
 import { prefixedBus, syntheticArtifact, writeArtifact } from './test-support.ts';
 
 const logger = createLogger('scoring-test', { level: 'silent' });
@@ -165,4 +165,39 @@ describe.skipIf(skip !== '')(`scoring - real NATS, default artifact${skip ? ` (s
     },
     async () => DEFAULT_ARTIFACT_DIR,
   );
+});
+
+describe('scoring - the routable pool is what the providers serve', () => {
+  it('pool - models no provider serves are never ranked; models only the providers know are listed with a hint', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'moma-scoring-pool-'));
+    const dir = await writeArtifact(join(tmp, 'a'), syntheticArtifact('pool-v1'));
+    const bus = new MemoryBus();
+    const served = servedModels({ MOMA_PROVIDERS: JSON.stringify([{ name: 'local', baseUrl: 'http://127.0.0.1:1/v1', models: ['small', 'large', 'my-finetune'] }]) });
+    const handle = await startScoring({ name: 'scoring', bus, store: new MemoryStore(), logger }, { MOMA_ARTIFACT_DIR: dir, served });
+    try {
+      const client = stageClient(bus, ScoringStageDefinition);
+      const listed = await client.listModels({});
+      expect(listed.models.map((m) => [m.id, m.provider])).toEqual([
+        ['small', 'local'],
+        ['large', 'local'],
+      ]);
+      expect(listed.unserved).toEqual(['medium']);
+      expect(listed.unknown).toEqual(['my-finetune']);
+      for (const mode of [RoutingMode.ROUTING_MODE_QUALITY, RoutingMode.ROUTING_MODE_BALANCED, RoutingMode.ROUTING_MODE_COST]) {
+        const res = await client.score({ text: 'Explain quantum entanglement simply', context: [], options: opts({ mode }) });
+        expect(res.ranked.map((c) => c.target!.id).sort()).toEqual(['large', 'small']);
+      }
+      // A "*" provider serves everything: the whole artifact is routable.
+      expect(servedModels({ MOMA_PROVIDERS: JSON.stringify([{ name: 'any', models: ['*'] }]) })).toBe('any');
+      expect(servedModels({})).toBe('any');
+      expect(() => servedModels({ MOMA_PROVIDERS: '{"not": "a list"}' })).toThrow(/MOMA_PROVIDERS/);
+      // An artifact none of whose models is served is refused; the old one keeps serving.
+      const none = await writeArtifact(join(tmp, 'b'), { ...syntheticArtifact('pool-v2'), models: syntheticArtifact('x').models.map((m) => ({ ...m, id: `other-${m.id}` })) });
+      await expect(handle.reload(none)).rejects.toMatchObject({ code: Code.FAILED_PRECONDITION });
+      expect(handle.routerVersion()).toBe('pool-v1');
+    } finally {
+      await handle.stop();
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
 });

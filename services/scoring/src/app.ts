@@ -1,11 +1,11 @@
 // The scoring stage: ranks the configured LLMs for a query (moma.scoring.score), lists them (moma.scoring.models),
 // and swaps in a new router artifact when one is announced on moma.events.artifact — without a restart.
 import { targetText, type LlmRouter } from '@moma/core';
-import { MomaError, serveStage, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { Code, MomaError, serveStage, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import { ScoringStageDefinition, Topics } from '@moma/proto';
 import { loadRouter } from './artifact.ts';
 import type { ScoringConfig } from './config.ts';
-import { toChoiceOptions, toListModelsResponse, toScoreResponse } from './options.ts';
+import { poolOf, toChoiceOptions, toListModelsResponse, toScoreResponse, type Pool } from './options.ts';
 
 export interface ScoringHandle extends ServiceHandle {
   /** Version of the artifact currently serving. */
@@ -16,21 +16,36 @@ export interface ScoringHandle extends ServiceHandle {
 
 export async function startScoring(
   ctx: ServiceContext,
-  config: Pick<ScoringConfig, 'MOMA_ARTIFACT_DIR'> & Partial<Pick<ScoringConfig, 'MOMA_MODEL_CAPABILITIES'>>,
+  config: Pick<ScoringConfig, 'MOMA_ARTIFACT_DIR'> & Partial<Pick<ScoringConfig, 'MOMA_MODEL_CAPABILITIES' | 'served'>>,
 ): Promise<ScoringHandle> {
   const log = ctx.logger;
   const capabilities = config.MOMA_MODEL_CAPABILITIES ?? {};
+  const served = config.served ?? 'any';
+  // The pool is what the artifact knows and a provider serves; what only one of them knows is said at every load.
+  const usePool = (r: LlmRouter): Pool => {
+    const p = poolOf(r, served);
+    if (p.routable.length === 0) {
+      throw new MomaError(Code.FAILED_PRECONDITION, `no model of router ${r.version} (${r.models.map((m) => m.id).join(', ')}) is served by a configured provider (MOMA_PROVIDERS)`);
+    }
+    if (p.unserved.length > 0) log.warn({ models: p.unserved, routerVersion: r.version }, 'models the router knows but no provider serves: never routed to');
+    if (p.unknown.length > 0) log.warn({ models: p.unknown, hint: `moma pool add ${p.unknown[0]}` }, 'models the providers serve that the router does not know: not routable until added (moma pool add)');
+    return p;
+  };
   // Loaded before serving: a scoring instance without a router must not join the queue group.
   let router: LlmRouter = await loadRouter(config.MOMA_ARTIFACT_DIR);
-  log.info({ routerVersion: router.version, models: router.models.length, dir: config.MOMA_ARTIFACT_DIR }, 'router artifact loaded');
+  let pool = usePool(router);
+  log.info({ routerVersion: router.version, models: router.models.length, routable: pool.routable.length, dir: config.MOMA_ARTIFACT_DIR }, 'router artifact loaded');
 
   // Reloads run one after another, so two announcements in quick succession apply in the order they arrived.
   let reloads: Promise<unknown> = Promise.resolve();
   const reload = (dir: string): Promise<string> => {
     const next = reloads.then(async () => {
       const fresh = await loadRouter(dir);
+      const freshPool = usePool(fresh);
       const previous = router.version;
-      router = fresh; // one assignment: a request sees the old router or the new one, never a mix
+      // Swapped together (no await between): a request sees the old router and pool or the new ones, never a mix.
+      router = fresh;
+      pool = freshPool;
       log.info({ routerVersion: fresh.version, previous, dir }, 'router artifact swapped');
       return fresh.version;
     });
@@ -44,7 +59,8 @@ export async function startScoring(
       score: (req) =>
         withSpan('scoring.score', { 'app.scoring.text_chars': req.text.length }, async (span) => {
           const current = router;
-          const options = toChoiceOptions(req.options, capabilities, current.models.map((m) => m.id));
+          const currentPool = pool;
+          const options = toChoiceOptions(req.options, capabilities, current.models.map((m) => m.id), currentPool.unserved);
           try {
             const choice = current.route({ text: req.text, context: req.context }, options);
             const res = toScoreResponse(choice);
@@ -62,7 +78,7 @@ export async function startScoring(
             throw MomaError.from(err);
           }
         }),
-      listModels: async () => toListModelsResponse(router),
+      listModels: async () => toListModelsResponse(router, pool),
     }),
   );
   subs.push(

@@ -9,8 +9,15 @@ export type Capabilities = Readonly<Record<string, readonly string[]>>;
  * Proto options → core options; UNSPECIFIED means balanced, the server default (an unknown mode throws). Models
  * that lack a capability the request requires are denied; when that leaves none of `pool`, the request is refused.
  */
-export function toChoiceOptions(options: RouteOptions | undefined, capabilities: Capabilities = {}, pool: readonly string[] = []): ChoiceOptions {
+export function toChoiceOptions(
+  options: RouteOptions | undefined,
+  capabilities: Capabilities = {},
+  pool: readonly string[] = [],
+  unserved: readonly string[] = [],
+): ChoiceOptions {
   const out: ChoiceOptions = { mode: modeName(options?.mode ?? RoutingMode.ROUTING_MODE_UNSPECIFIED) };
+  // Models no configured provider serves are never chosen.
+  if (unserved.length > 0) out.deniedModels = [...unserved];
   if (!options) return out;
   if (options.willingnessToPay !== undefined) out.willingnessToPay = options.willingnessToPay;
   if (options.allowedModels.length > 0) out.allowedModels = options.allowedModels;
@@ -19,7 +26,7 @@ export function toChoiceOptions(options: RouteOptions | undefined, capabilities:
     const needs = options.requires.map(capabilityName).join(' and ');
     throw new InvalidInputError(`no model in the pool supports ${needs} (MOMA_MODEL_CAPABILITIES)`, 'model');
   }
-  const denied = [...options.deniedModels, ...lacking.filter((m) => !options.deniedModels.includes(m))];
+  const denied = [...new Set([...unserved, ...options.deniedModels, ...lacking])];
   if (denied.length > 0) out.deniedModels = denied;
   if (options.maxCostUsd !== undefined) out.maxCostUsd = options.maxCostUsd;
   if (options.minQuality !== undefined) out.minQuality = options.minQuality;
@@ -40,14 +47,40 @@ export function toScoreResponse(choice: LlmChoice): ScoreResponse {
   };
 }
 
-export function toListModelsResponse(router: LlmRouter): ListModelsResponse {
+/** The routable pool: the artifact's models that a configured provider serves, and what only one side knows. */
+export interface Pool {
+  routable: string[];
+  /** Known to the artifact, served by no provider. */
+  unserved: string[];
+  /** Listed by a provider, unknown to the artifact. */
+  unknown: string[];
+  /** Model → the provider serving it ('' when any provider may). */
+  provider: (model: string) => string;
+}
+
+export function poolOf(router: LlmRouter, served: ReadonlyMap<string, string> | 'any'): Pool {
+  const ids = router.models.map((m) => m.id);
+  if (served === 'any') return { routable: ids, unserved: [], unknown: [], provider: () => '' };
   return {
-    models: router.models.map((m) => ({
-      id: m.id,
-      inputPricePerMtok: m.inputPricePerMTok,
-      outputPricePerMtok: m.outputPricePerMTok,
-      provider: '',
-    })),
+    routable: ids.filter((m) => served.has(m)),
+    unserved: ids.filter((m) => !served.has(m)),
+    unknown: [...served.keys()].filter((m) => !ids.includes(m)).sort(),
+    provider: (m) => served.get(m) ?? '',
+  };
+}
+
+export function toListModelsResponse(router: LlmRouter, pool: Pool = poolOf(router, 'any')): ListModelsResponse {
+  return {
+    models: router.models
+      .filter((m) => pool.routable.includes(m.id))
+      .map((m) => ({
+        id: m.id,
+        inputPricePerMtok: m.inputPricePerMTok,
+        outputPricePerMtok: m.outputPricePerMTok,
+        provider: pool.provider(m.id),
+      })),
     routerVersion: router.version,
+    unserved: pool.unserved,
+    unknown: pool.unknown,
   };
 }
