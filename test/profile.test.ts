@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runProfile, runPublish, runTrain } from '@moma/cli';
+import { runPool, runProfile, runPublish, runTrain } from '@moma/cli';
 import { createLogger, MemoryBus, MemoryStore, stageClient } from '@moma/platform';
 import { ScoringStageDefinition } from '@moma/proto';
 import { DEFAULT_ARTIFACT_DIR, startScoring } from '@moma/scoring';
@@ -133,6 +133,54 @@ describe('profile - a pool profiled, trained on and hot-loaded', () => {
       await expect.poll(async () => (await client.listModels({})).models.map((m) => m.id).sort(), { timeout: 10_000 }).toEqual(['bad', 'good', 'ok']);
       const ranked = await client.score({ text: 'What is 40 + 41?', context: [], options: { mode: 1, allowedModels: [], deniedModels: [], disableAgents: false, tenant: '', requires: [] } });
       expect(ranked.ranked.length).toBe(3);
+    } finally {
+      await scoring.stop();
+    }
+  }, 120_000);
+
+  it('pool add - a model the router was not trained on is profiled on anchors and routable at once, without restarting anything', async () => {
+    // The router is trained on ok and bad only; good joins later.
+    const rows = readFileSync(path.join(dir, 'pool.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const without = (rec: Record<string, unknown> | undefined) => rec && Object.fromEntries(Object.entries(rec).filter(([k]) => k !== 'good'));
+    const twoModels = rows.map((r) => ({
+      ...r,
+      scores: without(r.scores),
+      tokens: without(r.tokens),
+      cost_usd: without(r.cost_usd),
+      responses: without(r.responses),
+      judgements: r.judgements.filter((j: { a: string; b: string }) => j.a !== 'good' && j.b !== 'good'),
+    }));
+    const anchors = path.join(dir, 'two-models.jsonl');
+    writeFileSync(anchors, twoModels.map((r) => JSON.stringify(r)).join('\n'));
+    const artifact = path.join(dir, 'two');
+    expect(await runTrain(['--data', anchors, '--out', artifact, '--name', 'two', '--dim', '256', '--quiet'])).toBe(0);
+
+    const bus = new MemoryBus();
+    const scoring = await startScoring({ name: 'scoring', bus, store: new MemoryStore(), logger: createLogger('scoring', { level: 'silent' }) }, { MOMA_ARTIFACT_DIR: artifact });
+    try {
+      const client = stageClient(bus, ScoringStageDefinition);
+      expect((await client.listModels({})).models.map((m) => m.id).sort()).toEqual(['bad', 'ok']);
+      const before = fake.calls();
+      const lines: string[] = [];
+      const io = { env: { MOMA_PROVIDERS: providers() }, out: (l: string) => void lines.push(l), err: (l: string) => void lines.push(l) };
+      const onboarded = path.join(dir, 'three');
+      expect(await runPool(['add', 'good', '--artifact', artifact, '--anchors', anchors, '--judge', 'judge', '--budget', '12', '--out', onboarded, '--yes', '--quiet'], io), lines.join('\n')).toBe(0);
+      expect(lines.join('\n')).toMatch(/onboarded good from 12 anchors .*cross-validated MAE/);
+      // Only the new model and the judge were asked: ok's and bad's answers came from the anchors.
+      const asked = fake.requests.slice(before).map((r) => r.model);
+      expect(new Set(asked)).toEqual(new Set(['good', 'judge']));
+      expect(asked.filter((m) => m === 'good')).toHaveLength(12);
+      expect(await runPublish(['--artifact', onboarded], { out: () => undefined, err: () => undefined, connect: async () => bus.connect() })).toBe(0);
+      await expect.poll(async () => (await client.listModels({})).models.map((m) => m.id).sort(), { timeout: 10_000 }).toEqual(['bad', 'good', 'ok']);
+      const res = await client.score({ text: 'What is 50 + 51?', context: [], options: { mode: 1, allowedModels: [], deniedModels: [], disableAgents: false, tenant: '', requires: [] } });
+      const q = Object.fromEntries(res.ranked.map((c) => [c.target!.id, c.predictedQuality]));
+      expect(q.good).toBeGreaterThan(q.bad!);
+      // Removing it again: an onboarded model is dropped from the pool.
+      const removed = path.join(dir, 'two-again');
+      expect(await runPool(['remove', 'good', '--artifact', onboarded, '--out', removed], io)).toBe(0);
+      expect(await runPublish(['--artifact', removed], { out: () => undefined, err: () => undefined, connect: async () => bus.connect() })).toBe(0);
+      await expect.poll(async () => (await client.listModels({})).models.map((m) => m.id).sort(), { timeout: 10_000 }).toEqual(['bad', 'ok']);
+      expect(await runPool(['add', 'ok', '--artifact', artifact, '--anchors', anchors, '--judge', 'judge'], io)).toBe(2); // already in the pool
     } finally {
       await scoring.stop();
     }

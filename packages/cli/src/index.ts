@@ -4,6 +4,7 @@ export { runEval, runEvalOn } from './eval.ts';
 export { runDocs } from './docs.ts';
 export { runKeys } from './keys.ts';
 export { runProfile } from './profile/index.ts';
+export { runPool } from './pool.ts';
 export { runPublish } from './publish.ts';
 export { runData } from './data/command.ts';
 export { loadDataset, type RoutingDataset, type RoutingRow } from './data/load.ts';

@@ -4,6 +4,7 @@
 const USAGE = `usage: moma <command> [options]
   data         import RouterBench / RouteLLM / LLMRouter files to the routing-data format; check data
   profile      profile your model pool (answers + LLM-as-judge) into routing data
+  pool         add a model to a trained router without retraining (or remove one)
   train        train the LLM router and write an artifact
   eval         evaluate LLM routing against baselines (AIQ, APGR, CPT)
   eval-agents  evaluate agent routing
@@ -17,6 +18,7 @@ type Runner = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Runner>> = {
   data: async () => (await import('./data/command.ts')).runData,
   profile: async () => (await import('./profile/index.ts')).runProfile,
+  pool: async () => (await import('./pool.ts')).runPool,
   train: async () => (await import('./train.ts')).runTrain,
   eval: async () => (await import('./eval.ts')).runEval,
   docs: async () => (await import('./docs.ts')).runDocs,

@@ -101,7 +101,7 @@ class CallCache {
   }
 }
 
-interface Answer {
+export interface Answer {
   text: string;
   promptTokens: number;
   completionTokens: number;
@@ -148,6 +148,10 @@ export interface ProfileOptions {
   /** Called once before any upstream call, with the estimate; false stops the run. */
   confirm?: (estimate: ProfileEstimate) => Promise<boolean>;
   timeoutMs?: number;
+  /** Answers already on record (prompt id → model → answer): used as they are, never asked for again. */
+  known?: ReadonlyMap<string, ReadonlyMap<string, Answer>>;
+  /** Judge only the pairs with this model (onboarding one model against a profiled pool). */
+  focus?: string;
 }
 
 export interface ProfileEstimate {
@@ -186,10 +190,13 @@ const JUDGE_OUTPUT_TOKENS = 200;
 
 export async function profile(opts: ProfileOptions): Promise<ProfileResult> {
   const registry = new ProviderRegistry(opts.providers, { timeoutMs: opts.timeoutMs ?? 120_000 });
+  const knownOnly = (model: string) => opts.known !== undefined && opts.prompts.every((p) => opts.known!.get(p.id)?.has(model));
   const deployment = (model: string): ResolvedModel => {
     const d = registry.resolve(model)[0];
-    if (!d) throw new Error(`no configured provider serves "${model}" (MOMA_PROVIDERS lists the models each provider serves)`);
-    return d;
+    if (d) return d;
+    // A model whose every answer is on record needs no provider: it is never called.
+    if (knownOnly(model)) return { provider: '(on record)', model, baseUrl: '', client: undefined as never, upstreamModel: model, price: { input: 0, output: 0 }, post: undefined as never, secrets: [] };
+    throw new Error(`no configured provider serves "${model}" (MOMA_PROVIDERS lists the models each provider serves)`);
   };
   const models = opts.models.map(deployment);
   const judge = deployment(opts.judge);
@@ -201,20 +208,22 @@ export async function profile(opts: ProfileOptions): Promise<ProfileResult> {
   // The estimate: every uncached call, answers at max_tokens, judge prompts with two such answers.
   const M = models.length;
   const pairs: Array<[number, number]> = [];
-  for (let a = 0; a < M; a++) for (let b = a + 1; b < M; b++) pairs.push([a, b]);
+  for (let a = 0; a < M; a++) for (let b = a + 1; b < M; b++) if (!opts.focus || models[a]!.model === opts.focus || models[b]!.model === opts.focus) pairs.push([a, b]);
+  const grades = opts.focus ? models.filter((m) => m.model === opts.focus) : models;
+  const known = (p: PromptInput, m: ResolvedModel) => opts.known?.get(p.id)?.get(m.model);
   let cached = 0;
   let maxCost = 0;
   for (const p of opts.prompts) {
     const tokens = countTokens(p.messages.map((m) => m.content).join('\n'));
     for (const m of models) {
-      if (cache.has(answerKey(m, p))) cached++;
+      if (known(p, m) || cache.has(answerKey(m, p))) cached++;
       else maxCost += costUsd(tokens, opts.maxTokens, m.price);
     }
     const judgeIn = tokens + 2 * opts.maxTokens + countTokens(pairTemplate);
     maxCost += 2 * pairs.length * costUsd(judgeIn, JUDGE_OUTPUT_TOKENS, judge.price);
-    if (p.reference !== undefined) maxCost += M * costUsd(tokens + opts.maxTokens + countTokens(p.reference) + countTokens(pointTemplate), JUDGE_OUTPUT_TOKENS, judge.price);
+    if (p.reference !== undefined) maxCost += grades.length * costUsd(tokens + opts.maxTokens + countTokens(p.reference) + countTokens(pointTemplate), JUDGE_OUTPUT_TOKENS, judge.price);
   }
-  const judgeCalls = opts.prompts.reduce((s, p) => s + 2 * pairs.length + (p.reference !== undefined ? M : 0), 0);
+  const judgeCalls = opts.prompts.reduce((s, p) => s + 2 * pairs.length + (p.reference !== undefined ? grades.length : 0), 0);
   const estimate: ProfileEstimate = { prompts: opts.prompts.length, answerCalls: opts.prompts.length * M, judgeCalls, cachedCalls: cached, maxCostUsd: maxCost };
   if (opts.confirm && !(await opts.confirm(estimate))) throw new MomaError(9 /* FAILED_PRECONDITION */, 'not confirmed; nothing was sent');
 
@@ -272,7 +281,7 @@ export async function profile(opts: ProfileOptions): Promise<ProfileResult> {
     opts.prompts.flatMap((p) =>
       models.map(async (m) => {
         try {
-          answers.set(`${p.id}\u0000${m.model}`, await call(m, p.messages, answerKey(m, p), opts.maxTokens));
+          answers.set(`${p.id}\u0000${m.model}`, known(p, m) ?? (await call(m, p.messages, answerKey(m, p), opts.maxTokens)));
         } catch (err) {
           if (signal.aborted) return;
           failures.push(`${m.model} on ${p.id}: ${MomaError.from(err).message}`);
@@ -330,7 +339,7 @@ export async function profile(opts: ProfileOptions): Promise<ProfileResult> {
       const graded = new Map<string, number>();
       if (p.reference !== undefined) {
         await Promise.all(
-          models.map(async (m) => {
+          grades.map(async (m) => {
             const A = ans(m);
             if (!A) return tick('grading');
             const prompt = fill(pointTemplate, { question, reference: p.reference!, answer: A.text });

@@ -42,6 +42,21 @@ const manifestSchema = z.object({
     .min(1),
   modes: z.object({ quality: z.number().positive(), balanced: z.number().positive(), cost: z.number().positive() }),
   training: z.record(z.string(), z.unknown()).default({}),
+  derived: z
+    .array(
+      z.object({
+        id: z.string().min(1),
+        inputPricePerMTok: z.number().min(0),
+        outputPricePerMTok: z.number().min(0),
+        outputTokens: z.number().min(0),
+        weights: z.array(z.number()),
+        bias: z.number(),
+        anchors: z.number().int().min(0),
+        anchorMae: z.number().min(0),
+      }),
+    )
+    .optional(),
+  removed: z.array(z.string().min(1)).optional(),
 });
 
 const REQUIRED: Record<HeadSpec['kind'], string[]> = {
@@ -89,6 +104,13 @@ export function decodeArtifact(manifest: unknown, weights: Uint8Array): RouterAr
     if (h.k !== undefined) spec.k = h.k;
     return spec;
   });
+  const ids = new Set(m.models.map((x) => x.id));
+  for (const d of m.derived ?? []) {
+    if (d.weights.length !== M) throw new InvalidInputError(`artifact derived model ${d.id} has ${d.weights.length} weights for ${M} models`, 'manifest');
+    if (ids.has(d.id)) throw new InvalidInputError(`artifact model ${d.id} is listed twice`, 'manifest');
+    ids.add(d.id);
+  }
+  for (const r of m.removed ?? []) if (!ids.has(r)) throw new InvalidInputError(`artifact removes ${r}, which it does not have`, 'manifest');
   const idf = read(m.encoder.idf, 'encoder.idf');
   if (idf.data.length !== dim) throw new InvalidInputError(`artifact encoder idf has ${idf.data.length} entries for dim ${dim}`, 'manifest');
   return {
@@ -99,6 +121,8 @@ export function decodeArtifact(manifest: unknown, weights: Uint8Array): RouterAr
     heads,
     modes: { ...m.modes },
     training: m.training,
+    ...(m.derived ? { derived: m.derived.map((d) => ({ ...d, weights: [...d.weights] })) } : {}),
+    ...(m.removed ? { removed: [...m.removed] } : {}),
   };
 }
 
@@ -133,6 +157,8 @@ export function encodeArtifact(a: RouterArtifact): { manifest: Record<string, un
     heads,
     modes: { ...a.modes },
     training: a.training,
+    ...(a.derived?.length ? { derived: a.derived.map((d) => ({ ...d })) } : {}),
+    ...(a.removed?.length ? { removed: [...a.removed] } : {}),
   };
   return { manifest, weights };
 }

@@ -9,17 +9,18 @@ export type {
   LlmRouter,
   RouterArtifact,
   ArtifactModel,
+  DerivedModel,
   HeadSpec,
   HeadKind,
   Objective,
   Tensor,
 } from './types.ts';
 export { decodeArtifact, encodeArtifact, ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION } from './artifact.ts';
-export { createLlmRouter, predictCostUsd } from './router.ts';
+export { createLlmRouter, predictCostUsd, poolModels, predictPool } from './router.ts';
 export { choose, paretoFront, validateOptions, type Candidate, type Choice } from './choose.ts';
 export { extractQuestion, routingText, promptText } from './extract.ts';
 export { countTokens, warmTokenizer } from './tokens.ts';
 export { predictHead, predictEnsemble, sparsify, sigmoid, type SparseVec } from './heads/infer.ts';
 // Training (tfjs) is a separate entry, `@moma/core/train`, so serving processes never load tfjs.
 export { pairLabel, modelPairs, DEFAULT_GAPS, type GapThresholds } from './pairwise.ts';
-export { diversitySample, combineSwapped, scoresFromVerdicts, verdictScore, type PairVerdict } from './profile.ts';
+export { diversitySample, combineSwapped, scoresFromVerdicts, verdictScore, fitLinear, crossValidatedMae, type PairVerdict } from './profile.ts';

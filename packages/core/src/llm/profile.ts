@@ -104,3 +104,56 @@ export function diversitySample(vectors: Float32Array, n: number, dim: number, b
   }
   return picks;
 }
+
+/**
+ * Ridge regression y ≈ X·w + b (X row-major, n × m; the bias unpenalised), solved from the normal equations by
+ * Gaussian elimination with partial pivoting. Used to onboard a model: its quality as a linear function of the
+ * trained models' predicted qualities, from a small anchor set.
+ */
+export function fitLinear(X: Float32Array | number[], y: readonly number[], n: number, m: number, lambda = 0.1): { weights: number[]; bias: number } {
+  const k = m + 1;
+  const A = Array.from({ length: k }, () => new Float64Array(k + 1));
+  for (let i = 0; i < n; i++) {
+    const row = [...Array.from({ length: m }, (_, j) => Number(X[i * m + j])), 1];
+    for (let a = 0; a < k; a++) {
+      for (let b = 0; b < k; b++) A[a]![b]! += row[a]! * row[b]!;
+      A[a]![k]! += row[a]! * y[i]!;
+    }
+  }
+  for (let a = 0; a < m; a++) A[a]![a]! += lambda;
+  for (let c = 0; c < k; c++) {
+    let piv = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[piv]![c]!)) piv = r;
+    [A[c], A[piv]] = [A[piv]!, A[c]!];
+    const d = A[c]![c]!;
+    if (Math.abs(d) < 1e-12) continue;
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue;
+      const f = A[r]![c]! / d;
+      if (f !== 0) for (let j = c; j <= k; j++) A[r]![j]! -= f * A[c]![j]!;
+    }
+  }
+  const sol = A.map((row, i) => (Math.abs(row[i]!) < 1e-12 ? 0 : row[k]! / row[i]!));
+  return { weights: sol.slice(0, m), bias: sol[m]! };
+}
+
+/** Mean absolute error of fitLinear over `folds` interleaved folds (each row predicted by a fit without it). */
+export function crossValidatedMae(X: Float32Array | number[], y: readonly number[], n: number, m: number, folds = 5, lambda = 0.1): number {
+  if (n < 2) return Number.NaN;
+  const f = Math.min(folds, n);
+  let err = 0;
+  for (let k = 0; k < f; k++) {
+    const train = Array.from({ length: n }, (_, i) => i).filter((i) => i % f !== k);
+    const Xt = new Float32Array(train.length * m);
+    train.forEach((i, r) => {
+      for (let j = 0; j < m; j++) Xt[r * m + j] = Number(X[i * m + j]);
+    });
+    const { weights, bias } = fitLinear(Xt, train.map((i) => y[i]!), train.length, m, lambda);
+    for (let i = k; i < n; i += f) {
+      let v = bias;
+      for (let j = 0; j < m; j++) v += weights[j]! * Number(X[i * m + j]);
+      err += Math.abs(Math.min(1, Math.max(0, v)) - y[i]!);
+    }
+  }
+  return err / n;
+}

@@ -20,6 +20,34 @@ function validateInput(input: RouteInput): void {
   if (input.context !== undefined && !Array.isArray(input.context)) throw new InvalidInputError('context must be an array of turns', 'context');
 }
 
+/**
+ * The models a router ranks: the trained ones, then the onboarded (derived) ones, less the removed ones; `pool`
+ * holds each one's index in trained-then-derived order.
+ */
+export function poolModels(artifact: RouterArtifact): { models: ArtifactModel[]; pool: number[] } {
+  const all: ArtifactModel[] = [...artifact.models, ...(artifact.derived ?? [])];
+  const removed = new Set(artifact.removed ?? []);
+  const pool = all.map((_, i) => i).filter((i) => !removed.has(all[i]!.id));
+  return { models: pool.map((i) => all[i]!), pool };
+}
+
+/** Predicted qualities of the pool from the trained models' `base` predictions (derived ones: w·base + b, in [0, 1]). */
+export function predictPool(artifact: RouterArtifact, base: Float32Array, pool: readonly number[]): Float32Array {
+  const M = artifact.models.length;
+  const derived = artifact.derived ?? [];
+  const out = new Float32Array(pool.length);
+  pool.forEach((i, j) => {
+    if (i < M) out[j] = base[i]!;
+    else {
+      const d = derived[i - M]!;
+      let v = d.bias;
+      for (let k = 0; k < M; k++) v += d.weights[k]! * base[k]!;
+      out[j] = Math.min(1, Math.max(0, v));
+    }
+  });
+  return out;
+}
+
 /** A router over one artifact: encode the question, score every model, choose on the cost-quality front. */
 export function createLlmRouter(artifact: RouterArtifact): LlmRouter {
   const encoder = new HashingEncoder(artifact.encoder);
@@ -33,12 +61,12 @@ export function createLlmRouter(artifact: RouterArtifact): LlmRouter {
       cache.set(text, hit);
       return hit;
     }
-    const q = predictEnsemble(artifact.heads, encoder.encode(text), models.length);
+    const q = predictPool(artifact, predictEnsemble(artifact.heads, encoder.encode(text), artifact.models.length), pool);
     cache.set(text, q);
     if (cache.size > PREDICTION_CACHE) cache.delete(cache.keys().next().value as string);
     return q;
   };
-  const models = artifact.models;
+  const { models, pool } = poolModels(artifact);
   const ids = models.map((m) => m.id);
   const prices = models.map(({ id, inputPricePerMTok, outputPricePerMTok }) => ({ id, inputPricePerMTok, outputPricePerMTok }));
   return {

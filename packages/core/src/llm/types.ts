@@ -86,4 +86,21 @@ export interface RouterArtifact {
   modes: Record<RoutingModeName, number>;
   /** Free-form training metadata and metrics (dataset, split sizes, losses, validation figures). */
   training: Record<string, unknown>;
+  /**
+   * Models onboarded without retraining (`moma pool add`): each one's predicted quality is a linear function of the
+   * trained models' predictions, fitted on a small anchor set, clamped to [0, 1].
+   */
+  derived?: DerivedModel[];
+  /** Model ids taken out of the pool (`moma pool remove`): kept in the heads, never ranked. */
+  removed?: string[];
+}
+
+export interface DerivedModel extends ArtifactModel {
+  id: string;
+  /** One weight per trained model (artifact.models order). */
+  weights: number[];
+  bias: number;
+  /** Anchor prompts it was fitted on, and its cross-validated mean absolute error there. */
+  anchors: number;
+  anchorMae: number;
 }
