@@ -52,14 +52,36 @@ ${singles}
 `;
 }
 
+/** Past this many groups, only the first (all tasks) gets full tables; the tasks get one summary line each. */
+export const FULL_GROUPS = 8;
+
+/** The groups shown with full tables and a plot. */
+export const fullGroups = (r: EvalResult): EvalGroupResult[] => (r.evals.length > FULL_GROUPS ? r.evals.slice(0, 1) : r.evals);
+
+function taskLines(r: EvalResult): string {
+  const rows = r.evals.slice(1).map((g) => {
+    const q = g.router.modes.quality;
+    const b = g.baselines;
+    return `| ${g.name} | ${g.queries} | ${f3(g.router.aiq)} | ${f3(b.zero.aiq)} | ${f3(q.quality)} @ ${(100 * q.costVsBestSingle).toFixed(0)}% | ${f3(b.bestSingle.quality)} (${b.bestSingle.model}) | ${f3(b.random.quality)} | ${f3(b.oracle.quality)} |${r.models.length === 2 ? ` ${f3(g.router.apgr)} |` : ''}`;
+  });
+  const two = r.models.length === 2;
+  return `### Per task
+
+| task | test queries | AIQ router | AIQ zero | quality mode (cost vs best single) | best single | random | oracle |${two ? ' APGR |' : ''}
+| --- | --- | --- | --- | --- | --- | --- | --- |${two ? ' --- |' : ''}
+${rows.join('\n')}
+`;
+}
+
 /** The results page for one dataset: one table per eval group plus the notes on how it was measured. */
 export function markdownReport(r: EvalResult, plots: Record<string, string> = {}): string {
   const two = r.models.length === 2;
+  const full = fullGroups(r);
   return `## ${r.dataset}
 
 Train ${r.split.train} queries, test ${r.split.test}; router heads: ${r.routerHeads.join(', ')}.
 
 ${r.notes.map((n) => `- ${n}`).join('\n')}
 
-${r.evals.map((g) => `${group(g, two)}${plots[g.name] ? `\n![${g.name} cost-quality](${plots[g.name]})\n` : ''}`).join('\n')}`;
+${full.map((g) => `${group(g, two)}${plots[g.name] ? `\n![${g.name} cost-quality](${plots[g.name]})\n` : ''}`).join('\n')}${r.evals.length > full.length ? `\n${taskLines(r)}` : ''}`;
 }
