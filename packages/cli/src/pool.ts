@@ -35,7 +35,8 @@ const USAGE = `usage: moma pool <add|remove> MODEL --artifact DIR [options]
   moma pool remove MODEL --artifact DIR [--out DIR]
       takes MODEL out of the pool (an onboarded model is dropped; a trained one is kept in the heads, never ranked)
 
-  --out DIR   where to write the new artifact (default: DIR itself); then: moma publish --artifact DIR`;
+  --out DIR   where to write the new artifact (default: DIR itself); then: moma publish --artifact DIR
+  --json      pool add prints {model, anchors, mean_quality, anchor_mae, artifact, version} on stdout`;
 
 class UsageError extends Error {}
 
@@ -111,6 +112,7 @@ export async function runPool(argv: string[], io: PoolIo = {}): Promise<number> 
         seed: { type: 'string', default: '7' },
         yes: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -244,8 +246,11 @@ export async function runPool(argv: string[], io: PoolIo = {}): Promise<number> 
     };
     writeArtifactDir(dest, next);
     const meanY = y.reduce((a, b) => a + b, 0) / y.length;
-    out(`onboarded ${model} from ${keep.length} anchors (mean quality ${meanY.toFixed(3)}); cross-validated MAE of its predicted quality on them: ${mae.toFixed(3)}`);
-    out(`wrote ${dest}, version ${version}; publish it: moma publish --artifact ${dest}`);
+    if (o.json) out(JSON.stringify({ model, anchors: keep.length, mean_quality: meanY, anchor_mae: mae, artifact: dest, version }));
+    else {
+      out(`onboarded ${model} from ${keep.length} anchors (mean quality ${meanY.toFixed(3)}); cross-validated MAE of its predicted quality on them: ${mae.toFixed(3)}`);
+      out(`wrote ${dest}, version ${version}; publish it: moma publish --artifact ${dest}`);
+    }
     return 0;
   } catch (e) {
     err(`moma pool: ${(e as Error).message}`);

@@ -25,6 +25,7 @@ const USAGE = `usage: moma profile --prompts PATH [--prompts PATH ...] --out FIL
   --seed N           prompt selection seed (default 7)
   --yes              start without asking (the cost estimate is still printed)
   --quiet            no progress bar
+  --json             a JSON summary on stdout (rows, calls made, USD spent, the estimate, failures)
   Judge prompts: packages/cli/src/profile/judge/${PAIRWISE_PROMPT_VERSION}.md and ${POINTWISE_PROMPT_VERSION}.md (their
   version is recorded on every judgement).`;
 
@@ -87,6 +88,7 @@ export async function runProfile(argv: string[], io: ProfileIo = {}): Promise<nu
         seed: { type: 'string', default: '7' },
         yes: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -147,6 +149,7 @@ export async function runProfile(argv: string[], io: ProfileIo = {}): Promise<nu
     writeFileSync(o.out, `${res.rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
     err(`profile: ${res.calls} upstream calls this run, $${res.spentUsd.toFixed(4)} spent; wrote ${res.rows.length} rows to ${o.out}`);
     for (const f of res.failures.slice(0, 20)) err(`profile: failed: ${f}`);
+    if (o.json) out(JSON.stringify({ out: o.out, rows: res.rows.length, calls: res.calls, spent_usd: res.spentUsd, estimate: res.estimate, failures: res.failures }));
     if (res.failures.length > 20) err(`profile: … and ${res.failures.length - 20} more failures`);
     return 0;
   } catch (e) {
