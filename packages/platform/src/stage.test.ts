@@ -165,6 +165,8 @@ for (const backend of backends) {
         expect(await scorer.listModels({})).toEqual({
           models: [{ id: 'gpt-x', inputPricePerMtok: 1.25, outputPricePerMtok: 10, provider: 'openai' }],
           routerVersion: 'v7',
+          unserved: [],
+          unknown: [],
         });
       } finally {
         await Promise.all([intentSub.unsubscribe(), scoringSub.unsubscribe()]);
