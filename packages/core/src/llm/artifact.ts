@@ -6,6 +6,12 @@ export const ARTIFACT_FORMAT = 'moma-llm-router';
 export const ARTIFACT_FORMAT_VERSION = 1;
 
 const tensorRef = z.object({ offset: z.number().int().min(0), shape: z.array(z.number().int().min(0)).min(1) });
+const modelSchema = z.object({
+  id: z.string().min(1),
+  inputPricePerMTok: z.number().min(0),
+  outputPricePerMTok: z.number().min(0),
+  outputTokens: z.number().min(0),
+});
 const manifestSchema = z.object({
   format: z.literal(ARTIFACT_FORMAT),
   formatVersion: z.literal(ARTIFACT_FORMAT_VERSION),
@@ -19,16 +25,7 @@ const manifestSchema = z.object({
     idf: tensorRef,
   }),
   tokenizer: z.string().optional(),
-  models: z
-    .array(
-      z.object({
-        id: z.string().min(1),
-        inputPricePerMTok: z.number().min(0),
-        outputPricePerMTok: z.number().min(0),
-        outputTokens: z.number().min(0),
-      }),
-    )
-    .min(1),
+  models: z.array(modelSchema).min(1),
   heads: z
     .array(
       z.object({
@@ -43,18 +40,7 @@ const manifestSchema = z.object({
   modes: z.object({ quality: z.number().positive(), balanced: z.number().positive(), cost: z.number().positive() }),
   training: z.record(z.string(), z.unknown()).default({}),
   derived: z
-    .array(
-      z.object({
-        id: z.string().min(1),
-        inputPricePerMTok: z.number().min(0),
-        outputPricePerMTok: z.number().min(0),
-        outputTokens: z.number().min(0),
-        weights: z.array(z.number()),
-        bias: z.number(),
-        anchors: z.number().int().min(0),
-        anchorMae: z.number().min(0),
-      }),
-    )
+    .array(modelSchema.extend({ weights: z.array(z.number()), bias: z.number(), anchors: z.number().int().min(0), anchorMae: z.number().min(0) }))
     .optional(),
   removed: z.array(z.string().min(1)).optional(),
 });
