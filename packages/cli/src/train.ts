@@ -7,7 +7,7 @@ import { DEFAULT_HEADS, trainRouter } from './llm/pipeline.ts';
 import { progressBar } from './progress.ts';
 import { initTf } from './tf.ts';
 
-const USAGE = `moma train --data PATH [--data PATH ...] [--prices FILE] [--out DIR] [--name NAME] [--dim N] [--seed N] [--quiet]
+const USAGE = `moma train --data PATH [--data PATH ...] [--prices FILE] [--out DIR] [--name NAME] [--dim N] [--seed N] [--quiet] [--json]
   Trains the LLM router (hashing encoder + linear, MLP and gated-experts heads) on the train split of routing data
   (files or folders in the routing-data format, or RouterBench / RouteLLM / LLMRouter files; several are combined)
   and writes a versioned artifact (manifest.json + weights.bin). Default out: artifacts/<name>.
@@ -25,6 +25,7 @@ export async function runTrain(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '7' },
       backend: { type: 'string', default: 'wasm' },
       quiet: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -44,5 +45,10 @@ export async function runTrain(argv: string[]): Promise<number> {
   const out = values.out ?? path.join('artifacts', values.name);
   const { manifestPath, bytes } = writeArtifactDir(out, res.artifact);
   console.error(`wrote ${manifestPath} (+ weights.bin, ${(bytes / 1e6).toFixed(2)} MB), version ${res.artifact.version}, modes ${JSON.stringify(res.artifact.modes)}`);
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ artifact: out, version: res.artifact.version, models: res.artifact.models.map((m) => m.id), rows: res.artifact.training.rows, ensemble: res.artifact.training.ensemble, modes: res.artifact.modes, bytes })}\n`,
+    );
+  }
   return 0;
 }
