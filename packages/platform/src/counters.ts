@@ -63,8 +63,7 @@ export function takeResult(limits: readonly CounterLimit[], counts: ReadonlyArra
     refused,
     states: limits.map((l, i) => {
       const current = counts[i]!.current + (ok ? l.add : 0);
-      const after = { ...l, add: l.add > 0 ? l.add : 0 };
-      return { used: used[i]! + (ok ? l.add : 0), resetMs: msUntilRoom(after, current, counts[i]!.previous, nowMs) };
+      return { used: used[i]! + (ok ? l.add : 0), resetMs: msUntilRoom(l, current, counts[i]!.previous, nowMs) };
     }),
   };
 }

@@ -1,6 +1,6 @@
 // The gateway's use cases, shared by the gRPC and HTTP doors: route (decision only), chat (decide, execute, record),
 // list models (cached, it also backs the `model` check), health.
-import { checkTenant, validateTurn } from '@moma/core/rules';
+import { checkTenant, hasLimits, validateTurn } from '@moma/core/rules';
 import type { Bus, Logger, StageClient } from '@moma/platform';
 import { Code, MomaError, stageClient } from '@moma/platform';
 import {
@@ -8,7 +8,6 @@ import {
   KeysStageDefinition,
   RoutingMode,
   type AdmitResponse,
-  type Limits,
   OrchestratorStageDefinition,
   ScoringStageDefinition,
   type ExecuteResponse,
@@ -29,15 +28,12 @@ export interface RouterOptions {
   modelsTtlMs: number;
 }
 
-const limited = (l: Limits | undefined): boolean => l !== undefined && (l.requestsPerMinute > 0 || l.tokensPerMinute > 0 || l.budgetUsd > 0);
-
 function dropRateLimit(h: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(h).filter(([k]) => !k.toLowerCase().startsWith('x-ratelimit-')));
 }
 
 function withoutRateLimitHeaders(ev: ExecuteResponse): ExecuteResponse {
-  const keys = Object.keys(ev.headers);
-  return keys.length === 0 ? ev : { ...ev, headers: dropRateLimit(ev.headers) };
+  return Object.keys(ev.headers).length === 0 ? ev : { ...ev, headers: dropRateLimit(ev.headers) };
 }
 
 export interface HealthReport {
@@ -97,7 +93,7 @@ export class GatewayRouter {
   /** KeysStage.Admit for a caller with limits (none: no call); a refusal is RESOURCE_EXHAUSTED with Retry-After. */
   private async admit(turn: CallerTurn): Promise<AdmitResponse | undefined> {
     const c = turn.caller;
-    if (!c || (!limited(c.keyLimits) && !limited(c.tenantLimits))) return undefined;
+    if (!c || (!hasLimits(c.keyLimits) && !hasLimits(c.tenantLimits))) return undefined;
     const res = await this.keys.admit({ keyId: c.keyId, keyLimits: c.keyLimits, tenant: turn.options.tenant, tenantLimits: c.tenantLimits });
     if (!res.admitted) {
       const seconds = Math.max(1, Math.ceil(Number(res.retryAfterMs) / 1000));

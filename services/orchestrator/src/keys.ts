@@ -4,7 +4,8 @@
 // is stored nowhere.
 import { randomBytes } from 'node:crypto';
 import { MomaError, secretDigest, type Store } from '@moma/platform';
-import { checkLimits, hasLimits, type LimitStore } from './limits.ts';
+import { hasLimits } from '@moma/core';
+import { checkLimits, type LimitStore } from './limits.ts';
 import {
   ApiKey,
   Scope,

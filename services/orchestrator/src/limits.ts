@@ -2,7 +2,7 @@
 // `limit:`): Admit counts a request against every limit its key and tenant have, in one atomic Store.take, so any
 // number of gateways share one count; the executor's usage events (consumed once across orchestrator instances)
 // add tokens and USD to the same windows. Tenant limits are stored under `tenantlimits:<tenant>`.
-import { checkTenant } from '@moma/core';
+import { checkTenant, hasLimits } from '@moma/core';
 import { MomaError, type CounterLimit, type Store, type WindowCounter } from '@moma/platform';
 import {
   BudgetPeriod,
@@ -62,10 +62,6 @@ export function checkLimits(l: Limits | undefined, field: string): void {
   bad('cost_mode_at', l.costModeAt);
   if (l.costModeAt > 1) throw MomaError.invalidArgument(`${field}.cost_mode_at is a share of the budget, in (0, 1]`, { field: `${field}.cost_mode_at` });
 }
-
-/** Whether any limit is set (an all-zero Limits is none). */
-export const hasLimits = (l: Limits | undefined): l is Limits =>
-  l !== undefined && (l.requestsPerMinute > 0 || l.tokensPerMinute > 0 || l.budgetUsd > 0);
 
 interface Check {
   kind: Kind;
@@ -137,11 +133,11 @@ export class LimitStore {
       resetMs: c.kind === 'budget' ? Math.max(0, c.counter.endMs - now) : taken.states[i]!.resetMs,
     }));
     const near = checks
-      .map((c, i) => ({ c, share: states[i]!.used / c.counter.limit }))
+      .map((c, i) => ({ c, used: states[i]!.used, share: states[i]!.used / c.counter.limit }))
       .filter(({ c, share }) => c.kind === 'budget' && share >= (c.limits.costModeAt || DEFAULT_COST_MODE_AT))
       .sort((a, b) => b.share - a.share)[0];
     const costModeReason = near
-      ? `budget: ${near.c.holder} ${near.c.id || '(default)'} has used ${Math.min(100, Math.round(near.share * 100))}% of its ${periodName(near.c.limits.budgetPeriod)} budget (${usd(states[checks.indexOf(near.c)]!.used)} of ${usd(near.c.counter.limit)}), so it is routed in cost mode`
+      ? `budget: ${near.c.holder} ${near.c.id || '(default)'} has used ${Math.min(100, Math.round(near.share * 100))}% of its ${periodName(near.c.limits.budgetPeriod)} budget (${usd(near.used)} of ${usd(near.c.counter.limit)}), so it is routed in cost mode`
       : '';
     if (taken.ok) return { admitted: true, refusedBy: '', retryAfterMs: 0, states, costModeReason };
     const c = checks[taken.refused]!;
