@@ -18,9 +18,8 @@ import {
   type RouterArtifact,
 } from '@moma/core';
 import { parseProviders } from '@moma/executor';
-import { promptOf, routingRowSchema, type RoutingDataRow } from './data/format.ts';
-import { dataFiles } from './data/load.ts';
-import { readJsonl } from './data/read-jsonl.ts';
+import { promptOf, scoreValue, type RoutingDataRow } from './data/format.ts';
+import { readRoutingRows } from './data/load.ts';
 import { readArtifactDir, writeArtifactDir } from './llm/artifact-files.ts';
 import { profile, selectPrompts, type Answer, type PromptInput } from './profile/profile.ts';
 import { progressBar } from './progress.ts';
@@ -46,23 +45,14 @@ export interface PoolIo {
   err?: (line: string) => void;
 }
 
-/** Anchor rows (validated), with the prompt and each model's recorded answer and score. */
+/** Anchor rows (validated as moma train reads them), with the prompt and each model's recorded answer and score. */
 function readAnchors(paths: readonly string[]): RoutingDataRow[] {
-  const rows: RoutingDataRow[] = [];
-  for (const file of paths.flatMap(dataFiles)) {
-    readJsonl(file).forEach((raw, i) => {
-      const r = routingRowSchema.safeParse(raw);
-      if (!r.success) {
-        const issue = r.error.issues[0]!;
-        throw new UsageError(`${file}: row ${i + 1}: ${issue.path.map(String).join('.') || '(row)'}: ${issue.message}`);
-      }
-      rows.push(r.data);
-    });
+  try {
+    return readRoutingRows(paths);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
-  return rows;
 }
-
-const score = (v: number | boolean | null | undefined): number | undefined => (typeof v === 'boolean' ? Number(v) : typeof v === 'number' ? v : undefined);
 
 /** The trained models' predicted qualities on each anchor (n × M), from the artifact's encoder and heads. */
 function basePredictions(artifact: RouterArtifact, rows: readonly RoutingDataRow[]): Float32Array {
@@ -78,12 +68,12 @@ function basePredictions(artifact: RouterArtifact, rows: readonly RoutingDataRow
  * verdicts against models whose score on the prompt is on record (their score moved by a quarter per class step).
  */
 function impliedScore(model: string, row: RoutingDataRow, recorded: RoutingDataRow): number | undefined {
-  const direct = score(row.scores[model]);
+  const direct = scoreValue(row.scores[model]);
   if (row.reference !== undefined && direct !== undefined) return direct;
   const implied: number[] = [];
   for (const j of row.judgements ?? []) {
     const other = j.a === model ? j.b : j.b === model ? j.a : undefined;
-    const s = other !== undefined ? score(recorded.scores[other]) : undefined;
+    const s = other !== undefined ? scoreValue(recorded.scores[other]) : undefined;
     if (other === undefined || s === undefined) continue;
     const v = verdictScore(j.label as PairVerdict) * (j.a === model ? 1 : -1);
     implied.push(Math.min(1, Math.max(0, s + v / 4)));
@@ -166,7 +156,7 @@ export async function runPool(argv: string[], io: PoolIo = {}): Promise<number> 
       task: r.task,
       ...(r.reference !== undefined ? { reference: r.reference } : {}),
     }));
-    const usable = o['from-data'] ? inputs.filter((p) => score(byId.get(p.id)!.scores[model]) !== undefined) : inputs;
+    const usable = o['from-data'] ? inputs.filter((p) => scoreValue(byId.get(p.id)!.scores[model]) !== undefined) : inputs;
     const chosen = selectPrompts(usable, budget, Number(o.seed));
     if (chosen.length < 2) throw new UsageError(`only ${chosen.length} anchor prompts are usable for ${model}`);
 

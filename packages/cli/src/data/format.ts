@@ -80,17 +80,26 @@ export function routingRowJsonSchema(): Record<string, unknown> {
   };
 }
 
-/** The text of a row's routed turn: the prompt, or the last user message of the conversation. */
-export function promptOf(r: Pick<RoutingDataRow, 'prompt' | 'messages'>): string {
+/** The text of a routed turn: the prompt, or the last user message of the conversation (else its last message). */
+export function promptOf(r: { prompt?: string | undefined; messages?: ReadonlyArray<{ role: string; content: string }> | undefined }): string {
   if (r.prompt !== undefined) return r.prompt;
   const user = [...(r.messages ?? [])].reverse().find((m) => m.role === 'user');
   return user?.content ?? r.messages!.at(-1)!.content;
 }
 
+/** A recorded score as a number (true/false as 1/0); undefined when it is not measured. */
+export function scoreValue(v: number | boolean | null | undefined): number | undefined {
+  return typeof v === 'boolean' ? Number(v) : typeof v === 'number' ? v : undefined;
+}
+
+/** "scores.gpt-4o: expected number …": the first problem zod found, with the field it is in (`whole` when none). */
+export function issueText(err: z.ZodError, whole = '(row)'): string {
+  const issue = err.issues[0]!;
+  return `${issue.path.length > 0 ? issue.path.map(String).join('.') : whole}: ${issue.message}`;
+}
+
 /** "row 12 (id q-7): scores.gpt-4o: expected ..." for the first problem of a row that does not validate. */
 export function rowError(where: string, raw: unknown, err: z.ZodError): string {
   const id = typeof (raw as { id?: unknown })?.id === 'string' ? ` (id ${(raw as { id: string }).id})` : '';
-  const issue = err.issues[0]!;
-  const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(row)';
-  return `${where}${id}: ${field}: ${issue.message}`;
+  return `${where}${id}: ${issueText(err)}`;
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { countTokens } from '@moma/core';
 import { z } from 'zod';
-import { type Prices, type RoutingDataRow } from './format.ts';
+import { issueText, type Prices, type RoutingDataRow } from './format.ts';
 import { readJsonl } from './read-jsonl.ts';
 
 export type SourceFormat = 'routerbench' | 'routellm' | 'llmrouter';
@@ -105,8 +105,7 @@ function parseRows<S extends z.ZodType>(file: string, raw: unknown[], schema: S,
   return raw.map((r, i) => {
     const res = schema.safeParse(r);
     if (res.success) return res.data;
-    const issue = res.error.issues[0]!;
-    throw new Error(`${file}: row ${i + 1}: ${issue.path.map(String).join('.') || '(row)'}: ${issue.message} (reading ${what} rows)`);
+    throw new Error(`${file}: row ${i + 1}: ${issueText(res.error)} (reading ${what} rows)`);
   });
 }
 

@@ -6,7 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { countTokens, extractQuestion } from '@moma/core';
 import { rng } from '@moma/core/train';
-import { promptOf, rowError, routingRowSchema, type Prices, type RoutingDataRow } from './format.ts';
+import { promptOf, rowError, routingRowSchema, scoreValue, type Prices, type RoutingDataRow } from './format.ts';
 import { detectSource, importFile, type SourceFormat } from './import.ts';
 import { readJsonl } from './read-jsonl.ts';
 import type { DatasetModel, RoutingDataset, RoutingRow } from './types.ts';
@@ -65,6 +65,11 @@ function readRows(file: string, opts: LoadOptions): { rows: Located[]; format: S
     throw new Error(`${problems.length} invalid rows (format: schemas/routing-data.schema.json):\n  ${problems.slice(0, 5).join('\n  ')}${more}`);
   }
   return { rows, format: 'moma', notes: [] };
+}
+
+/** Every validated row of files or folders (source formats imported), in file order. */
+export function readRoutingRows(paths: readonly string[], opts: LoadOptions = {}): RoutingDataRow[] {
+  return paths.flatMap(dataFiles).flatMap((f) => readRows(f, opts).rows.map((r) => r.row));
 }
 
 /**
@@ -167,10 +172,7 @@ export function loadDataset(paths: string | readonly string[], opts: LoadOptions
       split,
       task: row.task,
       prompt,
-      scores: Float32Array.from(models, (m) => {
-        const s = row.scores[m];
-        return typeof s === 'boolean' ? Number(s) : typeof s === 'number' ? s : Number.NaN;
-      }),
+      scores: Float32Array.from(models, (m) => scoreValue(row.scores[m]) ?? Number.NaN),
       costUsd: Float32Array.from(dsModels, (m) => {
         const c = row.cost_usd?.[m.id];
         if (c !== undefined) return c;
@@ -195,14 +197,14 @@ export function loadDataset(paths: string | readonly string[], opts: LoadOptions
     evalOf: (r) => r.task,
     notes,
   };
-  if (M === 2) ds.strongWeak = strongWeak(kept);
+  if (M === 2) ds.strongWeak = strongerFirst(kept.filter((r) => r.split === 'train'));
   return ds;
 }
 
-/** Of two models, the stronger is the one with the higher mean training score. */
-function strongWeak(rows: readonly RoutingRow[]): [number, number] {
+/** Of two models, the stronger (higher mean score over `rows`, unmeasured ones left out) first. */
+export function strongerFirst(rows: readonly RoutingRow[]): [number, number] {
   const mean = [0, 1].map((m) => {
-    const v = rows.filter((r) => r.split === 'train' && !Number.isNaN(r.scores[m]!)).map((r) => r.scores[m]!);
+    const v = rows.filter((r) => !Number.isNaN(r.scores[m]!)).map((r) => r.scores[m]!);
     return v.reduce((a, b) => a + b, 0) / Math.max(v.length, 1);
   });
   return mean[0]! >= mean[1]! ? [0, 1] : [1, 0];

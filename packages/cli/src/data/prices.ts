@@ -2,7 +2,7 @@
 // provider config (the MOMA_PROVIDERS array, whose entries carry `prices`), else MOMA_PROVIDERS itself.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { pricesSchema, type Prices } from './format.ts';
+import { issueText, pricesSchema, type Prices } from './format.ts';
 
 const providers = z.array(z.object({ prices: pricesSchema.optional() }).loose());
 
@@ -11,8 +11,7 @@ function parse(json: unknown, where: string): Prices {
   if (table.success) return table.data;
   const list = providers.safeParse(json);
   if (list.success) return Object.assign({}, ...list.data.map((p) => p.prices ?? {})) as Prices;
-  const issue = table.error.issues[0]!;
-  throw new Error(`${where}: not a price table (${issue.path.map(String).join('.') || '(top)'}: ${issue.message}) nor a provider list with prices`);
+  throw new Error(`${where}: not a price table (${issueText(table.error, '(top)')}) nor a provider list with prices`);
 }
 
 /** The prices to load data with: the file's, or MOMA_PROVIDERS' (undefined when neither is given). */

@@ -18,7 +18,7 @@ import {
   wtpGrid,
 } from '@moma/core';
 import { rng } from '@moma/core/train';
-import type { RoutingDataset, RoutingRow } from '../data/load.ts';
+import { strongerFirst, type RoutingDataset, type RoutingRow } from '../data/load.ts';
 import { knnPredict } from './knn.ts';
 import { DEFAULT_HEADS, embed, type HeadPlan, meanCost, predictRows, routingTable, trainRouter, type TrainedRouter } from './pipeline.ts';
 
@@ -290,10 +290,4 @@ export function evaluateArtifact(artifact: RouterArtifact, data: RoutingDataset,
     modesWtp: artifact.modes,
     evals: scoreGroups(ds, rows, { router, ...(knn ? { knn } : {}) }, artifact.modes, opts.seed),
   };
-}
-
-/** Of two models, the stronger (higher mean score) first. */
-function strongerFirst(rows: readonly RoutingRow[]): [number, number] {
-  const mean = (m: number) => rows.reduce((s, r) => s + r.scores[m]!, 0) / Math.max(rows.length, 1);
-  return mean(0) >= mean(1) ? [0, 1] : [1, 0];
 }

@@ -12,7 +12,7 @@ import { combineSwapped, countTokens, diversitySample, extractQuestion, HashingE
 import { callLlm, costUsd, ProviderRegistry, type ProviderConfig, type ResolvedModel } from '@moma/executor';
 import { MomaError } from '@moma/platform';
 import { z } from 'zod';
-import type { RoutingDataRow } from '../data/format.ts';
+import { issueText, promptOf, type RoutingDataRow } from '../data/format.ts';
 import { dataFiles } from '../data/load.ts';
 import { readJsonl } from '../data/read-jsonl.ts';
 
@@ -47,10 +47,7 @@ export function readPrompts(paths: readonly string[]): PromptInput[] {
   for (const file of paths.flatMap(dataFiles)) {
     readJsonl(file).forEach((raw, i) => {
       const res = promptRow.safeParse(raw);
-      if (!res.success) {
-        const issue = res.error.issues[0]!;
-        throw new Error(`${file}: row ${i + 1}: ${issue.path.map(String).join('.') || '(row)'}: ${issue.message}`);
-      }
+      if (!res.success) throw new Error(`${file}: row ${i + 1}: ${issueText(res.error)}`);
       const r = res.data;
       const messages = r.messages ?? [{ role: 'user', content: r.prompt! }];
       const id = r.id ?? `p-${sha256(JSON.stringify(messages)).slice(0, 16)}`;
@@ -64,12 +61,11 @@ export function readPrompts(paths: readonly string[]): PromptInput[] {
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
-const lastUser = (p: PromptInput): string => [...p.messages].reverse().find((m) => m.role === 'user')?.content ?? p.messages.at(-1)!.content;
 
 /** Up to `budget` prompts spread over what the prompts are about (all when budget is 0 or larger than the set). */
 export function selectPrompts(prompts: readonly PromptInput[], budget: number, seed: number): PromptInput[] {
   if (budget <= 0 || budget >= prompts.length) return [...prompts];
-  const texts = prompts.map((p) => extractQuestion(lastUser(p)));
+  const texts = prompts.map((p) => extractQuestion(promptOf(p)));
   const encoder = HashingEncoder.fit(texts, { dim: 512, wordNgrams: 2, charNgrams: [3, 5] });
   const X = new Float32Array(prompts.length * encoder.dim);
   texts.forEach((t, i) => X.set(encoder.encode(t), i * encoder.dim));
