@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { combineSwapped, countTokens, diversitySample, extractQuestion, HashingEncoder, scoresFromVerdicts, type PairVerdict } from '@moma/core';
 import { callLlm, costUsd, ProviderRegistry, type ProviderConfig, type ResolvedModel } from '@moma/executor';
-import { MomaError } from '@moma/platform';
+import { Code, MomaError } from '@moma/platform';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
 import { issueText, promptOf, type RoutingDataRow } from '../data/format.ts';
 import { dataFiles } from '../data/load.ts';
@@ -104,33 +105,12 @@ export interface Answer {
   costUsd: number;
 }
 
-/** A bounded number of calls in flight per provider. */
-class Limiter {
-  readonly #max: number;
-  readonly #running = new Map<string, number>();
-  readonly #waiting = new Map<string, Array<() => void>>();
-  constructor(max: number) {
-    this.#max = max;
-  }
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    if ((this.#running.get(key) ?? 0) >= this.#max) await new Promise<void>((r) => this.#waiting.set(key, [...(this.#waiting.get(key) ?? []), r]));
-    this.#running.set(key, (this.#running.get(key) ?? 0) + 1);
-    try {
-      return await fn();
-    } finally {
-      this.#running.set(key, this.#running.get(key)! - 1);
-      const next = this.#waiting.get(key)?.shift();
-      next?.();
-    }
-  }
-}
-
 export interface ProfileOptions {
   prompts: PromptInput[];
   providers: ProviderConfig[];
   /** Models to profile (at least two for pairwise judging). */
   models: string[];
-  /** The judge model; undefined = no judging (scores only where... nothing: a judge is needed for scores). */
+  /** The judge model (pairwise verdicts and grades against references). */
   judge: string;
   cacheDir: string;
   /** In flight per provider. */
@@ -221,9 +201,15 @@ export async function profile(opts: ProfileOptions): Promise<ProfileResult> {
   }
   const judgeCalls = opts.prompts.reduce((s, p) => s + 2 * pairs.length + (p.reference !== undefined ? grades.length : 0), 0);
   const estimate: ProfileEstimate = { prompts: opts.prompts.length, answerCalls: opts.prompts.length * M, judgeCalls, cachedCalls: cached, maxCostUsd: maxCost };
-  if (opts.confirm && !(await opts.confirm(estimate))) throw new MomaError(9 /* FAILED_PRECONDITION */, 'not confirmed; nothing was sent');
+  if (opts.confirm && !(await opts.confirm(estimate))) throw new MomaError(Code.FAILED_PRECONDITION, 'not confirmed; nothing was sent');
 
-  const limiter = new Limiter(Math.max(1, opts.concurrency));
+  // A bounded number of calls in flight per provider.
+  const limits = new Map<string, LimitFunction>();
+  const limited = <T>(provider: string, fn: () => Promise<T>): Promise<T> => {
+    let limit = limits.get(provider);
+    if (!limit) limits.set(provider, (limit = pLimit(Math.max(1, opts.concurrency))));
+    return limit(fn);
+  };
   const signal = opts.signal ?? new AbortController().signal;
   // Calls in flight are not cut off by an interruption: what they cost is kept (cached) for the next run.
   const inFlight = new AbortController().signal;
@@ -247,9 +233,9 @@ export async function profile(opts: ProfileOptions): Promise<ProfileResult> {
     return p;
   };
   const callUpstream = (m: ResolvedModel, messages: Array<{ role: string; content: string }>, key: string, maxTokens: number): Promise<Answer> =>
-    limiter.run(m.provider, async () => {
+    limited(m.provider, async () => {
       for (let attempt = 0; ; attempt++) {
-        if (signal.aborted) throw new MomaError(1 /* CANCELLED */, 'interrupted');
+        if (signal.aborted) throw new MomaError(Code.CANCELLED, 'interrupted');
         let text = '';
         try {
           calls++;
@@ -288,7 +274,7 @@ export async function profile(opts: ProfileOptions): Promise<ProfileResult> {
     ),
   );
 
-  if (signal.aborted) throw new MomaError(1, 'interrupted');
+  if (signal.aborted) throw new MomaError(Code.CANCELLED, 'interrupted');
 
   // (3) The judge: each pair both ways round, and each answer against the reference where there is one.
   const judgeOnce = async (key: string, prompt: string, parse: (t: string) => string | undefined, what: string): Promise<string | undefined> => {
@@ -368,7 +354,7 @@ export async function profile(opts: ProfileOptions): Promise<ProfileResult> {
     }),
   );
   await registry.close();
-  if (signal.aborted) throw new MomaError(1, 'interrupted');
+  if (signal.aborted) throw new MomaError(Code.CANCELLED, 'interrupted');
   const rows = settled.map((r) => {
     if (r.status === 'rejected') throw r.reason;
     return r.value;
