@@ -1,7 +1,7 @@
 // Bus over NATS: request/reply in queue groups (optionally as a named, versioned @nats-io/services service, so
 // `$SRV.PING/INFO/STATS` discovery works), events on JetStream, trace context and errors in headers.
 import { connect, createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSub } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import type { Bus, Codec, EndpointSpec, Logger, RequestOptions, ServiceSpec, Subscription } from './contracts.ts';
 import { Code, MomaError } from './errors.ts';
@@ -18,7 +18,7 @@ import {
   logHandlerError,
 } from './bus-wire.ts';
 import { assertValidSubject, subjectMatches } from './subjects.ts';
-import { ensureEventStream, EVENTS_STREAM, EVENTS_SUBJECTS } from './jetstream-events.ts';
+import { ensureEventConsumer, ensureEventStream, EVENTS_STREAM, EVENTS_SUBJECTS } from './jetstream-events.ts';
 import type { RequestMetrics } from './metrics.ts';
 
 export interface NatsBusOptions {
@@ -274,66 +274,52 @@ export class NatsBus implements Bus {
 
   async subscribe<T>(subject: string, codec: Codec<T>, handler: (msg: T) => void | Promise<void>): Promise<Subscription> {
     assertValidSubject(subject, true);
-    const sub = this.nc.subscribe(subject, {
-      callback: (err, msg) => {
-        if (err) {
-          this.logger?.error({ err, subject }, 'event subscription failed');
-          return;
-        }
-        void withServerSpan(msg.subject, 'receive', carrier(msg.headers), async () => {
-          await handler(decodeOrThrow(codec, msg.data, `event on ${msg.subject}`, Code.INVALID_ARGUMENT));
-        }).catch((err: unknown) => this.logger?.error({ err, subject: msg.subject }, 'event handler failed'));
-      },
-    });
+    const sub = this.nc.subscribe(subject, { callback: this.eventCallback(subject, codec, (m) => handler(m)) });
     // Make sure the server has registered the interest before the caller relies on receiving events.
     await this.nc.flush();
     return { unsubscribe: () => drainQuietly(sub) };
   }
 
+  /** Decodes one event and runs `handler` on it inside the publisher's trace. */
+  private receive<T>(codec: Codec<T>, handler: (msg: T, id: string) => void | Promise<void>, data: Uint8Array, subject: string, h: MsgHdrs | undefined, id: string): Promise<void> {
+    return withServerSpan(subject, 'receive', carrier(h), async () => {
+      await handler(decodeOrThrow(codec, data, `event on ${subject}`, Code.INVALID_ARGUMENT), id);
+    });
+  }
+
+  /** A core-NATS subscription callback for events: each one received, a failing handler logged, never thrown. */
+  private eventCallback<T>(subject: string, codec: Codec<T>, handler: (msg: T, id: string) => void | Promise<void>) {
+    return (err: Error | null, msg: Msg): void => {
+      if (err) {
+        this.logger?.error({ err, subject }, 'event subscription failed');
+        return;
+      }
+      void this.receive(codec, handler, msg.data, msg.subject, msg.headers, `${msg.subject}:${createInbox()}`).catch((e: unknown) =>
+        this.logger?.error({ err: e, subject: msg.subject }, 'event handler failed'),
+      );
+    };
+  }
+
   async consume<T>(subject: string, group: string, codec: Codec<T>, handler: (msg: T, id: string) => Promise<void>): Promise<Subscription> {
     assertValidSubject(subject, true);
     const js = EVENTS_SUBJECTS.some((p) => subjectMatches(p, subject)) ? await this.jetStream() : undefined;
-    const run = (data: Uint8Array, actual: string, h: MsgHdrs | undefined, id: string): Promise<void> =>
-      withServerSpan(actual, 'receive', carrier(h), () => handler(decodeOrThrow(codec, data, `event on ${actual}`, Code.INVALID_ARGUMENT), id));
     if (!js) {
       // Not persisted (no JetStream, or a subject outside the events stream): a queue group still gives each event
       // to one instance.
-      const sub = this.nc.subscribe(subject, {
-        queue: group,
-        callback: (err, msg) => {
-          if (err) return this.logger?.error({ err, subject }, 'event subscription failed');
-          const id = `${msg.subject}:${createInbox()}`;
-          void run(msg.data, msg.subject, msg.headers, id).catch((e: unknown) => this.logger?.error({ err: e, subject: msg.subject }, 'event handler failed'));
-        },
-      });
+      const sub = this.nc.subscribe(subject, { queue: group, callback: this.eventCallback(subject, codec, handler) });
       this.queueSubs.add(sub);
       await this.nc.flush();
       return { unsubscribe: () => drainQuietly(sub) };
     }
-    const jsm = await jetstreamManager(this.nc, { timeout: this.timeoutMs });
-    const config = {
-      durable_name: group,
-      filter_subject: subject,
-      ack_policy: AckPolicy.Explicit,
-      // A new group starts with what is published from now on; an existing one resumes where it stopped.
-      deliver_policy: DeliverPolicy.New,
-      ack_wait: 30_000_000_000,
-      max_deliver: 20,
-    };
-    try {
-      await jsm.consumers.add(EVENTS_STREAM, config);
-    } catch (err) {
-      // Another instance created it first (or it exists from an earlier run): consuming from it is all we need.
-      await jsm.consumers.info(EVENTS_STREAM, group).catch(() => {
-        throw MomaError.from(err, Code.UNAVAILABLE);
-      });
-    }
+    await ensureEventConsumer(await jetstreamManager(this.nc, { timeout: this.timeoutMs }), group, subject).catch((err: unknown) => {
+      throw MomaError.from(err, Code.UNAVAILABLE);
+    });
     const consumer = await js.consumers.get(EVENTS_STREAM, group);
     const messages: ConsumerMessages = await consumer.consume({ max_messages: 64 });
     const loop = (async () => {
       for await (const m of messages) {
         try {
-          await run(m.data, m.subject, m.headers, `${EVENTS_STREAM}:${m.seq}`);
+          await this.receive(codec, handler, m.data, m.subject, m.headers, `${EVENTS_STREAM}:${m.seq}`);
           m.ack();
         } catch (err) {
           this.logger?.error({ err, subject: m.subject, seq: m.seq }, 'event handler failed; the event will be redelivered');
