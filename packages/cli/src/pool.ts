@@ -3,7 +3,6 @@
 // judge compares it with each model on record (both orders) and grades it against references; its quality is then
 // fitted as a linear function of the trained models' predicted qualities (ridge, cross-validated) and stored in the
 // artifact as a derived model, routable as soon as the artifact is published. `remove` takes a model out of the pool.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -17,12 +16,12 @@ import {
   type PairVerdict,
   type RouterArtifact,
 } from '@moma/core';
-import { parseProviders } from '@moma/executor';
 import { promptOf, scoreValue, type RoutingDataRow } from './data/format.ts';
 import { readRoutingRows } from './data/load.ts';
 import { readArtifactDir, writeArtifactDir } from './llm/artifact-files.ts';
 import { profile, selectPrompts, type Answer, type PromptInput } from './profile/profile.ts';
 import { progressBar } from './progress.ts';
+import { readProviders, UsageError } from './providers.ts';
 
 const USAGE = `usage: moma pool <add|remove> MODEL --artifact DIR [options]
 
@@ -36,8 +35,6 @@ const USAGE = `usage: moma pool <add|remove> MODEL --artifact DIR [options]
 
   --out DIR   where to write the new artifact (default: DIR itself); then: moma publish --artifact DIR
   --json      pool add prints {model, anchors, mean_quality, anchor_mae, artifact, version} on stdout`;
-
-class UsageError extends Error {}
 
 export interface PoolIo {
   env?: Record<string, string | undefined>;
@@ -163,8 +160,7 @@ export async function runPool(argv: string[], io: PoolIo = {}): Promise<number> 
     let rows: RoutingDataRow[];
     let outputTokens = 0;
     let price = { input: 0, output: 0 };
-    const providerText = o.providers ? readFileSync(o.providers, 'utf8') : env.MOMA_PROVIDERS;
-    const providers = providerText ? parseProviders(JSON.parse(providerText), env, o.providers ? `--providers ${o.providers}` : 'MOMA_PROVIDERS') : undefined;
+    const providers = readProviders(o.providers, env);
     const configured = providers?.find((p) => p.models.includes(model) || p.models.includes('*'));
     if (configured?.prices[model]) price = configured.prices[model]!;
     if (o['from-data']) {

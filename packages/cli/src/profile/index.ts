@@ -1,9 +1,9 @@
 // `moma profile`: the command around profile.ts (arguments, the provider config, the estimate prompt, the output).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { parseProviders, type ProviderConfig } from '@moma/executor';
 import { progressBar } from '../progress.ts';
+import { readProviders, UsageError } from '../providers.ts';
 import { profile, readPrompts, selectPrompts, PAIRWISE_PROMPT_VERSION, POINTWISE_PROMPT_VERSION, type ProfileEstimate } from './profile.ts';
 
 const USAGE = `usage: moma profile --prompts PATH [--prompts PATH ...] --out FILE --judge MODEL [options]
@@ -37,20 +37,6 @@ export interface ProfileIo {
   confirm?: (question: string) => Promise<boolean>;
   signal?: AbortSignal;
 }
-
-function providersFrom(file: string | undefined, env: Record<string, string | undefined>): ProviderConfig[] {
-  const text = file ? readFileSync(file, 'utf8') : env.MOMA_PROVIDERS ?? (env.MOMA_PROVIDERS_FILE ? readFileSync(env.MOMA_PROVIDERS_FILE, 'utf8') : undefined);
-  if (text === undefined) throw new UsageError('no providers: give --providers FILE or set MOMA_PROVIDERS');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`providers: not JSON (${(e as Error).message})`);
-  }
-  return parseProviders(raw, env, file ? `--providers ${file}` : 'MOMA_PROVIDERS');
-}
-
-class UsageError extends Error {}
 
 async function askOnTerminal(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
@@ -107,7 +93,8 @@ export async function runProfile(argv: string[], io: ProfileIo = {}): Promise<nu
     return 2;
   }
   try {
-    const providers = providersFrom(o.providers, env);
+    const providers = readProviders(o.providers, env);
+    if (!providers) throw new UsageError('no providers: give --providers FILE or set MOMA_PROVIDERS');
     const models = o.models
       ? o.models.split(',').map((s) => s.trim()).filter(Boolean)
       : [...new Set(providers.flatMap((p) => p.models).filter((m) => m !== '*' && m !== o.judge))];
