@@ -35,17 +35,20 @@ describe('training - heads learn', () => {
 });
 
 describe('evaluation - end to end on a small LLMRouter excerpt', () => {
-  it('evaluate - reports AIQ beside every baseline and yields a loadable artifact', () => {
+  // Trained once, for both tests.
+  let trainedOnce: ReturnType<typeof trainSmall> | undefined;
+  const trainSmall = () => {
     const ds = loadDataset(fileURLToPath(new URL('../data/fixtures/llmrouter-excerpt.jsonl', import.meta.url)));
-    const { result, trained } = evaluate(ds, {
-      dim: 512,
-      seed: 1,
-      knnK: 5,
-      heads: [
-        { name: 'linear', train: { kind: 'linear', epochs: 3 } },
-        { name: 'mlp', train: { kind: 'mlp', hidden: 8, epochs: 3 } },
-      ],
-    });
+    const heads = [
+      { name: 'linear', train: { kind: 'linear' as const, epochs: 3 } },
+      { name: 'mlp', train: { kind: 'mlp' as const, hidden: 8, epochs: 3 } },
+    ];
+    return { ds, ...evaluate(ds, { dim: 512, seed: 1, knnK: 5, heads }) };
+  };
+  const small = () => (trainedOnce ??= trainSmall());
+
+  it('evaluate - reports AIQ beside every baseline and yields a loadable artifact', () => {
+    const { result, trained } = small();
     // All tasks together first, then one group per task.
     expect(result.evals[0]!.name).toBe('all');
     expect(result.evals.length).toBeGreaterThan(2);
@@ -65,16 +68,7 @@ describe('evaluation - end to end on a small LLMRouter excerpt', () => {
   });
 
   it('evaluate an artifact - scores a trained artifact on other data without retraining, on the models both know', () => {
-    const ds = loadDataset(fileURLToPath(new URL('../data/fixtures/llmrouter-excerpt.jsonl', import.meta.url)));
-    const { trained } = evaluate(ds, {
-      dim: 512,
-      seed: 1,
-      knnK: 5,
-      heads: [
-        { name: 'linear', train: { kind: 'linear', epochs: 3 } },
-        { name: 'mlp', train: { kind: 'mlp', hidden: 8, epochs: 3 } },
-      ],
-    });
+    const { ds, trained } = small();
     const res = evaluateArtifact(trained.artifact, ds, { seed: 3, knnK: 5, rows: 'test', knnTrain: ds });
     expect(res.evals[0]!.name).toBe('all');
     expect(res.evals[0]!.queries).toBe(ds.rows.filter((r) => r.split === 'test' && !r.scores.some(Number.isNaN)).length);
