@@ -5,6 +5,7 @@
 // GET /v1/usage, its tenant's (and its own) requests, tokens and spend against their limits.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { costModeAt } from '@moma/core/rules';
 import { Code, MomaError, type StageClient } from '@moma/platform';
 import { BudgetPeriod, Scope, type ApiKey, type KeysStageDefinition, type Limits, type UsageTotals } from '@moma/proto';
 import { requireScope, SCOPE_NAMES, scopeName, tenantFor, type Auth, type Principal } from './auth.ts';
@@ -74,7 +75,7 @@ const limitsJson = (l: Limits | undefined) =>
         tokens_per_minute: Number(l.tokensPerMinute),
         budget_usd: l.budgetUsd,
         budget_period: l.budgetPeriod === BudgetPeriod.BUDGET_PERIOD_DAY ? 'day' : 'month',
-        cost_mode_at: l.costModeAt || 0.8,
+        cost_mode_at: costModeAt(l),
       }
     : null;
 

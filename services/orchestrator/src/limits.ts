@@ -2,7 +2,7 @@
 // `limit:`): Admit counts a request against every limit its key and tenant have, in one atomic Store.take, so any
 // number of gateways share one count; the executor's usage events (consumed once across orchestrator instances)
 // add tokens and USD to the same windows. Tenant limits are stored under `tenantlimits:<tenant>`.
-import { checkTenant, hasLimits } from '@moma/core';
+import { checkTenant, costModeAt, hasLimits } from '@moma/core';
 import { MomaError, type CounterLimit, type Store, type WindowCounter } from '@moma/platform';
 import {
   BudgetPeriod,
@@ -21,8 +21,6 @@ import {
 export const TENANT_LIMITS_PREFIX = 'tenantlimits:';
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
-/** Share of a budget from which requests are routed as in cost mode, when the limits do not say. */
-export const DEFAULT_COST_MODE_AT = 0.8;
 
 type Holder = 'key' | 'tenant';
 type Kind = 'requests' | 'tokens' | 'budget';
@@ -134,7 +132,7 @@ export class LimitStore {
     }));
     const near = checks
       .map((c, i) => ({ c, used: states[i]!.used, share: states[i]!.used / c.counter.limit }))
-      .filter(({ c, share }) => c.kind === 'budget' && share >= (c.limits.costModeAt || DEFAULT_COST_MODE_AT))
+      .filter(({ c, share }) => c.kind === 'budget' && share >= costModeAt(c.limits))
       .sort((a, b) => b.share - a.share)[0];
     const costModeReason = near
       ? `budget: ${near.c.holder} ${near.c.id || '(default)'} has used ${Math.min(100, Math.round(near.share * 100))}% of its ${periodName(near.c.limits.budgetPeriod)} budget (${usd(near.used)} of ${usd(near.c.counter.limit)}), so it is routed in cost mode`

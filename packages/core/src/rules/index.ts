@@ -8,4 +8,4 @@ export { skipOrchestrator, composeDecision, type SkipInput, type DecisionParts }
 export { agentOutcome, type TurnResult, type AgentOutcome } from './outcome.ts';
 export { tenantMayUse } from '../agents/mask.ts';
 export { validateRequestParts, contentText, requiredCapabilities, capabilityOf, capabilityName, jsonDepth } from './request.ts';
-export { hasLimits } from './limits.ts';
+export { hasLimits, costModeAt } from './limits.ts';
