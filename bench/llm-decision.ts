@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { createLlmRouter, type HeadSpec, type RouterArtifact, warmTokenizer } from '@moma/core';
 import { rng } from '@moma/core/train';
 import { readArtifactDir } from '../packages/cli/src/llm/artifact-files.ts';
+import { semanticEncoderFor } from '../packages/cli/src/llm/encoders.ts';
 
 const { values } = parseArgs({
   options: { artifact: { type: 'string', default: fileURLToPath(new URL('../artifacts/default', import.meta.url)) }, models: { type: 'string', default: '11' }, n: { type: 'string', default: '5000' } },
@@ -30,7 +31,9 @@ function widen(a: RouterArtifact, m: number): RouterArtifact {
 }
 
 const artifact = widen(readArtifactDir(values.artifact), Number(values.models));
-const router = createLlmRouter(artifact);
+// An artifact trained with a semantic encoder needs it (the static encoder of @moma/semantic), as the scoring service loads it.
+const semantic = await semanticEncoderFor(artifact);
+const router = createLlmRouter(artifact, semantic ? { semantic } : {});
 warmTokenizer();
 const topics = ['python', 'calculus', 'French history', 'SQL joins', 'protein folding', 'tax law', 'poetry', 'chess', 'Rust lifetimes', 'climate'];
 const verbs = ['Explain', 'Write a function for', 'Summarize', 'Compare approaches to', 'What is the key idea of', 'Give three examples of'];
@@ -52,6 +55,7 @@ console.log(
     models: artifact.models.length,
     heads: artifact.heads.map((h) => h.kind),
     encoderDim: artifact.encoder.dim,
+    semantic: artifact.semantic ?? null,
     decisions: n,
     medianMs: Number(q(0.5).toFixed(4)),
     p99Ms: Number(q(0.99).toFixed(4)),

@@ -11,6 +11,7 @@ import { createLlmRouter, extractQuestion } from '@moma/core';
 import { importFile } from '../packages/cli/src/data/import.ts';
 import { loadDataset } from '../packages/cli/src/data/load.ts';
 import { readArtifactDir } from '../packages/cli/src/llm/artifact-files.ts';
+import { staticSemanticEncoder } from '../packages/cli/src/llm/encoders.ts';
 import { evaluateArtifact } from '../packages/cli/src/llm/evaluate.ts';
 import { runPool } from '../packages/cli/src/pool.ts';
 import { initTf } from '../packages/cli/src/tf.ts';
@@ -60,8 +61,10 @@ try {
 
   const test = ds.rows.filter((r) => r.split === 'test' && !r.scores.some(Number.isNaN));
   const col = ds.models.findIndex((m) => m.id === held);
+  const semantic = await staticSemanticEncoder();
   const quality = (dirName: string) => {
-    const router = createLlmRouter(readArtifactDir(path.join(dir, dirName)));
+    const artifact = readArtifactDir(path.join(dir, dirName));
+    const router = createLlmRouter(artifact, artifact.semantic ? { semantic } : {});
     return test.map((r) => router.route({ text: extractQuestion(r.prompt) }, { mode: 'quality' }).ranked.find((c) => c.model === held)!.predictedQuality);
   };
   const truth = test.map((r) => r.scores[col]!);
@@ -75,7 +78,7 @@ try {
     return { mae, corr: sp > 0 && st > 0 ? cov / (sp * st) : 0, meanPredicted: mp };
   };
   const route = (dirName: string) => {
-    const res = evaluateArtifact(readArtifactDir(path.join(dir, dirName)), ds, { seed: 7, knnK: 40, rows: 'test' });
+    const res = evaluateArtifact(readArtifactDir(path.join(dir, dirName)), ds, { seed: 7, knnK: 40, rows: 'test', semantic });
     const g = res.evals[0]!;
     return { aiq: g.router.aiq, qualityMode: g.router.modes.quality.quality, qualityModeCostVsBest: g.router.modes.quality.costVsBestSingle, bestSingle: g.baselines.bestSingle.quality };
   };

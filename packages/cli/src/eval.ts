@@ -3,13 +3,15 @@ import { holdOutTasks, loadDataset } from './data/load.ts';
 import type { Prices } from './data/format.ts';
 import { readPrices } from './data/prices.ts';
 import { readArtifactDir } from './llm/artifact-files.ts';
+import { DEFAULT_ENCODER, DEFAULT_SEMANTIC_WEIGHT, type EncoderChoice, parseEncoderChoice, semanticEncoderFor, semanticPlan } from './llm/encoders.ts';
 import { evaluate, evaluateArtifact, type EvalResult } from './llm/evaluate.ts';
+import { MULTI_TURN_USAGE, multiTurnFlags, parseMultiTurn, type MultiTurnOptions } from './llm/multiturn.ts';
 import { markdownReport } from './llm/report.ts';
 import { progressBar } from './progress.ts';
 import { initTf } from './tf.ts';
 
 const USAGE = `moma eval --data PATH [--data PATH ...] [--artifact DIR [--rows all|test] [--knn-train PATH]] [--prices FILE]
-          [--json] [--dim N] [--seed N] [--k N] [--quiet]
+          [--split data|tasks] [--encoder lexical|static|fused] [--semantic-weight W] [--json] [--dim N] [--seed N] [--k N] [--quiet]
   Without --artifact: trains the router on the data's train split and scores its test split. With --artifact: scores
   that trained artifact on the data (all rows by default: a held-out file) without retraining, on the models both
   know. Reported per task and for all tasks: AIQ, max quality, cost at the best single model's quality, the modes
@@ -17,7 +19,10 @@ const USAGE = `moma eval --data PATH [--data PATH ...] [--artifact DIR [--rows a
   artifact), MLP (when training), random (measured over 200 seeds), oracle, best single.
   Data: routing-data files or folders, or RouterBench / RouteLLM / LLMRouter files (see moma data --help).
   --split tasks: train on some tasks and test on the others (whole tasks held out), instead of the data's split.
-  --json prints one JSON object on stdout.`;
+  --encoder (when training): the features, as in moma train --help (default ${DEFAULT_ENCODER}; fused weight default
+  ${DEFAULT_SEMANTIC_WEIGHT}). With --artifact the encoder is the one the artifact records (its semantic encoder is loaded).
+  --json prints one JSON object on stdout.
+${MULTI_TURN_USAGE}`;
 
 /** Keeps the JSON small: curves are for the docs' plots, not the one-line summary. */
 function compact(r: EvalResult): unknown {
@@ -26,13 +31,14 @@ function compact(r: EvalResult): unknown {
 
 export async function runEvalOn(
   data: string | string[],
-  opts: { dim: number; seed: number; k: number; quiet: boolean; prices?: Prices; byTask?: boolean },
+  opts: { dim: number; seed: number; k: number; quiet: boolean; prices?: Prices; byTask?: boolean; encoder?: EncoderChoice; semanticWeight?: number; multiTurn?: MultiTurnOptions },
 ): Promise<EvalResult> {
+  const semantic = await semanticPlan(opts.encoder ?? DEFAULT_ENCODER, opts.semanticWeight);
   await initTf('wasm');
   const loaded = loadDataset(data, opts.prices ? { prices: opts.prices } : {});
   const ds = opts.byTask ? holdOutTasks(loaded) : loaded;
   const bar = progressBar(`eval ${ds.name}`, opts.quiet);
-  const { result } = evaluate(ds, { dim: opts.dim, seed: opts.seed, knnK: opts.k, onProgress: bar.update });
+  const { result } = evaluate(ds, { dim: opts.dim, seed: opts.seed, knnK: opts.k, onProgress: bar.update, ...(semantic ? { semantic } : {}), ...(opts.multiTurn ? { multiTurn: opts.multiTurn } : {}) });
   bar.stop();
   return result;
 }
@@ -51,11 +57,25 @@ export async function runEval(argv: string[]): Promise<number> {
       dim: { type: 'string', default: '4096' },
       seed: { type: 'string', default: '7' },
       k: { type: 'string', default: '40' },
+      encoder: { type: 'string' },
+      'semantic-weight': { type: 'string', default: String(DEFAULT_SEMANTIC_WEIGHT) },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
+      ...multiTurnFlags,
     },
   });
-  if (values.help || !values.data?.length || (values.rows !== 'all' && values.rows !== 'test') || (values.split !== 'data' && values.split !== 'tasks')) {
+  // Multi-turn evaluation (--turns, --switch-costs): see llm/multiturn.ts.
+  const multiTurn = parseMultiTurn(values.turns, values['switch-costs'], Number(values.seed));
+  if (typeof multiTurn === 'string') {
+    console.error(multiTurn);
+    return 2;
+  }
+  const encoder = parseEncoderChoice(values.encoder);
+  if (values.artifact && values.encoder !== undefined) {
+    console.error('--encoder applies when training; with --artifact the encoder is the one the artifact records');
+    return 2;
+  }
+  if (values.help || !values.data?.length || !encoder || (values.rows !== 'all' && values.rows !== 'test') || (values.split !== 'data' && values.split !== 'tasks')) {
     (values.help ? console.log : console.error)(USAGE);
     return values.help ? 0 : 2;
   }
@@ -66,9 +86,10 @@ export async function runEval(argv: string[]): Promise<number> {
     const artifact = readArtifactDir(values.artifact);
     const data = loadDataset(values.data, prices ? { prices } : {});
     const knnTrain = values['knn-train']?.length ? loadDataset(values['knn-train'], prices ? { prices } : {}) : undefined;
-    result = evaluateArtifact(artifact, data, { seed: opts.seed, knnK: opts.k, rows: values.rows as 'all' | 'test', ...(knnTrain ? { knnTrain } : {}) });
+    const semantic = await semanticEncoderFor(artifact);
+    result = evaluateArtifact(artifact, data, { seed: opts.seed, knnK: opts.k, rows: values.rows as 'all' | 'test', ...(knnTrain ? { knnTrain } : {}), ...(semantic ? { semantic } : {}), ...(multiTurn ? { multiTurn } : {}) });
   } else {
-    result = await runEvalOn(values.data, { ...opts, byTask: values.split === 'tasks' });
+    result = await runEvalOn(values.data, { ...opts, byTask: values.split === 'tasks', encoder, semanticWeight: Number(values['semantic-weight']), ...(multiTurn ? { multiTurn } : {}) });
   }
   if (values.json) process.stdout.write(`${JSON.stringify(compact(result))}\n`);
   else process.stdout.write(markdownReport(result));

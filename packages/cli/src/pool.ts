@@ -8,10 +8,11 @@ import { parseArgs } from 'node:util';
 import {
   crossValidatedMae,
   extractQuestion,
+  type Encoder,
   fitLinear,
-  HashingEncoder,
   poolModels,
   predictEnsemble,
+  routerEncoder,
   verdictScore,
   type PairVerdict,
   type RouterArtifact,
@@ -19,6 +20,7 @@ import {
 import { promptOf, scoreValue, type RoutingDataRow } from './data/format.ts';
 import { readRoutingRows } from './data/load.ts';
 import { readArtifactDir, writeArtifactDir } from './llm/artifact-files.ts';
+import { semanticEncoderFor } from './llm/encoders.ts';
 import { profile, selectPrompts, type Answer, type PromptInput } from './profile/profile.ts';
 import { progressBar } from './progress.ts';
 import { readProviders, UsageError } from './providers.ts';
@@ -52,8 +54,8 @@ function readAnchors(paths: readonly string[]): RoutingDataRow[] {
 }
 
 /** The trained models' predicted qualities on each anchor (n × M), from the artifact's encoder and heads. */
-function basePredictions(artifact: RouterArtifact, rows: readonly RoutingDataRow[]): Float32Array {
-  const encoder = new HashingEncoder(artifact.encoder);
+function basePredictions(artifact: RouterArtifact, rows: readonly RoutingDataRow[], semantic: Encoder | undefined): Float32Array {
+  const encoder = routerEncoder(artifact, semantic);
   const M = artifact.models.length;
   const X = new Float32Array(rows.length * M);
   rows.forEach((r, i) => X.set(predictEnsemble(artifact.heads, encoder.encode(extractQuestion(promptOf(r))), M), i * M));
@@ -218,7 +220,7 @@ export async function runPool(argv: string[], io: PoolIo = {}): Promise<number> 
     const keep = rows.map((_, i) => i).filter((i) => targets[i] !== undefined);
     if (keep.length < 2) throw new UsageError(`fewer than two anchors gave ${model} a score; nothing to fit`);
     const M = artifact.models.length;
-    const base = basePredictions(artifact, keep.map((i) => rows[i]!));
+    const base = basePredictions(artifact, keep.map((i) => rows[i]!), await semanticEncoderFor(artifact));
     const y = keep.map((i) => targets[i]!);
     const { weights, bias } = fitLinear(base, y, keep.length, M);
     const mae = crossValidatedMae(base, y, keep.length, M);

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLlmRouter, decodeArtifact } from '@moma/core';
+import { semanticEncoderFor } from './llm/encoders.ts';
 import { connectNatsBus, MomaError, publishEvent, type Bus } from '@moma/platform';
 import { Topics } from '@moma/proto';
 
@@ -32,7 +33,9 @@ export async function validateArtifactDir(dir: string): Promise<{ version: strin
   } catch (err) {
     throw new Error(`${join(dir, 'manifest.json')} is not JSON: ${(err as Error).message}`);
   }
-  const router = createLlmRouter(decodeArtifact(manifest, weights));
+  const artifact = decodeArtifact(manifest, weights);
+  const semantic = await semanticEncoderFor(artifact);
+  const router = createLlmRouter(artifact, semantic ? { semantic } : {});
   return { version: router.version, models: router.models.length };
 }
 

@@ -15,7 +15,7 @@ export type GatewaySettings = Pick<
   | 'GATEWAY_MODELS_TTL_MS'
   | 'GATEWAY_EXECUTE_TIMEOUT_MS'
 > &
-  Partial<Pick<GatewayConfig, 'GATEWAY_BODY_TIMEOUT_MS' | 'MOMA_ADMIN_KEY' | 'MOMA_KEY_CACHE_MS'>>;
+  Partial<Pick<GatewayConfig, 'GATEWAY_BODY_TIMEOUT_MS' | 'MOMA_ADMIN_KEY' | 'MOMA_KEY_CACHE_MS' | 'MOMA_SWITCH_COST'>>;
 
 export interface GatewayHandle extends ServiceHandle {
   httpPort: number;
@@ -36,6 +36,7 @@ export async function startGateway(ctx: ServiceContext & { metrics?: RequestMetr
     executorAddr: config.EXECUTOR_ADDR,
     executeTimeoutMs: config.GATEWAY_EXECUTE_TIMEOUT_MS,
     modelsTtlMs: config.GATEWAY_MODELS_TTL_MS,
+    ...(config.MOMA_SWITCH_COST !== undefined ? { switchCost: config.MOMA_SWITCH_COST } : {}),
   });
   const http = buildHttpServer(router, ctx.logger, {
     bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,

@@ -49,7 +49,11 @@ async function holdSession(decided: Promise<DecideResponse>): Promise<DecideResp
   }
 }
 
-export async function decide(stages: Stages, turn: Turn, turnHoldMs = 0): Promise<Decided> {
+/**
+ * `defaultSwitchCost` (MOMA_SWITCH_COST) applies to a session turn whose options set no switch_cost: what leaving the
+ * previous turn's model costs in utility (composeDecision re-ranks by it; a stateless turn has no previous model).
+ */
+export async function decide(stages: Stages, turn: Turn, turnHoldMs = 0, defaultSwitchCost = 0): Promise<Decided> {
   const started = performance.now();
   const { messages, options, sessionId } = turn;
   // The routed turn is the last user message; tool results after it continue that turn.
@@ -80,11 +84,12 @@ export async function decide(stages: Stages, turn: Turn, turnHoldMs = 0): Promis
   } catch (err) {
     if (orchestration.turnId) {
       await stages.orchestrator
-        .recordTurn({ sessionId, failed: true, turnId: orchestration.turnId, tenant: options.tenant, agentState: '', agentContextId: '', agentTaskId: '' })
+        .recordTurn({ sessionId, failed: true, turnId: orchestration.turnId, tenant: options.tenant, agentState: '', agentContextId: '', agentTaskId: '', failedTargets: [] })
         .catch(() => undefined);
     }
     throw err;
   }
   const decisionMs = Math.round((performance.now() - started) * 1000) / 1000;
-  return { decision: composeDecision({ intent, orchestration, score, sessionId, decisionMs }), orchestration, sessionId, limits: [] };
+  const switchCost = options.switchCost ?? defaultSwitchCost;
+  return { decision: composeDecision({ intent, orchestration, score, sessionId, decisionMs, switchCost }), orchestration, sessionId, limits: [] };
 }

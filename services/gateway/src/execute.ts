@@ -1,6 +1,6 @@
 // Steps 6-7: stream the decision through the executor (one shared gRPC channel) and record how the turn ended.
 import * as grpc from '@grpc/grpc-js';
-import { mergeConversation, type Turn } from '@moma/core/rules';
+import { mergeConversation, parseTarget, sameTarget, type Turn } from '@moma/core/rules';
 import type { Logger } from '@moma/platform';
 import { Code, MomaError, fromGrpcStatus, injectGrpcMetadata } from '@moma/platform';
 import { ExecutorClient, ExecutorErrorMetadata, type ChatMessage, type ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
@@ -181,8 +181,47 @@ function executorError(err: grpc.ServiceError): MomaError {
  * Step 7: the session's question and reply, stored together, and the agent's outcome for its state machine.
  * Failures are logged, not surfaced.
  */
+/**
+ * The targets that failed during a turn, for the session to demote: on success those the executor fell back from;
+ * when every attempt failed (UNAVAILABLE, DEADLINE_EXCEEDED), the targets its error lists as tried. A refused request
+ * (4xx) or a cancelled call says nothing about the models.
+ */
+export function failedTargetsOf(out: Outcome | undefined, err?: unknown): Target[] {
+  const found: Target[] = [];
+  const add = (t: Target | undefined) => {
+    if (t && t.id !== '' && !found.some((f) => sameTarget(f, t))) found.push(t);
+  };
+  if (out) {
+    out.fallbacks.forEach(add);
+    out.usage?.failed.forEach(add);
+  }
+  if (err !== undefined) {
+    const e = MomaError.from(err);
+    const attempts = e.details?.attempts;
+    if ((e.code === Code.UNAVAILABLE || e.code === Code.DEADLINE_EXCEEDED) && Array.isArray(attempts)) {
+      for (const a of attempts as Array<{ target?: unknown; outcome?: unknown }>) {
+        if (typeof a?.target !== 'string' || a.outcome === 'no_provider') continue;
+        try {
+          add(parseTarget(a.target, 'attempts.target'));
+        } catch {
+          // not a target's text: nothing to demote
+        }
+      }
+    }
+  }
+  return found;
+}
+
 /** Records the turn; resolves to the session's FSM state, or undefined when recording failed (logged). */
-export async function recordTurn(stages: Stages, logger: Logger, turn: Turn, decided: Decided, out: Outcome | undefined, failed: boolean): Promise<string | undefined> {
+export async function recordTurn(
+  stages: Stages,
+  logger: Logger,
+  turn: Turn,
+  decided: Decided,
+  out: Outcome | undefined,
+  failed: boolean,
+  failedTargets: Target[] = failedTargetsOf(out),
+): Promise<string | undefined> {
   try {
     const res = await stages.orchestrator.recordTurn({
       sessionId: decided.sessionId,
@@ -197,6 +236,7 @@ export async function recordTurn(stages: Stages, logger: Logger, turn: Turn, dec
       failed,
       tenant: turn.options.tenant,
       turnId: decided.orchestration.turnId,
+      failedTargets,
     });
     return res.fsmState;
   } catch (err) {

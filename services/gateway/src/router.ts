@@ -15,7 +15,7 @@ import {
 } from '@moma/proto';
 import { decide, type Decided, type Stages } from './decide.ts';
 import { Auth, type CallerTurn } from './auth.ts';
-import { Executor, recordTurn, type Outcome } from './execute.ts';
+import { Executor, failedTargetsOf, recordTurn, type Outcome } from './execute.ts';
 import { limitHeaders } from './present.ts';
 
 export interface RouterOptions {
@@ -26,6 +26,8 @@ export interface RouterOptions {
   executorAddr: string;
   executeTimeoutMs: number;
   modelsTtlMs: number;
+  /** MOMA_SWITCH_COST: the switch cost of a session turn that sets none (0 = rank every turn afresh). */
+  switchCost?: number;
 }
 
 function dropRateLimit(h: Record<string, string>): Record<string, string> {
@@ -49,6 +51,7 @@ export class GatewayRouter {
   private readonly executor: Executor;
   private readonly modelsTtlMs: number;
   private readonly executeTimeoutMs: number;
+  private readonly switchCost: number;
   private models: { at: number; value: Promise<ListModelsResponse> } | undefined;
 
   constructor(bus: Bus, logger: Logger, opts: RouterOptions) {
@@ -63,6 +66,7 @@ export class GatewayRouter {
     this.executor = new Executor(opts.executorAddr, opts.executeTimeoutMs);
     this.modelsTtlMs = opts.modelsTtlMs;
     this.executeTimeoutMs = opts.executeTimeoutMs;
+    this.switchCost = opts.switchCost ?? 0;
   }
 
   /** Starts a stateful conversation; its id goes on every later turn. */
@@ -80,7 +84,7 @@ export class GatewayRouter {
     validateTurn(turn);
     if (turn.pinnedModel !== '') await this.checkModel(turn.pinnedModel);
     const admitted = await this.admit(turn);
-    const decided = await decide(this.stages, turn, turnHoldMs);
+    const decided = await decide(this.stages, turn, turnHoldMs, this.switchCost);
     if (admitted) {
       decided.limits = admitted.states;
       if (admitted.costModeReason && turn.options.mode === RoutingMode.ROUTING_MODE_COST) {
@@ -135,7 +139,7 @@ export class GatewayRouter {
       outcome = await this.executor.run(decided, turn, relay, signal, stream, payer);
       if (limited) outcome.headers = dropRateLimit(outcome.headers);
     } catch (err) {
-      if (decided.sessionId !== '') await recordTurn(this.stages, this.logger, turn, decided, undefined, true);
+      if (decided.sessionId !== '') await recordTurn(this.stages, this.logger, turn, decided, undefined, true, failedTargetsOf(undefined, err));
       throw err;
     }
     if (decided.sessionId !== '' && (await recordTurn(this.stages, this.logger, turn, decided, outcome, false)) === undefined) {

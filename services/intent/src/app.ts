@@ -8,6 +8,7 @@ import { RegistryCopy } from './registry-copy.ts';
 import type { IntentConfig } from './config.ts';
 import { buildServingIndex, type BuildMode, type ServingIndex } from './index-host.ts';
 import { loadTaxonomy } from './taxonomy.ts';
+import { loadUseModel, SemanticCache } from '@moma/semantic';
 
 export interface IntentHandle extends ServiceHandle {
   /** Agents in the index currently serving. */
@@ -25,7 +26,8 @@ export interface IntentOptions {
   taxonomy?: Taxonomy;
 }
 
-type Config = Pick<IntentConfig, 'MOMA_TAXONOMY_FILE'> & Partial<Pick<IntentConfig, 'MOMA_INTENT_WORKER_MIN_AGENTS' | 'MOMA_REGISTRY_RESYNC_MS'>>;
+type Config = Pick<IntentConfig, 'MOMA_TAXONOMY_FILE'> &
+  Partial<Pick<IntentConfig, 'MOMA_INTENT_WORKER_MIN_AGENTS' | 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_AGENT_ENCODER' | 'MOMA_AGENT_INDEX_DIR'>>;
 
 const EMPTY: ClassifyResponse = { categories: [], candidates: [], inScope: false, threshold: 0 };
 
@@ -39,16 +41,26 @@ export async function startIntent(
   const workerFrom = config.MOMA_INTENT_WORKER_MIN_AGENTS ?? 32;
   const registry = new RegistryCopy(stageClient(ctx.bus, OrchestratorStageDefinition));
   let index: ServingIndex | null = null;
+  // the full encoder is loaded once per process and only when configured (it is ~200 MB of tfjs and weights)
+  const semantic = config.MOMA_AGENT_ENCODER === 'use' ? new SemanticCache(await loadUseModel()) : undefined;
+  const cardVectors = new Map<string, Float32Array>();
+  if (semantic) log.info({ encoder: semantic.id }, 'semantic encoder loaded');
 
   const build = async (): Promise<void> => {
     const version = registry.version;
     const agents = registry.specs();
     const mode: BuildMode = agents.length >= workerFrom ? 'worker' : 'inline';
-    const next = agents.length === 0 ? null : await buildServingIndex(agents, taxonomy, options.index ?? {}, mode);
+    const next =
+      agents.length === 0
+        ? null
+        : await buildServingIndex(agents, taxonomy, options.index ?? {}, mode, {
+            ...(semantic ? { semantic, cardVectors } : {}),
+            ...(config.MOMA_AGENT_INDEX_DIR ? { dir: config.MOMA_AGENT_INDEX_DIR } : {}),
+          });
     const old = index;
     index = next; // swapped whole: a request sees the old index or the new one
     void old?.close(); // answers what it has in flight, then stops
-    log.info({ agents: agents.length, version, buildMs: +(next?.buildMs ?? 0).toFixed(1), mode }, 'agent index built');
+    log.info({ agents: agents.length, version, buildMs: +(next?.buildMs ?? 0).toFixed(1), mode, loaded: next?.loaded ?? false, encoder: semantic?.id ?? 'lexical' }, 'agent index built');
   };
 
   // Registry events can arrive in bursts (a batch registration); rebuilds never overlap and a burst
@@ -130,6 +142,7 @@ export async function startIntent(
             'app.intent.top_agent': best?.agentId ?? '',
             'app.intent.top_score': best?.score ?? 0,
             'app.intent.threshold': result.threshold,
+            ...(result.path ? { 'app.intent.path': result.path } : {}),
           });
           return {
             categories: result.categories.map((c) => ({ category: c.category, score: c.score })),

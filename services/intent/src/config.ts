@@ -12,6 +12,14 @@ export const intentConfigSchema = commonConfigSchema.extend({
    * per query. 0 = always a worker.
    */
   MOMA_INTENT_WORKER_MIN_AGENTS: envInt(32),
+  /**
+   * `use`: agent routing also uses the Universal Sentence Encoder (loaded from the installed package, offline): a
+   * lexical expert answers the queries it is sure of, the semantic expert the others (see docs/agent-routing.md).
+   * `lexical`: hashed n-grams only (about 0.3 ms per decision, ~200 MB less memory).
+   */
+  MOMA_AGENT_ENCODER: z.enum(['lexical', 'use']).default('lexical'),
+  /** Directory where fitted agent indexes are saved, so an instance that starts with the same agents loads one. */
+  MOMA_AGENT_INDEX_DIR: z.string().optional(),
   /** How often to check the registry version in case an announcement was missed; 0 = never. */
   MOMA_REGISTRY_RESYNC_MS: envInt(30_000),
 });

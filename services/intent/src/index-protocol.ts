@@ -1,5 +1,5 @@
 // Messages between the intent service and its index worker (index-worker.ts).
-import type { ClassifyResult } from '@moma/core';
+import type { ClassifyResult, QueryVectors } from '@moma/core';
 
 export interface WireError {
   name: string;
@@ -12,10 +12,11 @@ export interface ToWorker {
   text: string;
   context: Array<{ role: string; content: string }>;
   topK: number | undefined;
+  vectors?: QueryVectors;
 }
 
 export type ToHost =
-  | { type: 'ready'; size: number; buildMs: number }
+  | { type: 'ready'; size: number; buildMs: number; loaded: boolean; encoded?: Uint8Array }
   | { type: 'failed'; error: WireError }
   | { type: 'result'; id: number; result: ClassifyResult }
   | { type: 'error'; id: number; error: WireError };

@@ -2,13 +2,12 @@
 // ~150 agents (the softmax head is trained on the cards); in a worker that never blocks the service's event loop,
 // so the previous index keeps answering while the next one is built.
 import { parentPort, workerData } from 'node:worker_threads';
-import { buildAgentIndex, type AgentIndex, type AgentIndexOptions, type AgentSpec, type Taxonomy } from '@moma/core';
+import type { AgentIndex } from '@moma/core';
+import { buildIndex, type BuildInput } from './index-build.ts';
 import type { ToHost, ToWorker, WireError } from './index-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('index-worker.ts must run as a worker thread');
-
-const { agents, taxonomy, options } = workerData as { agents: AgentSpec[]; taxonomy?: Taxonomy; options?: AgentIndexOptions };
 
 const toWire = (err: unknown): WireError => {
   const e = err as { name?: unknown; message?: unknown; field?: unknown };
@@ -18,16 +17,18 @@ const toWire = (err: unknown): WireError => {
     ...(typeof e?.field === 'string' ? { field: e.field } : {}),
   };
 };
-const send = (msg: ToHost) => port.postMessage(msg);
+const send = (msg: ToHost, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
 let index: AgentIndex;
 const started = performance.now();
 try {
-  index = buildAgentIndex(agents, taxonomy, options);
-  send({ type: 'ready', size: index.size, buildMs: performance.now() - started });
+  const built = buildIndex(workerData as BuildInput);
+  index = built.index;
+  const encoded = built.encoded;
+  send({ type: 'ready', size: index.size, buildMs: performance.now() - started, loaded: built.loaded, ...(encoded ? { encoded } : {}) }, encoded ? [encoded.buffer as ArrayBuffer] : []);
   port.on('message', (msg: ToWorker) => {
     try {
-      send({ type: 'result', id: msg.id, result: index.classify(msg.text, msg.context, msg.topK) });
+      send({ type: 'result', id: msg.id, result: index.classify(msg.text, msg.context, msg.topK, msg.vectors) });
     } catch (err) {
       send({ type: 'error', id: msg.id, error: toWire(err) });
     }

@@ -10,6 +10,8 @@ export interface SessionRecord {
   /** What the last turn's decision chose, and what answered it (they differ after a fallback). */
   lastChosen?: Target;
   lastServedBy?: Target;
+  /** LLMs that failed in this session (fallen back from, or a failed turn tried them) and have not answered since. */
+  failedModels?: string[];
   agentContextId?: string;
   agentTaskId?: string;
   /** The tenant that created the session: the only one that may read or extend it. */
@@ -39,4 +41,18 @@ export function agentIdsFor(state: FsmState, agentId: string): { contextId: stri
   if (state.kind === 'awaiting_input' && state.agentId === agentId) return { contextId: state.contextId, taskId: state.taskId };
   if (state.kind === 'engaged' && state.agentId === agentId) return { contextId: state.contextId ?? '', taskId: '' };
   return { contextId: '', taskId: '' };
+}
+
+/** Failed models a session remembers at most (the oldest are forgotten first). */
+export const MAX_FAILED_MODELS = 32;
+
+/**
+ * The session's failed LLMs after a turn: those that failed in it added, the one that answered it removed (it works
+ * again), the newest `max` kept.
+ */
+export function nextFailedModels(current: readonly string[], failedNow: readonly string[], servedBy: string | undefined, max = MAX_FAILED_MODELS): string[] {
+  const next = current.filter((m) => !failedNow.includes(m));
+  for (const m of failedNow) if (!next.includes(m)) next.push(m);
+  const kept = servedBy === undefined ? next : next.filter((m) => m !== servedBy);
+  return kept.length > max ? kept.slice(kept.length - max) : kept;
 }

@@ -1,11 +1,11 @@
 // The session handlers on a MemoryStore: explicit creation, stateless turns that never touch the Store, and an
 // unknown id refused. (The same handlers over NATS + Redis are exercised in app.test.ts and test/e2e.)
 import { Code, MomaError, MemoryBus, MemoryStore, createLogger, type Store } from '@moma/platform';
-import { agentTarget } from '@moma/core/rules';
+import { agentTarget, llmTarget } from '@moma/core/rules';
 import { DecideRequest, RecordTurnRequest } from '@moma/proto';
 import { describe, expect, it } from 'vitest';
 import { AgentRegistry } from './registry.ts';
-import { sessionKey, type SessionRecord } from './session.ts';
+import { MAX_FAILED_MODELS, nextFailedModels, sessionKey, type SessionRecord } from './session.ts';
 import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
 import { intent } from './test-support.ts';
 import { CardFetcher } from './card-fetch.ts';
@@ -125,5 +125,40 @@ describe('orchestrator turns - one turn at a time', () => {
     } finally {
       Date.now = realNow;
     }
+  });
+});
+
+describe('orchestrator turns - the previous model and the failed ones', () => {
+  const turnWith = (deps: TurnDeps, sessionId: string, parts: Partial<RecordTurnRequest>) =>
+    recordTurn(deps, RecordTurnRequest.fromPartial({ sessionId, question: { role: 'user', content: 'q' }, reply: { role: 'assistant', content: 'a' }, ...parts }));
+  const decide = (deps: TurnDeps, sessionId: string) => decideTurn(deps, DecideRequest.fromPartial({ sessionId, intent: intent() }));
+
+  it('models - Decide returns the model that answered the last turn and those that failed in the session until they answer again', async () => {
+    const deps = depsWith(new MemoryStore());
+    const { sessionId } = await createSession(deps, { tenant: '' });
+    const first = await decide(deps, sessionId);
+    expect(first.previousModel).toBeUndefined();
+    expect(first.failedModels).toEqual([]);
+    // The chosen model failed; the executor fell back to the next one, which answered.
+    await turnWith(deps, sessionId, { chosen: llmTarget('big'), servedBy: llmTarget('mid'), failedTargets: [llmTarget('big')] });
+    const second = await decide(deps, sessionId);
+    expect(second.previousModel).toEqual(llmTarget('mid'));
+    expect(second.failedModels).toEqual([llmTarget('big')]);
+    // A turn that failed entirely adds what it tried and leaves the previous model as it was.
+    await turnWith(deps, sessionId, { failed: true, chosen: llmTarget('mid'), failedTargets: [llmTarget('mid'), llmTarget('small'), agentTarget('bot')] });
+    const third = await decide(deps, sessionId);
+    expect(third.previousModel).toEqual(llmTarget('mid'));
+    expect(third.failedModels).toEqual([llmTarget('big'), llmTarget('mid'), llmTarget('small')]);
+    // A failed model that answers works again; an agent's answer is no previous model for LLM routing.
+    await turnWith(deps, sessionId, { chosen: llmTarget('big'), servedBy: llmTarget('big') });
+    expect((await decide(deps, sessionId)).failedModels).toEqual([llmTarget('mid'), llmTarget('small')]);
+    await turnWith(deps, sessionId, { chosen: agentTarget('bot'), servedBy: agentTarget('bot'), agentState: 'completed' });
+    expect((await decide(deps, sessionId)).previousModel).toBeUndefined();
+  });
+
+  it('models - the session remembers at most MAX_FAILED_MODELS failed models, the newest', () => {
+    const many = Array.from({ length: MAX_FAILED_MODELS + 3 }, (_, i) => `m${i}`);
+    expect(nextFailedModels([], many, undefined)).toEqual(many.slice(3));
+    expect(nextFailedModels(['a', 'b'], ['a'], 'b')).toEqual(['a']);
   });
 });

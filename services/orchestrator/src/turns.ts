@@ -13,6 +13,7 @@ import {
   decideAgentTurn,
   fsmStateName,
   isLlm,
+  llmTarget,
   targetText,
   tenantMayUse,
   type ClassifyResult,
@@ -29,7 +30,7 @@ import type {
 } from '@moma/proto';
 import { casUpdate } from './cas.ts';
 import type { AgentRegistry } from './registry.ts';
-import { agentIdsFor, appendHistory, newSession, sessionKey, type SessionRecord } from './session.ts';
+import { agentIdsFor, appendHistory, newSession, nextFailedModels, sessionKey, type SessionRecord } from './session.ts';
 
 export interface TurnDeps {
   store: Store;
@@ -75,7 +76,7 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
       agents: deps.registry.availability(),
       disableAgents: req.disableAgents,
     });
-  const respond = (d: Pick<ReturnType<typeof decideFrom>, 'agentId' | 'next' | 'masked' | 'reason'>, history: DecideResponse['history']): DecideResponse => {
+  const respond = (d: Pick<ReturnType<typeof decideFrom>, 'agentId' | 'next' | 'masked' | 'reason'>, history: DecideResponse['history'], session?: SessionRecord): DecideResponse => {
     const agentId = d.agentId ?? '';
     const ids = d.agentId ? agentIdsFor(d.next, d.agentId) : { contextId: '', taskId: '' };
     return {
@@ -90,6 +91,10 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
       agentTaskId: ids.taskId,
       pinned: undefined,
       turnId: '',
+      // For the LLM ranking (composeDecision): leaving the previous turn's model costs the switch cost, and models
+      // that failed in the session go last.
+      previousModel: session && isLlm(session.lastServedBy) ? session.lastServedBy : undefined,
+      failedModels: (session?.failedModels ?? []).map(llmTarget),
     };
   };
 
@@ -119,11 +124,11 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
         const model = current.lastServedBy!;
         const d = { agentId: null, next: { kind: 'llm' } as FsmState, masked: [], reason: `tool results go back to ${targetText(model)}, which issued the calls` };
         // The conversation is on the LLM path (as the response says): stored so when it was not already.
-        return { value: { ...base, fsm: d.next }, result: held({ ...respond(d, current.history), pinned: model }), unchanged: holdMs === 0 && current.fsm.kind === 'llm' };
+        return { value: { ...base, fsm: d.next }, result: held({ ...respond(d, current.history, current), pinned: model }), unchanged: holdMs === 0 && current.fsm.kind === 'llm' };
       }
       const d = decideFrom(current.fsm);
       const unchanged = holdMs === 0 && JSON.stringify(d.next) === JSON.stringify(current.fsm);
-      return { value: { ...base, fsm: d.next }, result: held(respond(d, current.history)), unchanged };
+      return { value: { ...base, fsm: d.next }, result: held(respond(d, current.history, current)), unchanged };
     },
     { ttlSeconds: deps.sessionTtlSeconds },
   );
@@ -153,6 +158,11 @@ export async function recordTurn(deps: TurnDeps, req: RecordTurnRequest): Promis
       if (req.turnId && current.turn?.id === req.turnId) delete next.turn;
       if (req.chosen) next.lastChosen = req.chosen;
       if (req.servedBy) next.lastServedBy = req.servedBy;
+      const failedNow = (req.failedTargets ?? []).filter((t) => isLlm(t) && t.id !== '').map((t) => t.id);
+      const served = !req.failed && isLlm(req.servedBy) ? req.servedBy!.id : undefined;
+      const failedModels = nextFailedModels(current.failedModels ?? [], failedNow, served);
+      if (failedModels.length > 0) next.failedModels = failedModels;
+      else delete next.failedModels;
       if (servedAgent) {
         next.agentContextId = req.agentContextId;
         next.agentTaskId = req.agentTaskId;

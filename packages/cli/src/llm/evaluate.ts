@@ -3,10 +3,11 @@ import {
   apgr,
   type CostQuality,
   cpt,
-  HashingEncoder,
+  type Encoder,
   hullCostFor,
   nonDecreasingHull,
   oraclePicks,
+  routerEncoder,
   outcome,
   pickAtWtp,
   type RouterArtifact,
@@ -20,7 +21,8 @@ import {
 import { rng } from '@moma/core/train';
 import { strongerFirst, type RoutingDataset, type RoutingRow } from '../data/load.ts';
 import { knnPredict } from './knn.ts';
-import { DEFAULT_HEADS, embed, type HeadPlan, meanCost, predictRows, routingTable, trainRouter, type TrainedRouter } from './pipeline.ts';
+import { multiTurnEval, type MultiTurnOptions, type MultiTurnResult } from './multiturn.ts';
+import { DEFAULT_HEADS, embed, type HeadPlan, type SemanticPlan, meanCost, predictRows, routingTable, trainRouter, type TrainedRouter } from './pipeline.ts';
 
 export interface CurveSummary {
   aiq: number;
@@ -57,8 +59,12 @@ export interface EvalResult {
   split: { train: number; test: number };
   notes: string[];
   routerHeads: string[];
+  /** Id of the features' encoder (lexical, semantic, or both fused). */
+  encoder?: string;
   modesWtp: Record<RoutingModeName, number>;
   evals: EvalGroupResult[];
+  /** Conversations built from the test rows, per routing policy (moma eval --turns; see multiturn.ts). */
+  multiTurn?: MultiTurnResult;
 }
 
 export interface EvalOptions {
@@ -66,6 +72,9 @@ export interface EvalOptions {
   seed: number;
   knnK: number;
   heads?: HeadPlan[];
+  /** Also evaluate conversations of the test rows (switches per conversation per policy). */
+  multiTurn?: MultiTurnOptions;
+  semantic?: SemanticPlan;
   onProgress?: (step: string, done: number, total: number) => void;
 }
 
@@ -195,10 +204,15 @@ export function evaluate(ds: RoutingDataset, opts: EvalOptions): { result: EvalR
   const train = ds.rows.filter((r) => r.split === 'train');
   // Rows with a missing label can't be scored fairly; train masks them, evaluation drops them.
   const test = ds.rows.filter((r) => r.split === 'test' && !r.scores.some((v) => Number.isNaN(v)));
-  const trained = trainRouter(ds, train, { dim: opts.dim, valFraction: 0.15, seed: opts.seed, heads: opts.heads ?? DEFAULT_HEADS, onProgress: opts.onProgress }, ds.name);
+  const trained = trainRouter(
+    ds,
+    train,
+    { dim: opts.dim, valFraction: 0.15, seed: opts.seed, heads: opts.heads ?? DEFAULT_HEADS, onProgress: opts.onProgress, ...(opts.semantic ? { semantic: opts.semantic } : {}) },
+    ds.name,
+  );
   const { encoder, artifact } = trained;
   const M = ds.models.length;
-  const dim = opts.dim;
+  const dim = encoder.dim;
   opts.onProgress?.('embedding', 0, 3);
   const trainX = embed(encoder, train);
   const testX = embed(encoder, test);
@@ -218,8 +232,10 @@ export function evaluate(ds: RoutingDataset, opts: EvalOptions): { result: EvalR
       split: { train: train.length, test: test.length },
       notes: ds.notes,
       routerHeads: artifact.heads.map((h) => `${h.kind}/${h.objective}`),
+      encoder: encoder.id,
       modesWtp: artifact.modes,
       evals: groups,
+      ...(opts.multiTurn ? { multiTurn: multiTurnOf(ds, test, predRouter, artifact.modes, opts.multiTurn) } : {}),
     },
   };
 }
@@ -231,6 +247,10 @@ export interface ArtifactEvalOptions {
   knnTrain?: RoutingDataset;
   /** Which rows of the data: the test split, or all of it (a held-out file). */
   rows: 'all' | 'test';
+  /** Also evaluate conversations of the rows (switches per conversation per policy). */
+  multiTurn?: MultiTurnOptions;
+  /** The semantic encoder the artifact records (required when it has a `semantic` section). */
+  semantic?: Encoder;
 }
 
 /**
@@ -264,7 +284,7 @@ export function evaluateArtifact(artifact: RouterArtifact, data: RoutingDataset,
   const ds: RoutingDataset = { ...data, models, rows, notes };
   if (shared.length === 2) ds.strongWeak = data.strongWeak && data.models.length === 2 ? data.strongWeak : strongerFirst(rows);
   else delete ds.strongWeak;
-  const encoder = new HashingEncoder(artifact.encoder);
+  const encoder = routerEncoder(artifact, opts.semantic);
   const dim = encoder.dim;
   const X = embed(encoder, rows);
   const full = predictRows(artifact.heads, X, rows.length, dim, artIds.length);
@@ -287,7 +307,15 @@ export function evaluateArtifact(artifact: RouterArtifact, data: RoutingDataset,
     split: { train: 0, test: rows.length },
     notes: [`artifact ${artifact.version}, trained on ${String(artifact.training?.dataset ?? 'unknown data')}; evaluated without retraining`, ...notes],
     routerHeads: artifact.heads.map((h) => `${h.kind}/${h.objective}`),
+    encoder: encoder.id,
     modesWtp: artifact.modes,
     evals: scoreGroups(ds, rows, { router, ...(knn ? { knn } : {}) }, artifact.modes, opts.seed),
+    ...(opts.multiTurn ? { multiTurn: multiTurnOf(ds, rows, router, artifact.modes, opts.multiTurn) } : {}),
   };
+}
+
+/** The multi-turn section: the rows' conversations routed by the router's predictions `pred` (rows × models). */
+function multiTurnOf(ds: RoutingDataset, rows: readonly RoutingRow[], pred: Float32Array, modesWtp: Record<RoutingModeName, number>, opts: MultiTurnOptions): MultiTurnResult {
+  const t = routingTable(ds, rows, pred);
+  return multiTurnEval(t, rows.map((r) => r.task), ds.models.map((m) => m.id), modesWtp, opts);
 }

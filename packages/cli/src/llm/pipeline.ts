@@ -1,7 +1,9 @@
 import {
   aiq,
   countTokens,
+  type Encoder,
   extractQuestion,
+  FusedEncoder,
   HashingEncoder,
   type HeadSpec,
   predictCostUsd,
@@ -22,8 +24,16 @@ export interface HeadPlan {
   weight?: number;
 }
 
+/** A semantic encoder to fuse with the lexical one, and its weight in (0, 1] (1 = the semantic vector alone). */
+export interface SemanticPlan {
+  encoder: Encoder;
+  weight: number;
+}
+
 export interface PipelineOptions {
+  /** Buckets of the lexical (hashing) encoder. */
   dim: number;
+  semantic?: SemanticPlan;
   valFraction: number;
   seed: number;
   heads: HeadPlan[];
@@ -38,7 +48,7 @@ export const DEFAULT_HEADS: HeadPlan[] = [
   { name: 'moe-pairwise', train: { kind: 'moe', objective: 'pairwise', hidden: 64, experts: 4, epochs: 30, patience: 4, learningRate: 3e-3, l2: 1e-4 } },
 ];
 
-export function embed(encoder: HashingEncoder, rows: readonly RoutingRow[]): Float32Array {
+export function embed(encoder: Encoder, rows: readonly RoutingRow[]): Float32Array {
   const X = new Float32Array(rows.length * encoder.dim);
   rows.forEach((r, i) => X.set(encoder.encode(extractQuestion(r.prompt)), i * encoder.dim));
   return X;
@@ -172,7 +182,8 @@ export function selectEnsemble(
 
 export interface TrainedRouter {
   artifact: RouterArtifact;
-  encoder: HashingEncoder;
+  /** The features' encoder: the fitted hashing encoder, or it fused with the semantic one. */
+  encoder: Encoder;
   heads: Record<string, HeadSpec>;
   losses: Record<string, { train: number[]; val: number[]; bestEpoch: number }>;
 }
@@ -180,11 +191,13 @@ export interface TrainedRouter {
 /** Fits the encoder, trains every planned head with early stopping on a validation split, calibrates the modes. */
 export function trainRouter(ds: RoutingDataset, trainRows: readonly RoutingRow[], opts: PipelineOptions, name: string): TrainedRouter {
   const { fit, val } = splitTrainVal(trainRows, opts.valFraction, opts.seed);
-  const encoder = HashingEncoder.fit(fit.map((r) => extractQuestion(r.prompt)), { dim: opts.dim, wordNgrams: 2, charNgrams: [3, 5] });
+  const lexical = HashingEncoder.fit(fit.map((r) => extractQuestion(r.prompt)), { dim: opts.dim, wordNgrams: 2, charNgrams: [3, 5] });
+  const encoder: Encoder = opts.semantic ? new FusedEncoder(lexical, opts.semantic.encoder, opts.semantic.weight) : lexical;
+  const dim = encoder.dim;
   const M = ds.models.length;
-  const fitSet = toTrainSet(embed(encoder, fit), fit, opts.dim, M);
+  const fitSet = toTrainSet(embed(encoder, fit), fit, dim, M);
   const valX = embed(encoder, val);
-  const valSet = toTrainSet(valX, val, opts.dim, M);
+  const valSet = toTrainSet(valX, val, dim, M);
   const heads: Record<string, HeadSpec> = {};
   const losses: TrainedRouter['losses'] = {};
   opts.heads.forEach((plan, hi) => {
@@ -198,14 +211,15 @@ export function trainRouter(ds: RoutingDataset, trainRows: readonly RoutingRow[]
     heads[plan.name] = { ...res.head, weight: plan.weight ?? 1 };
     losses[plan.name] = { train: res.losses, val: res.valLosses, bestEpoch: res.bestEpoch };
   });
-  const selection = selectEnsemble(ds, val, valX, heads, opts.dim);
+  const selection = selectEnsemble(ds, val, valX, heads, dim);
   const ensemble = selection.names.map((n) => heads[n]!);
-  const valTable = routingTable(ds, val, predictRows(ensemble, valX, val.length, opts.dim, M));
+  const valTable = routingTable(ds, val, predictRows(ensemble, valX, val.length, dim, M));
   const modes = calibrateModes(valTable);
   const artifact: RouterArtifact = {
     name,
     version: `${name}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
-    encoder: encoder.state,
+    encoder: lexical.state,
+    ...(opts.semantic ? { semantic: { id: opts.semantic.encoder.id, dim: opts.semantic.encoder.dim, weight: opts.semantic.weight } } : {}),
     models: ds.models.map((m) => ({ ...m })),
     heads: ensemble,
     modes,
@@ -213,6 +227,7 @@ export function trainRouter(ds: RoutingDataset, trainRows: readonly RoutingRow[]
       dataset: ds.name,
       format: ds.format,
       rows: { fit: fit.length, validation: val.length },
+      features: opts.semantic ? { encoder: encoder.id, semanticWeight: opts.semantic.weight, dim } : { encoder: encoder.id, dim },
       ensemble: selection.names,
       validationScores: selection.scores,
       heads: Object.fromEntries(

@@ -1,4 +1,5 @@
 import type { CurveSummary, EvalGroupResult, EvalResult } from './evaluate.ts';
+import { multiTurnMarkdown } from './multiturn.ts';
 
 const f3 = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : x.toFixed(3));
 const usd = (x: number | null | undefined): string => (x === null || x === undefined ? 'never' : `$${x.toPrecision(3)}`);
@@ -83,5 +84,5 @@ Train ${r.split.train} queries, test ${r.split.test}; router heads: ${r.routerHe
 
 ${r.notes.map((n) => `- ${n}`).join('\n')}
 
-${full.map((g) => `${group(g, two)}${plots[g.name] ? `\n![${g.name} cost-quality](${plots[g.name]})\n` : ''}`).join('\n')}${r.evals.length > full.length ? `\n${taskLines(r)}` : ''}`;
+${full.map((g) => `${group(g, two)}${plots[g.name] ? `\n![${g.name} cost-quality](${plots[g.name]})\n` : ''}`).join('\n')}${r.evals.length > full.length ? `\n${taskLines(r)}` : ''}${r.multiTurn ? `\n${multiTurnMarkdown(r.multiTurn)}` : ''}`;
 }

@@ -4,6 +4,7 @@ import { type TrainSet, trainHead } from '@moma/core/train';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../data/load.ts';
 import { initTf } from '../tf.ts';
+import { semanticPlan, staticSemanticEncoder } from './encoders.ts';
 import { evaluate, evaluateArtifact } from './evaluate.ts';
 
 beforeAll(async () => {
@@ -83,5 +84,27 @@ describe('evaluation - end to end on a small LLMRouter excerpt', () => {
     expect(part.evals[0]!.router.apgr).toBeDefined(); // two shared models: APGR is reported
     const none = { ...fewer, models: fewer.models.map((m) => ({ ...m, id: `x-${m.id}` })) };
     expect(() => evaluateArtifact(trained.artifact, none, { seed: 3, knnK: 5, rows: 'all' })).toThrow(/share 0 model/);
+  });
+});
+
+describe('evaluation - semantic features (static encoder fused with the lexical one)', () => {
+  it('fused - trains on concat(lexical, semantic), records the section, and the artifact needs the encoder to route', async () => {
+    const ds = loadDataset(fileURLToPath(new URL('../data/fixtures/llmrouter-excerpt.jsonl', import.meta.url)));
+    const semantic = (await semanticPlan('fused', 0.5))!;
+    const heads = [{ name: 'mlp', train: { kind: 'mlp' as const, hidden: 8, epochs: 2 } }];
+    const { result, trained } = evaluate(ds, { dim: 256, seed: 1, knnK: 5, heads, semantic });
+    expect(result.encoder).toMatch(/^fused\(hashing-tfidf:256.*\|static\(/);
+    expect(trained.artifact.semantic).toEqual({ id: semantic.encoder.id, dim: 512, weight: 0.5 });
+    expect(trained.artifact.heads[0]!.tensors.W1!.shape[0]).toBe(256 + 512);
+    const { manifest, weights } = encodeArtifact(trained.artifact);
+    const a = decodeArtifact(JSON.parse(JSON.stringify(manifest)), weights);
+    expect(a.semantic).toEqual(trained.artifact.semantic);
+    expect(() => createLlmRouter(a)).toThrow(/pass it to createLlmRouter/);
+    const router = createLlmRouter(a, { semantic: await staticSemanticEncoder() });
+    expect(router.route({ text: 'What is 2 + 2?' }, { mode: 'balanced' }).ranked).toHaveLength(9);
+    // Scoring the artifact again with the encoder it records gives the figures of the run that trained it.
+    const again = evaluateArtifact(a, ds, { seed: 1, knnK: 5, rows: 'test', semantic: semantic.encoder });
+    expect(again.evals[0]!.router.aiq).toBeCloseTo(result.evals[0]!.router.aiq, 4);
+    expect(() => evaluateArtifact(a, ds, { seed: 1, knnK: 5, rows: 'test' })).toThrow(/semantic encoder/);
   });
 });

@@ -35,6 +35,8 @@ export class SoftmaxHead {
     const rand = rng(opts.seed ?? 7);
     const order = Array.from(xs, (_, i) => i);
     const p = new Float32Array(classes);
+    const active = new Uint32Array(classes);
+    const grad = new Float32Array(classes);
     const total = epochs * xs.length;
     let step = 0;
     for (let e = 0; e < epochs; e++) {
@@ -48,18 +50,31 @@ export class SoftmaxHead {
         const y = ys[n]!;
         head.probsInto(x, p);
         const decay = 1 - lr * l2;
+        // gradient per class; classes whose gradient is negligible are skipped, the rest updated row by row
+        let na = 0;
         for (let c = 0; c < classes; c++) {
           const g = p[c]! - (c === y ? 1 : 0);
           if (g > -1e-5 && g < 1e-5) continue;
+          active[na] = c;
+          grad[na++] = lr * g;
           head.b[c]! -= lr * g * 0.1;
-          for (let i = 0; i < x.idx.length; i++) {
-            const o = x.idx[i]! * classes + c;
-            head.w[o] = head.w[o]! * decay - lr * g * x.val[i]!;
+        }
+        for (let i = 0; i < x.idx.length; i++) {
+          const row = x.idx[i]! * classes;
+          const v = x.val[i]!;
+          for (let k = 0; k < na; k++) {
+            const o = row + active[k]!;
+            head.w[o] = head.w[o]! * decay - grad[k]! * v;
           }
         }
       }
     }
     return head;
+  }
+
+  /** The fitted weights (feature-major dim × classes) and biases, for serialising. */
+  weights(): { w: Float32Array; b: Float32Array } {
+    return { w: this.w, b: this.b };
   }
 
   /** Writes the class probabilities for x into out (length classes); returns out. */

@@ -1,6 +1,7 @@
 import type { Encoder } from '../encoder/index.ts';
 import type { AgentCardData } from './card.ts';
 import type { SoftmaxHeadOptions } from './head.ts';
+import type { LdaOptions } from './lda.ts';
 import type { ShiftDetector } from './shift.ts';
 
 /** A registered agent as routing sees it: its card plus who may use it and whether it is up. */
@@ -36,11 +37,26 @@ export interface ClassifyResult {
   threshold: number;
   /** Probability that the turn starts a new task (present when the index has a shift detector). */
   shift?: number;
+  /**
+   * With a semantic index, how this answer was reached: 'fast' = the lexical expert alone was sure enough;
+   * 'semantic' = both experts; 'needs-semantic' = not sure, and the caller supplies the semantic vectors
+   * (`semanticAtQuery`): classify again with them.
+   */
+  path?: 'fast' | 'semantic' | 'needs-semantic';
+}
+
+/** Semantic vectors of a query, computed by the caller (an asynchronous encoder): the turn and each context turn. */
+export interface QueryVectors {
+  text: Float32Array;
+  /** One per context message, in order (a zero vector for an empty one). */
+  context?: readonly Float32Array[];
 }
 
 export interface AgentIndex {
   readonly size: number;
-  classify(text: string, context?: ReadonlyArray<{ role: string; content: string }>, topK?: number): ClassifyResult;
+  /** The semantic encoder's id when the index has a semantic expert. */
+  readonly semantic?: string;
+  classify(text: string, context?: ReadonlyArray<{ role: string; content: string }>, topK?: number, vectors?: QueryVectors): ClassifyResult;
 }
 
 /** How the agent score mixes its three signals; weights are normalised to sum to 1. */
@@ -54,8 +70,22 @@ export interface ScoreWeights {
 }
 
 export interface AgentIndexOptions {
-  /** Encoder for cards and queries; default: a HashingEncoder fitted on the card and taxonomy texts. */
-  encoder?: Encoder;
+  /**
+   * A dense semantic encoder whose vector is appended to the lexical one (cards, categories, queries, context).
+   * Its id is part of the index's identity: an index is only loaded with the same encoder.
+   */
+  semantic?: Encoder;
+  /** Share of the semantic part in every similarity and in the experts' product, in [0.05, 0.95] (default 0.5). */
+  semanticWeight?: number;
+  /**
+   * The lexical expert's top probability at which a query is answered without the semantic encoder (default 0.7;
+   * above 1 turns the fast path off).
+   */
+  fastPath?: number;
+  /** Queries' semantic vectors come from the caller (classify's `vectors`), not from `semantic.encode`. */
+  semanticAtQuery?: boolean;
+  /** Options of the semantic expert (LDA over the semantic vectors). */
+  lda?: LdaOptions;
   /** Dimension of the default hashing encoder (default 2^15). */
   dim?: number;
   /** Categories retrieved per query when classify() gets no topK (default 3). */

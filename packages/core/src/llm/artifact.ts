@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.ts';
+import { featureDim } from './features.ts';
 import type { HeadSpec, RouterArtifact, Tensor } from './types.ts';
 
 export const ARTIFACT_FORMAT = 'moma-llm-router';
@@ -24,6 +25,7 @@ const manifestSchema = z.object({
     charNgrams: z.tuple([z.number().int().min(0), z.number().int().min(0)]),
     idf: tensorRef,
   }),
+  semantic: z.object({ id: z.string().min(1), dim: z.number().int().positive(), weight: z.number().gt(0).max(1) }).optional(),
   tokenizer: z.string().optional(),
   models: z.array(modelSchema).min(1),
   heads: z
@@ -74,6 +76,8 @@ export function decodeArtifact(manifest: unknown, weights: Uint8Array): RouterAr
   };
   const M = m.models.length;
   const dim = m.encoder.dim;
+  const inDim = featureDim(m);
+  const inWhat = m.semantic ? `feature size ${inDim} (lexical ${m.semantic.weight < 1 ? dim : 0} + semantic ${m.semantic.dim})` : `encoder dim ${dim}`;
   const heads: HeadSpec[] = m.heads.map((h, hi) => {
     const tensors: Record<string, Tensor> = {};
     for (const name of REQUIRED[h.kind]) {
@@ -84,7 +88,7 @@ export function decodeArtifact(manifest: unknown, weights: Uint8Array): RouterAr
     const first = tensors[REQUIRED[h.kind][0]!]!;
     const last = h.kind === 'knn' ? tensors.Y! : tensors[REQUIRED[h.kind].at(-1)!]!;
     const inputDim = h.kind === 'knn' ? first.shape[1] : first.shape[0];
-    if (inputDim !== dim) throw new InvalidInputError(`artifact head ${hi} input size ${inputDim} ≠ encoder dim ${dim}`, 'manifest');
+    if (inputDim !== inDim) throw new InvalidInputError(`artifact head ${hi} input size ${inputDim} ≠ ${inWhat}`, 'manifest');
     if (last.shape.at(-1) !== M) throw new InvalidInputError(`artifact head ${hi} outputs ${last.shape.at(-1)} scores for ${M} models`, 'manifest');
     const spec: HeadSpec = { kind: h.kind, objective: h.objective, weight: h.weight, tensors };
     if (h.k !== undefined) spec.k = h.k;
@@ -103,6 +107,7 @@ export function decodeArtifact(manifest: unknown, weights: Uint8Array): RouterAr
     name: m.name,
     version: m.version,
     encoder: { kind: 'hashing-tfidf', dim, wordNgrams: m.encoder.wordNgrams, charNgrams: m.encoder.charNgrams, idf: Array.from(idf.data) },
+    ...(m.semantic ? { semantic: { ...m.semantic } } : {}),
     models: m.models.map((x) => ({ ...x })),
     heads,
     modes: { ...m.modes },
@@ -138,6 +143,7 @@ export function encodeArtifact(a: RouterArtifact): { manifest: Record<string, un
     name: a.name,
     version: a.version,
     encoder: { kind: a.encoder.kind, dim: a.encoder.dim, wordNgrams: a.encoder.wordNgrams, charNgrams: a.encoder.charNgrams, idf },
+    ...(a.semantic ? { semantic: { id: a.semantic.id, dim: a.semantic.dim, weight: a.semantic.weight } } : {}),
     tokenizer: 'cl100k_base',
     models: a.models.map((m) => ({ ...m })),
     heads,

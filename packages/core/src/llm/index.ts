@@ -10,13 +10,15 @@ export type {
   RouterArtifact,
   ArtifactModel,
   DerivedModel,
+  SemanticSpec,
   HeadSpec,
   HeadKind,
   Objective,
   Tensor,
 } from './types.ts';
 export { decodeArtifact, encodeArtifact, ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION } from './artifact.ts';
-export { createLlmRouter, predictCostUsd, poolModels, predictPool } from './router.ts';
+export { FusedEncoder, featureDim, routerEncoder } from './features.ts';
+export { createLlmRouter, type LlmRouterOptions, predictCostUsd, poolModels, predictPool } from './router.ts';
 export { choose, paretoFront, validateOptions, type Candidate, type Choice } from './choose.ts';
 export { extractQuestion, routingText, promptText } from './extract.ts';
 export { countTokens, warmTokenizer } from './tokens.ts';

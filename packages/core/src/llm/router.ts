@@ -1,7 +1,8 @@
 import { InvalidInputError } from '../errors.ts';
-import { HashingEncoder } from '../encoder/index.ts';
+import type { Encoder } from '../encoder/index.ts';
 import { choose, type Candidate, validateOptions } from './choose.ts';
 import { promptText, routingText } from './extract.ts';
+import { routerEncoder } from './features.ts';
 import { predictEnsemble } from './heads/infer.ts';
 import { countTokens } from './tokens.ts';
 import type { ArtifactModel, ChoiceOptions, LlmChoice, LlmRouter, RouteInput, RouterArtifact } from './types.ts';
@@ -48,9 +49,17 @@ export function predictPool(artifact: RouterArtifact, base: Float32Array, pool: 
   return out;
 }
 
-/** A router over one artifact: encode the question, score every model, choose on the cost-quality front. */
-export function createLlmRouter(artifact: RouterArtifact): LlmRouter {
-  const encoder = new HashingEncoder(artifact.encoder);
+export interface LlmRouterOptions {
+  /** The semantic encoder an artifact with a `semantic` section was trained with (same id); ignored otherwise. */
+  semantic?: Encoder;
+}
+
+/**
+ * A router over one artifact: encode the question, score every model, choose on the cost-quality front. An artifact
+ * with a `semantic` section needs its encoder in `options.semantic` (InvalidInputError if absent or another one).
+ */
+export function createLlmRouter(artifact: RouterArtifact, options: LlmRouterOptions = {}): LlmRouter {
+  const encoder = routerEncoder(artifact, options.semantic);
   // Cache predicted qualities (M floats) rather than embeddings (dim floats): retries and fallbacks of the same
   // question skip encode + score, and the cache stays small enough not to burden the GC.
   const cache = new Map<string, Float32Array>();

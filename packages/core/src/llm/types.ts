@@ -80,6 +80,12 @@ export interface RouterArtifact {
   name: string;
   version: string;
   encoder: HashingEncoderState;
+  /**
+   * A semantic encoder fused with the lexical one (features = concat(lexical·√(1−weight), semantic·√weight); at
+   * weight 1 the semantic vector alone). Absent: the lexical vector alone. The encoder is injected at serve time
+   * and must have this id.
+   */
+  semantic?: SemanticSpec;
   models: ArtifactModel[];
   heads: HeadSpec[];
   /** Willingness-to-pay preset per mode (USD per unit quality), calibrated on validation data at training time. */
@@ -93,6 +99,14 @@ export interface RouterArtifact {
   derived?: DerivedModel[];
   /** Model ids taken out of the pool (`moma pool remove`): kept in the heads, never ranked. */
   removed?: string[];
+}
+
+/** The semantic encoder an artifact was trained with: its id and size, and its share of the features. */
+export interface SemanticSpec {
+  id: string;
+  dim: number;
+  /** In (0, 1]: the semantic part's share of the fused (unit-norm) vector's squared norm. */
+  weight: number;
 }
 
 export interface DerivedModel extends ArtifactModel {

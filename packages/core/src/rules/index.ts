@@ -4,6 +4,7 @@ export { llmTarget, agentTarget, isAgent, isLlm, agentIdOf, targetText, sameTarg
 export { modeName, routingMode } from './mode.ts';
 export { validateTurn, validateMessages, validateSampling, routedTurnIndex, parseSwitchTo, checkSessionId, isValidSessionId, checkTenant, ROLES, MAX_TENANT_CHARS, type Turn } from './turn.ts';
 export { mergeConversation, carriesOnlyNewTurn } from './conversation.ts';
+export { sessionRanking, type SessionModels, type SessionRanking } from './affinity.ts';
 export { skipOrchestrator, composeDecision, type SkipInput, type DecisionParts } from './decision.ts';
 export { agentOutcome, type TurnResult, type AgentOutcome } from './outcome.ts';
 export { tenantMayUse } from '../agents/mask.ts';

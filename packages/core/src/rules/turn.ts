@@ -90,6 +90,9 @@ export function validateTurn(turn: Turn): void {
   if (options.maxCostUsd !== undefined && !(options.maxCostUsd >= 0)) fail('max_cost_usd', 'must be >= 0');
   if (options.minQuality !== undefined && !(options.minQuality >= 0 && options.minQuality <= 1)) fail('min_quality', 'must be in [0, 1]');
   if (options.willingnessToPay !== undefined && !(options.willingnessToPay > 0)) fail('willingness_to_pay', 'must be > 0 (USD per unit of predicted quality)');
+  if (options.switchCost !== undefined && !(options.switchCost >= 0 && Number.isFinite(options.switchCost))) {
+    fail('switch_cost', 'must be a finite number >= 0 (utility another model must beat the previous turn\'s model by; 0 = route every turn afresh)');
+  }
 }
 
 /** "llm" → the LLM path; "agent:<id>" → that agent; '' → no switch. Throws for anything else. */

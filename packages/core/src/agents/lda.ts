@@ -1,0 +1,183 @@
+/**
+ * Linear discriminant analysis with a shrunk shared covariance: a closed-form linear classifier over dense vectors
+ * (sentence embeddings), fitted in about a second for 150 classes × 512 dimensions, where SGD on the same features
+ * takes minutes. logit_c(x) = w_c·x + b_c with w_c = Σ⁻¹μ_c and b_c = -½ μ_c·w_c (equal priors).
+ */
+export interface LdaOptions {
+  /** Shrinkage towards a scaled identity, in [0,1] (default 0.2). */
+  shrinkage?: number;
+  /** At most this many rows estimate the covariance (evenly spaced; default 4000). */
+  covarianceRows?: number;
+}
+
+export interface LdaState {
+  dim: number;
+  classes: number;
+  /** classes × dim, row-major. */
+  w: Float32Array;
+  b: Float32Array;
+  /** Logit scale fitted on the training rows so the softmax is neither flat nor saturated. */
+  scale: number;
+}
+
+export class Lda {
+  readonly state: LdaState;
+  constructor(state: LdaState) {
+    this.state = state;
+  }
+
+  static fit(xs: readonly Float32Array[], ys: readonly number[], classes: number, opts: LdaOptions = {}): Lda {
+    const dim = xs[0]?.length ?? 0;
+    const gamma = opts.shrinkage ?? 0.2;
+    const mu = new Float64Array(classes * dim);
+    const count = new Float64Array(classes);
+    xs.forEach((x, n) => {
+      const o = ys[n]! * dim;
+      count[ys[n]!]!++;
+      for (let i = 0; i < dim; i++) mu[o + i]! += x[i]!;
+    });
+    for (let c = 0; c < classes; c++) if (count[c]! > 0) for (let i = 0; i < dim; i++) mu[c * dim + i]! /= count[c]!;
+    // pooled within-class covariance (upper triangle), from evenly spaced rows
+    const rows = Math.min(xs.length, opts.covarianceRows ?? 4000);
+    const step = xs.length / rows;
+    const S = new Float64Array(dim * dim);
+    const d = new Float64Array(dim);
+    for (let r = 0; r < rows; r++) {
+      const n = Math.floor(r * step);
+      const x = xs[n]!;
+      const o = ys[n]! * dim;
+      for (let i = 0; i < dim; i++) d[i] = x[i]! - mu[o + i]!;
+      for (let i = 0; i < dim; i++) {
+        const di = d[i]!;
+        if (di === 0) continue;
+        const row = i * dim;
+        for (let j = i; j < dim; j++) S[row + j]! += di * d[j]!;
+      }
+    }
+    let trace = 0;
+    for (let i = 0; i < dim; i++) trace += S[i * dim + i]!;
+    const ridge = (gamma * trace) / dim / rows;
+    for (let i = 0; i < dim; i++) {
+      for (let j = i; j < dim; j++) {
+        const v = ((1 - gamma) * S[i * dim + j]!) / rows + (i === j ? ridge + 1e-9 : 0);
+        S[i * dim + j] = v;
+        S[j * dim + i] = v;
+      }
+    }
+    cholesky(S, dim);
+    const w = new Float32Array(classes * dim);
+    const b = new Float32Array(classes);
+    const col = new Float64Array(dim);
+    for (let c = 0; c < classes; c++) {
+      for (let i = 0; i < dim; i++) col[i] = mu[c * dim + i]!;
+      solveCholesky(S, dim, col);
+      let bc = 0;
+      for (let i = 0; i < dim; i++) {
+        w[c * dim + i] = col[i]!;
+        bc += col[i]! * mu[c * dim + i]!;
+      }
+      b[c] = -0.5 * bc;
+    }
+    const lda = new Lda({ dim, classes, w, b, scale: 1 });
+    lda.state.scale = fitScale(lda, xs, ys);
+    return lda;
+  }
+
+  /** Class probabilities for x into out. */
+  probsInto(x: Float32Array, out: Float32Array): Float32Array {
+    const { dim, classes, w, b, scale } = this.state;
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) {
+      let s = b[c]!;
+      const o = c * dim;
+      for (let i = 0; i < dim; i++) s += w[o + i]! * x[i]!;
+      s *= scale;
+      out[c] = s;
+      if (s > max) max = s;
+    }
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const e = Math.exp(out[c]! - max);
+      out[c] = e;
+      sum += e;
+    }
+    for (let c = 0; c < classes; c++) out[c]! /= sum;
+    return out;
+  }
+}
+
+/** In-place lower Cholesky factor of a symmetric positive-definite matrix (row-major, lower triangle used). */
+function cholesky(A: Float64Array, n: number): void {
+  for (let j = 0; j < n; j++) {
+    let s = A[j * n + j]!;
+    for (let k = 0; k < j; k++) s -= A[j * n + k]! ** 2;
+    const ljj = Math.sqrt(Math.max(s, 1e-12));
+    A[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let t = A[i * n + j]!;
+      const ri = i * n;
+      const rj = j * n;
+      for (let k = 0; k < j; k++) t -= A[ri + k]! * A[rj + k]!;
+      A[ri + j] = t / ljj;
+    }
+  }
+}
+
+function solveCholesky(L: Float64Array, n: number, b: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    let s = b[i]!;
+    for (let k = 0; k < i; k++) s -= L[i * n + k]! * b[k]!;
+    b[i] = s / L[i * n + i]!;
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let s = b[i]!;
+    for (let k = i + 1; k < n; k++) s -= L[k * n + i]! * b[k]!;
+    b[i] = s / L[i * n + i]!;
+  }
+}
+
+/** The logit scale that maximises the training rows' mean log-likelihood (golden-section search over log scale). */
+function fitScale(lda: Lda, xs: readonly Float32Array[], ys: readonly number[]): number {
+  const { classes } = lda.state;
+  const rows = Math.min(xs.length, 2000);
+  const step = xs.length / rows;
+  const logits: Float32Array[] = [];
+  const p = new Float32Array(classes);
+  lda.state.scale = 1;
+  for (let r = 0; r < rows; r++) {
+    const n = Math.floor(r * step);
+    // raw logits: probsInto with scale 1 returns softmax; recompute the logits directly instead
+    const { dim, w, b } = lda.state;
+    const l = new Float32Array(classes);
+    for (let c = 0; c < classes; c++) {
+      let s = b[c]!;
+      for (let i = 0; i < dim; i++) s += w[c * dim + i]! * xs[n]![i]!;
+      l[c] = s;
+    }
+    logits.push(l);
+  }
+  void p;
+  const nll = (logScale: number): number => {
+    const k = Math.exp(logScale);
+    let total = 0;
+    logits.forEach((l, r) => {
+      const y = ys[Math.floor(r * step)]!;
+      let max = -Infinity;
+      for (let c = 0; c < classes; c++) max = Math.max(max, k * l[c]!);
+      let sum = 0;
+      for (let c = 0; c < classes; c++) sum += Math.exp(k * l[c]! - max);
+      total += Math.log(sum) + max - k * l[y]!;
+    });
+    return total;
+  };
+  let lo = -8;
+  let hi = 4;
+  const g = (Math.sqrt(5) - 1) / 2;
+  for (let it = 0; it < 40; it++) {
+    const a = hi - g * (hi - lo);
+    const b = lo + g * (hi - lo);
+    if (nll(a) < nll(b)) hi = b;
+    else lo = a;
+  }
+  return Math.exp((lo + hi) / 2);
+}

