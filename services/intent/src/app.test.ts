@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Code, connectNatsBus, createLogger, MemoryBus, MemoryStore, stageClient, type Bus } from '@moma/platform';
 import { IntentStageDefinition } from '@moma/proto';
@@ -115,4 +118,53 @@ describe.skipIf(!infra.ok)(`intent - real NATS, index built in a worker${infra.o
     const nats = await connectNatsBus({ url: infra.natsUrl, name: 'intent', useServices: false, logger });
     return { bus: prefixedBus(nats, uniqueId('intent')), close: () => nats.close() };
   }, true);
+});
+
+describe.skipIf(!infra.ok)(`intent - the semantic encoder (USE), real NATS${infra.ok ? '' : ` (skipped: ${infra.reason})`}`, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'moma-index-'));
+  const start = async (bus: Bus) =>
+    startIntent(
+      { name: 'intent', bus, store: new MemoryStore(), logger },
+      { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_WORKER_MIN_AGENTS: 0, MOMA_REGISTRY_RESYNC_MS: 50, MOMA_AGENT_ENCODER: 'use', MOMA_AGENT_INDEX_DIR: dir },
+    );
+  let nats: Awaited<ReturnType<typeof connectNatsBus>>;
+  let bus: Bus;
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    nats = await connectNatsBus({ url: infra.natsUrl, name: 'intent', useServices: false, logger });
+    bus = prefixedBus(nats, uniqueId('intent-use'));
+    registry = await new TestRegistry(bus).serve();
+    await registry.upsert(WEATHER);
+    await registry.upsert(BANK);
+    await registry.upsert(testAgent('music-bot', 'Music: play songs, albums and playlists', ['play some jazz', 'put on my workout playlist', 'skip this song']));
+  });
+  afterAll(async () => {
+    await registry?.close();
+    await nats?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // the lexical index sends all three to bank-helper (checked with buildAgentIndex on the same cards)
+  it('intent - with the semantic encoder requests sharing no word with a card find their agent, and a restart loads the saved index', async () => {
+    const classify = (text: string) => stageClient(bus, IntentStageDefinition).classify({ text, context: [], topK: 3, tenant: '' });
+    const first = await start(bus);
+    try {
+      await waitFor(() => first.agentCount() === 3, 60_000);
+      expect(first.indexInfo()).toMatchObject({ encoder: 'use-lite-512@energetic-ai-0.2.0', loaded: false });
+      expect((await classify('should I bring a coat today')).candidates[0]?.agentId).toBe('weather-bot');
+      expect((await classify('umbrella needed?')).candidates[0]?.agentId).toBe('weather-bot');
+      expect((await classify('next tune')).candidates[0]?.agentId).toBe('music-bot');
+      expect((await classify('transfer 50 euros to my savings account')).candidates[0]?.agentId).toBe('bank-helper');
+    } finally {
+      await first.stop();
+    }
+    const second = await start(bus);
+    try {
+      await waitFor(() => second.agentCount() === 3, 60_000);
+      expect(second.indexInfo()?.loaded).toBe(true);
+      expect((await classify('umbrella needed?')).candidates[0]?.agentId).toBe('weather-bot');
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
 });

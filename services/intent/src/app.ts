@@ -17,6 +17,8 @@ export interface IntentHandle extends ServiceHandle {
   reload(): Promise<void>;
   /** The registry version the copy holds (-1 until the first snapshot arrived). */
   registryVersion(): number;
+  /** The serving index: its encoder, and whether its fit was loaded from MOMA_AGENT_INDEX_DIR (null = none yet). */
+  indexInfo(): { encoder: string; loaded: boolean; buildMs: number } | null;
 }
 
 export interface IntentOptions {
@@ -173,6 +175,7 @@ export async function startIntent(
     agentCount: () => index?.size ?? 0,
     reload,
     registryVersion: () => registry.version,
+    indexInfo: () => (index ? { encoder: semantic?.id ?? 'lexical', loaded: index.loaded, buildMs: index.buildMs } : null),
     async stop() {
       stopped = true;
       clearTimeout(bootTimer);

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { HashingEncoder, LookupEncoder, type Encoder } from '../encoder/index.ts';
+import { InvalidInputError } from '../errors.ts';
+import { agentIndexFromState, buildAgentIndex, fitAgentIndex, indexTexts } from './agent-index.ts';
+import mini from './fixtures/clinc-mini.json' with { type: 'json' };
+import { decodeAgentIndex, encodeAgentIndex } from './index-file.ts';
+import type { AgentSpec, Taxonomy } from './types.ts';
+
+interface Row {
+  text: string;
+  intent: string;
+  domain: string | null;
+}
+const data = mini as unknown as { train: Row[]; val: Row[]; test: Row[] };
+const intents = [...new Set(data.train.map((r) => r.intent))];
+const agents: AgentSpec[] = intents.map((id) => ({
+  id,
+  tenants: [],
+  healthy: true,
+  card: { name: id, description: '', url: `http://x/${id}`, version: '1', skills: [{ id, name: id, description: '', tags: [], examples: data.train.filter((r) => r.intent === id).map((r) => r.text) }] },
+}));
+const domainOf = new Map(data.train.map((r) => [r.intent, r.domain!]));
+const taxonomy: Taxonomy = {
+  categories: [...new Set(domainOf.values())].map((d) => ({ id: d, description: d.replace(/_/g, ' '), agentIds: intents.filter((i) => domainOf.get(i) === d) })),
+};
+// A deterministic stand-in for the sentence encoder: dense word-only TF-IDF, a different view from the index's own
+// word + character n-grams (what matters here is the mechanics, not the semantics).
+const words = HashingEncoder.fit(data.train.map((r) => r.text), { dim: 256, wordNgrams: 1, charNgrams: [0, 0] });
+const semantic: Encoder = { id: 'test-words-256', dim: 256, encode: (t) => words.encode(t) };
+const test = data.test.filter((r) => r.intent !== 'oos');
+const top = (r: { candidates: Array<{ agentId: string }> }) => r.candidates[0]?.agentId;
+
+describe('semantic agent index', () => {
+  const state = fitAgentIndex(agents, taxonomy, { semantic });
+  const index = agentIndexFromState(state, agents, { semantic });
+  const always = agentIndexFromState(state, agents, { semantic, fastPath: 2 });
+
+  it('semantic agent index - classifies held-out utterances with both experts and says which path answered', () => {
+    const results = test.map((r) => index.classify(r.text));
+    const right = results.filter((c, i) => top(c) === test[i]!.intent).length;
+    // the stand-in is a weak second expert (words only); the real encoder's figures are in docs/agent-routing.md
+    expect(right / test.length).toBeGreaterThanOrEqual(0.75);
+    const paths = new Set(results.map((c) => c.path));
+    expect(paths).toEqual(new Set(['fast', 'semantic']));
+    expect(test.every((r) => always.classify(r.text).path === 'semantic')).toBe(true);
+    expect(index.semantic).toBe('test-words-256');
+  });
+
+  it('semantic agent index - the fast path picks the agent the full scorer picks on the queries it answers', () => {
+    const fast = test.filter((r) => index.classify(r.text).path === 'fast');
+    expect(fast.length).toBeGreaterThan(0);
+    const same = fast.filter((r) => top(index.classify(r.text)) === top(always.classify(r.text))).length;
+    expect(same / fast.length).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('semantic agent index - vectors supplied by the caller give the same answer as the index encoding them itself', () => {
+    const table = new Map([...indexTexts(agents, taxonomy)].map((t) => [t, semantic.encode(t)]));
+    const lookup = new LookupEncoder(semantic.id, semantic.dim, table);
+    const caller = buildAgentIndex(agents, taxonomy, { semantic: lookup, semanticAtQuery: true, fastPath: 2 });
+    for (const r of test.slice(0, 20)) {
+      const context = [{ role: 'user', content: data.train[0]!.text }];
+      expect(caller.classify(r.text, context).path).toBe('needs-semantic');
+      const given = caller.classify(r.text, context, undefined, { text: semantic.encode(r.text), context: context.map((m) => semantic.encode(m.content)) });
+      expect(given).toEqual(always.classify(r.text, context));
+    }
+    expect(() => lookup.encode('a text nobody embedded')).toThrow(InvalidInputError);
+  });
+
+  it('semantic agent index - refuses a fit loaded with another encoder or for other agents', () => {
+    expect(() => agentIndexFromState(state, agents, {})).toThrow(/fitted with the semantic encoder "test-words-256"/);
+    expect(() => agentIndexFromState(state, agents, { semantic: { ...semantic, id: 'other' } })).toThrow(InvalidInputError);
+    expect(() => agentIndexFromState(state, agents.slice(1), { semantic })).toThrow(/other agents/);
+  });
+});
+
+describe('agent index file', () => {
+  it('agent index file - a saved fit loads back into an index that answers exactly as the fitted one', () => {
+    for (const semanticOpt of [{}, { semantic }]) {
+      const state = fitAgentIndex(agents, taxonomy, semanticOpt);
+      const bytes = encodeAgentIndex(state, 'key-1');
+      // as read from disk: a Buffer slice at an odd offset
+      const copy = new Uint8Array(bytes.byteLength + 3);
+      copy.set(bytes, 3);
+      const { key, state: back } = decodeAgentIndex(copy.subarray(3));
+      expect(key).toBe('key-1');
+      const a = agentIndexFromState(state, agents, semanticOpt);
+      const b = agentIndexFromState(back, agents, semanticOpt);
+      for (const r of data.test) expect(b.classify(r.text)).toEqual(a.classify(r.text));
+    }
+  });
+
+  it('agent index file - bytes that are not an index are refused with a clear error', () => {
+    const bytes = encodeAgentIndex(fitAgentIndex(agents, taxonomy), 'k');
+    expect(() => decodeAgentIndex(new Uint8Array([1, 2, 3]))).toThrow(/not a readable agent index: too short/);
+    expect(() => decodeAgentIndex(bytes.subarray(0, bytes.byteLength - 100))).toThrow(/truncated/);
+    const wrong = bytes.slice();
+    wrong[4] = 9;
+    expect(() => decodeAgentIndex(wrong)).toThrow(InvalidInputError);
+  });
+});

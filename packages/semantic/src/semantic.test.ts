@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadStaticEncoder, loadUseModel, SemanticCache, USE_ID, type UseModel } from './index.ts';
+
+const dot = (a: Float32Array, b: Float32Array): number => a.reduce((s, v, i) => s + v * b[i]!, 0);
+
+describe('semantic encoder', () => {
+  let model: UseModel;
+  beforeAll(async () => {
+    model = await loadUseModel();
+  });
+  afterAll(() => model?.dispose());
+
+  it('semantic encoder - loads from the installed package (no network) and gives the same vector for the same text', async () => {
+    const [a, b] = await model.embed(['how do I reset my password', 'how do I reset my password']);
+    expect(model.id).toBe(USE_ID);
+    expect(a!.length).toBe(512);
+    expect(Math.abs(dot(a!, a!) - 1)).toBeLessThan(1e-4);
+    expect(Array.from(a!)).toEqual(Array.from(b!));
+    const [alone] = await model.embed(['how do I reset my password']);
+    // batched or alone, the same text gets (numerically) the same vector
+    expect(dot(a!, alone!)).toBeGreaterThan(0.9999);
+  });
+
+  it('semantic encoder - paraphrases are closer than unrelated requests, with no word in common', async () => {
+    const [q, para, other] = await model.embed(['I forgot my login credentials', 'how do I reset my password', 'what is the weather in paris']);
+    expect(dot(q!, para!)).toBeGreaterThan(dot(q!, other!) + 0.2);
+  });
+
+  it('semantic encoder - the cache embeds each text once and puts concurrent requests in one model call', async () => {
+    const cache = new SemanticCache(model, { capacity: 8 });
+    const texts = ['book a table for two', 'play some jazz', 'what is my balance', 'book a table for two'];
+    const [r1, r2] = await Promise.all([cache.embed(texts.slice(0, 2)), cache.embed(texts.slice(2))]);
+    expect(cache.stats.batches).toBe(1);
+    expect(cache.stats.embedded).toBe(3);
+    expect(Array.from(r2![1]!)).toEqual(Array.from(r1![0]!));
+    await cache.embed(['play some jazz']);
+    expect(cache.stats.embedded).toBe(3);
+    expect(cache.stats.hits).toBeGreaterThanOrEqual(1);
+  });
+
+  it('semantic encoder - the static distillation is synchronous, deterministic and agrees with the full model on which text is closer', async () => {
+    const st = await loadStaticEncoder();
+    expect(st.dim).toBe(512);
+    expect(st.id).toContain(USE_ID);
+    const a = st.encode('transfer money to my savings account');
+    expect(Array.from(st.encode('transfer money to my savings account'))).toEqual(Array.from(a));
+    const near = st.encode('move funds into savings');
+    const far = st.encode('set an alarm for 7 am');
+    expect(dot(a, near)).toBeGreaterThan(dot(a, far));
+  });
+});
