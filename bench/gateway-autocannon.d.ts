@@ -1,4 +1,4 @@
-// The slice of autocannon 9's API the gateway benchmark uses (the package ships no types).
+// The slice of autocannon 9's API the benchmarks use (the package ships no types).
 declare module 'autocannon' {
   interface Options {
     url: string;
@@ -7,6 +7,15 @@ declare module 'autocannon' {
     duration?: number;
     headers?: Record<string, string>;
     body?: string;
+    /** Request templates cycled per connection; setupRequest can give each request its own body. */
+    requests?: Array<{
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      body?: string;
+      setupRequest?: (req: Record<string, unknown>) => Record<string, unknown>;
+      onResponse?: (status: number, body: string) => void;
+    }>;
   }
   interface Result {
     errors: number;

@@ -86,12 +86,20 @@ export class HashingEncoder implements Encoder {
     const charNgrams = opts.charNgrams ?? [3, 5];
     const df = new Float64Array(dim);
     const seen = new Uint8Array(dim);
+    const touched: number[] = [];
     for (const t of texts) {
-      seen.fill(0);
+      // count each bucket once per text; clear only the buckets this text touched (not all `dim` of them)
       hashedFeatures(t, dim, wordNgrams, charNgrams, (b) => {
-        seen[b] = 1;
+        if (seen[b] === 0) {
+          seen[b] = 1;
+          touched.push(b);
+        }
       });
-      for (let b = 0; b < dim; b++) df[b]! += seen[b]!;
+      for (const b of touched) {
+        df[b]! += 1;
+        seen[b] = 0;
+      }
+      touched.length = 0;
     }
     const n = texts.length;
     const idf = Array.from(df, (d) => Math.log((1 + n) / (1 + d)) + 1);
