@@ -38,14 +38,17 @@ export async function loadUseModel(dir = useModelDir()): Promise<UseModel> {
     modelTopology: object;
     weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
   };
-  const weights = Buffer.concat(manifest.weightsManifest.flatMap((g) => g.paths).map((p) => readFileSync(join(dir, p))));
   const model: GraphModel = await loadGraphModel(
     tf.io.fromMemory({
       modelTopology: manifest.modelTopology,
       weightSpecs: manifest.weightsManifest.flatMap((g) => g.weights),
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
+      weightData: concatShards(manifest.weightsManifest.flatMap((g) => g.paths).map((p) => readFileSync(join(dir, p)))),
     }),
   );
+  // The weights now live in the backend's memory; the model keeps its load artifacts (for save()), whose 27 MB copy
+  // of the weights this process never reads again.
+  const loaded = (model as unknown as { artifacts?: { weightData?: unknown } }).artifacts;
+  if (loaded) loaded.weightData = undefined;
   const tokenizer = useTokenizer(readVocabulary(dir));
   const embedTokens = async (seqs: ReadonlyArray<readonly number[]>): Promise<Float32Array[]> => {
       if (seqs.length === 0) return [];
@@ -79,6 +82,17 @@ export async function loadUseModel(dir = useModelDir()): Promise<UseModel> {
       model.dispose();
     },
   };
+}
+
+/** The shards as one ArrayBuffer, copied once (not concatenated, then sliced). */
+function concatShards(parts: readonly Buffer[]): ArrayBuffer {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out.buffer;
 }
 
 function normalize(v: Float32Array): Float32Array {
