@@ -1,7 +1,9 @@
 // The semantic encoder's cost through the distributed system (prints figures; not a test): the same system — every
 // service its own process on NATS and Redis — with CLINC150 intents registered as agents, driven through
-// `POST /v1/chat/completions` at 1 connection with a different CLINC150 test question in every request (no cache
-// hits), once with MOMA_AGENT_ENCODER=lexical and once with =use, in one run.
+// `POST /v1/route` (the whole decision: gateway, intent, scoring, orchestrator; no execution, since the registered
+// agents are names without servers and a chat turn routed to one would time the failover instead) at 1 connection
+// with a different CLINC150 test question in every request (no cache hits), once with MOMA_AGENT_ENCODER=lexical and
+// once with =use, in one run. A chat turn adds the same execution cost to both.
 //
 //   node bench/agents-encoder-load.ts [path/to/clinc150.jsonl] [--agents 30] [--examples 20] [--duration 10]
 import { existsSync, readFileSync } from 'node:fs';
@@ -58,16 +60,16 @@ async function run(encoder: 'lexical' | 'use', natsUrl: string, redisUrl: string
     const times: number[] = [];
     let agentTurns = 0;
     const instance = autocannon({
-      url: `${sys.httpUrl}/v1/chat/completions`,
+      url: `${sys.httpUrl}/v1/route`,
       connections: 1,
       duration,
       requests: [
         {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify({ model: 'moma/auto', messages: [{ role: 'user', content: questions[next++ % questions.length] }] }) }),
+          setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify({ messages: [{ role: 'user', content: questions[next++ % questions.length] }] }) }),
           onResponse: (status: number, body: string) => {
-            if (status === 200 && body.includes('"agent"')) agentTurns++;
+            if (status === 200 && body.includes('"kind":"agent"')) agentTurns++;
           },
         },
       ],
@@ -97,7 +99,8 @@ try {
   console.log(`\nagents-encoder-load: ${intents.length} CLINC150 agents × ${args.examples} examples, 1 connection, ${duration} s each, ${questions.length} distinct questions`);
   console.log(`${'encoder'.padEnd(10)} ${'req'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p90 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
   for (const r of [lexical, use]) console.log(`${r.encoder.padEnd(10)} ${String(r.requests).padStart(6)} ${r.p50.toFixed(2).padStart(8)} ${r.p90.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}`);
-  console.log(`chat p50 with the encoder − without: ${round(use.p50 - lexical.p50)} ms (budget ≤ 1 ms); p99: ${round(use.p99 - lexical.p99)} ms`);
+  console.log(`routed to an agent: lexical ${lexical.agentTurns}, use ${use.agentTurns}`);
+  console.log(`decision p50 with the encoder − without: ${round(use.p50 - lexical.p50)} ms (budget ≤ 1 ms); p99: ${round(use.p99 - lexical.p99)} ms`);
 } finally {
   await upstream.stop();
   await nats?.stop();
