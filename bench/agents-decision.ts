@@ -5,13 +5,14 @@
 //
 // With --encoder use, the decision is what the intent service does: the lexical expert answers when it is sure
 // (the fast path), otherwise the query is embedded by the full encoder (a fresh text: no cache hit) and both experts
-// answer. The card texts' vectors come from a file under node_modules/.cache (embedded once: ~5 min cold), so the
+// answer. The card texts' vectors come from eval-agents' vector file (embedded once: ~5 min cold), so the
 // build time printed is the fit's, from vectors; the cold embedding time is printed when it happens.
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildAgentIndex, decideAgentTurn, indexTexts, LookupEncoder, type AgentAvailability, type AgentSpec, type FsmState } from '@moma/core';
-import { embedWithFile, loadUseModel, SemanticCache } from '@moma/semantic';
+import { loadUseModel, SemanticCache } from '@moma/semantic';
+import { defaultCacheDir } from '../packages/cli/src/eval-agents/cache.ts';
+import { VectorCache } from '../packages/cli/src/eval-agents/vector-cache.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -58,8 +59,10 @@ const semantic = values.encoder === 'use' ? new SemanticCache(await loadUseModel
 let options = {};
 if (semantic) {
   const texts = indexTexts(agents);
-  const file = fileURLToPath(new URL('../node_modules/.cache/moma/clinc150-cards.vectors', import.meta.url));
-  const vecs = await embedWithFile(semantic, texts, file, (m) => console.log(m));
+  // the same vector file `moma eval-agents --encoder use` keeps
+  const store = VectorCache.open(defaultCacheDir(), semantic.id, semantic.dim);
+  await store.ensure(texts, (batch) => semantic.embedAll(batch), { log: (m) => console.log(m), what: 'card texts' });
+  const vecs = texts.map((t) => store.get(t)!);
   options = { semantic: new LookupEncoder(semantic.id, semantic.dim, new Map(texts.map((t, i) => [t, vecs[i]!]))), semanticAtQuery: true };
 }
 let t = performance.now();

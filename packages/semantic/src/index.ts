@@ -8,4 +8,3 @@ export async function loadUseModel(dir?: string): Promise<import('./use-model.ts
   return (await import('./use-model.ts')).loadUseModel(dir);
 }
 export { SemanticCache, type SemanticCacheOptions } from './semantic-cache.ts';
-export { embedWithFile, type Embedder } from './vector-file.ts';

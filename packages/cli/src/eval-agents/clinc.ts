@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildAgentIndex, calibrateThreshold, thresholdMetrics, type AgentIndexOptions, type AgentSpec, type CalibrationSample, type Taxonomy } from '@moma/core';
+import { buildAgentIndex, calibrateThreshold, indexTexts, thresholdMetrics, type AgentIndexOptions, type AgentSpec, type CalibrationSample, type Taxonomy } from '@moma/core';
+import type { SemanticSource } from './encoders.ts';
 import { EvalInputError } from './errors.ts';
 
 interface Row {
@@ -23,6 +24,14 @@ export interface ClincRejection {
   val: { inScopeAccuracy: number; oosRecall: number };
 }
 
+/**
+ * Rejection on score + β·support (the semantic cosine to the best agent's nearest card text; 1 on the fast path,
+ * where the lexical expert was sure): β and the threshold are both chosen on val (in-scope accuracy + OOS recall).
+ */
+export interface ClincSupportRejection extends ClincRejection {
+  beta: number;
+}
+
 export interface ClincMetrics {
   /** The file evaluated. */
   file: string;
@@ -38,12 +47,20 @@ export interface ClincMetrics {
   domainAccuracy: number;
   /** null when the data has no out-of-scope rows to calibrate on or to score: no threshold, no OOS recall. */
   rejection: ClincRejection | null;
+  /** With a semantic encoder and OOS rows: rejection on the score combined with the semantic support; null otherwise. */
+  rejectionSupport: ClincSupportRejection | null;
   /** Seed of the softmax head's training. */
   seed: number;
   fitSeconds: number;
+  /** 'lexical', or the semantic encoder's id (--encoder use). */
+  encoder: string;
+  /** With a semantic encoder: share of test queries the lexical expert answered alone (the fast path); null without. */
+  fastPathShare: number | null;
 }
 
 export const CLINC_FILE = 'clinc150.jsonl';
+/** Weights of the semantic support tried on val (0 = the score alone). */
+const SUPPORT_BETAS = [0, 0.5, 1, 1.5, 2, 3];
 
 /** The CLINC file from --clinc: the file itself or the folder that holds clinc150.jsonl. */
 export function resolveClincFile(path: string): string {
@@ -110,9 +127,28 @@ export function clincAgents(rows: readonly Row[]): { agents: AgentSpec[]; taxono
   return { agents, taxonomy };
 }
 
-export function evalClinc(path: string, options: AgentIndexOptions = {}, log: (m: string) => void = () => {}): ClincMetrics {
+/** Every text a CLINC evaluation embeds: the agents' and categories' texts, then the val and test queries. */
+export function clincTexts(rows: readonly Row[]): string[] {
+  const { agents, taxonomy } = clincAgents(rows);
+  return [...new Set([...indexTexts(agents, taxonomy), ...rows.filter((r) => r.split !== 'train').map((r) => r.text)])];
+}
+
+/** evalClinc with the semantic expert: every text is embedded first (through the vector cache), then looked up. */
+export async function evalClincSemantic(path: string, src: SemanticSource, options: AgentIndexOptions = {}, log: (m: string) => void = () => {}): Promise<ClincMetrics> {
   const file = resolveClincFile(path);
   const rows = loadClinc(file);
+  const texts = clincTexts(rows);
+  const s = await src.ensure(texts, 'clinc');
+  log(`clinc: ${s.texts} texts (${s.hits} from the vector cache, ${s.embedded} embedded in ${s.seconds.toFixed(1)} s)`);
+  return evalClincRows(file, rows, { ...options, semantic: src.lookup(texts), semanticSupport: true }, log);
+}
+
+export function evalClinc(path: string, options: AgentIndexOptions = {}, log: (m: string) => void = () => {}): ClincMetrics {
+  const file = resolveClincFile(path);
+  return evalClincRows(file, loadClinc(file), options, log);
+}
+
+function evalClincRows(file: string, rows: readonly Row[], options: AgentIndexOptions, log: (m: string) => void): ClincMetrics {
   const { agents, taxonomy } = clincAgents(rows);
   if (agents.length < 2) throw new EvalInputError(`${file}: needs in-scope train rows of at least 2 intents (found ${agents.length})`);
   const testRows = rows.filter((r) => r.split === 'test');
@@ -122,10 +158,24 @@ export function evalClinc(path: string, options: AgentIndexOptions = {}, log: (m
   const t0 = performance.now();
   const index = buildAgentIndex(agents, taxonomy, options);
   const fitSeconds = (performance.now() - t0) / 1000;
-  const sample = (r: Row): CalibrationSample & { cat: string } => {
+  type Sample = CalibrationSample & { cat: string; fast: boolean; support: number };
+  const sample = (r: Row): Sample => {
     const c = index.classify(r.text);
     const top = c.candidates[0];
-    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '' };
+    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '', fast: c.path === 'fast', support: c.support ?? 1 };
+  };
+  const rejectionOf = (val: readonly CalibrationSample[], test: readonly CalibrationSample[]): ClincRejection => {
+    const cal = calibrateThreshold(val);
+    const m = thresholdMetrics(test, cal.threshold);
+    const rejectedOos = test.filter((s) => !s.inScope && s.score < cal.threshold).length;
+    const rejected = test.filter((s) => s.score < cal.threshold).length;
+    return {
+      threshold: cal.threshold,
+      inScopeAccuracy: m.inScopeAccuracy,
+      oosRecall: m.oosRecall,
+      oosPrecision: rejected ? rejectedOos / rejected : 0,
+      val: { inScopeAccuracy: cal.inScopeAccuracy, oosRecall: cal.oosRecall },
+    };
   };
   log('clinc: scoring test');
   const test = testRows.map(sample);
@@ -133,19 +183,20 @@ export function evalClinc(path: string, options: AgentIndexOptions = {}, log: (m
   const testOos = test.length - ins.length;
   const valOos = valRows.filter((r) => r.oos).length;
   let rejection: ClincRejection | null = null;
+  let rejectionSupport: ClincSupportRejection | null = null;
   if (testOos > 0 && valOos > 0) {
     log('clinc: calibrating the rejection threshold on val');
-    const cal = calibrateThreshold(valRows.map(sample));
-    const m = thresholdMetrics(test, cal.threshold);
-    const rejectedOos = test.filter((s) => !s.inScope && s.score < cal.threshold).length;
-    const rejected = test.filter((s) => s.score < cal.threshold).length;
-    rejection = {
-      threshold: cal.threshold,
-      inScopeAccuracy: m.inScopeAccuracy,
-      oosRecall: m.oosRecall,
-      oosPrecision: rejected ? rejectedOos / rejected : 0,
-      val: { inScopeAccuracy: cal.inScopeAccuracy, oosRecall: cal.oosRecall },
-    };
+    const val = valRows.map(sample);
+    rejection = rejectionOf(val, test);
+    if (options.semantic) {
+      const combine = (xs: readonly Sample[], beta: number): CalibrationSample[] => xs.map((s) => ({ ...s, score: s.score + beta * s.support }));
+      let best: { beta: number; sum: number } | null = null;
+      for (const beta of SUPPORT_BETAS) {
+        const c = calibrateThreshold(combine(val, beta));
+        if (!best || c.inScopeAccuracy + c.oosRecall > best.sum) best = { beta, sum: c.inScopeAccuracy + c.oosRecall };
+      }
+      rejectionSupport = { beta: best!.beta, ...rejectionOf(combine(val, best!.beta), combine(test, best!.beta)) };
+    }
   }
   let domOk = 0;
   testRows.forEach((r, i) => {
@@ -162,7 +213,10 @@ export function evalClinc(path: string, options: AgentIndexOptions = {}, log: (m
     inScopeAccuracyNoReject: ins.filter((s) => s.correct).length / ins.length,
     domainAccuracy: domOk / ins.length,
     rejection,
+    rejectionSupport,
     seed: (options.head || undefined)?.seed ?? 7,
     fitSeconds,
+    encoder: options.semantic?.id ?? 'lexical',
+    fastPathShare: options.semantic ? test.filter((s) => s.fast).length / test.length : null,
   };
 }

@@ -16,11 +16,32 @@ const SGD = join(FIX, 'sgd');
 const NO_OOS = join(FIX, 'clinc-no-oos');
 const SHARED_SGD = fileURLToPath(new URL('../../../../../shared/datasets/sgd/', import.meta.url));
 
+/** A deterministic stand-in for the sentence encoder: hashed words, dense and normalised; counts the texts it embeds. */
+const fakeModel = {
+  id: 'fake-words-64',
+  dim: 64,
+  embedded: 0,
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    this.embedded += texts.length;
+    return texts.map((t) => {
+      const v = new Float32Array(64);
+      for (const w of t.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+        let h = 7;
+        for (let i = 0; i < w.length; i++) h = (h * 31 + w.charCodeAt(i)) >>> 0;
+        v[h % 64]! += 1;
+      }
+      v[63]! += 0.1;
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    });
+  },
+};
+
 /** Runs the command with captured output and its own cache folder. */
 async function run(argv: string[], cacheDir: string | null = join(dir, 'cache')): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runEvalAgents(argv, { stdout: (s) => void (out += s), stderr: (s) => void (err += s), cacheDir });
+  const code = await runEvalAgents(argv, { stdout: (s) => void (out += s), stderr: (s) => void (err += s), cacheDir, semanticModel: fakeModel });
   return { code, out, err };
 }
 
@@ -168,7 +189,7 @@ describe('eval-agents', () => {
     const first = await run(['--sgd', SGD], cache);
     expect(first.code).toBe(0);
     expect(first.err).toContain('[eval-agents] sgd: fitting policy on train');
-    expect(first.out).toContain(`SGD dev split from ${join(SGD, 'dev')} + ${join(SGD, 'dev_2019')} (3 dialogue files): 6 dialogues, 27 user turns`);
+    expect(first.out).toContain(`SGD dev split from ${join(SGD, 'dev')} + ${join(SGD, 'dev_2019')} (3 dialogue files), encoder lexical (hashed n-grams): 6 dialogues, 27 user turns`);
     expect(first.out).toMatch(/fitted in [\d.]+ s \(key [0-9a-f]{12}, cached to /);
     expect(first.out).toMatch(/\| SGD-X v1 \| [\d.]+% \|/);
     expect(first.out).toContain('SGD-X v2, v3, v4, v5 not run');
@@ -199,6 +220,43 @@ describe('eval-agents', () => {
     expect(r.inScopeAccuracy).toBeLessThanOrEqual(m.inScopeAccuracyNoReject);
   });
 
+  it('eval-agents - --encoder use: both experts, the fast-path share, every text embedded once through the vector cache', async () => {
+    const cache = join(dir, 'cache-use');
+    const mini = JSON.parse(readFileSync(new URL('../../../core/src/agents/fixtures/clinc-mini.json', import.meta.url), 'utf8')) as Record<string, Array<{ text: string; intent: string; domain: string | null }>>;
+    const lines = (['train', 'val', 'test'] as const).flatMap((split) => mini[split]!.map((r) => JSON.stringify({ split, ...r, oos: r.intent === 'oos' })));
+    const p = join(dir, 'clinc-use.jsonl');
+    writeFileSync(p, lines.join('\n'));
+    fakeModel.embedded = 0;
+    const lex = await runJson(['--clinc', p], cache);
+    expect(lex.clinc).toMatchObject({ encoder: 'lexical', fastPathShare: null });
+    expect(fakeModel.embedded).toBe(0);
+    const a = await runJson(['--clinc', p, '--sgd', SGD, '--no-sgdx', '--encoder', 'use'], cache);
+    expect(a.clinc).toMatchObject({ encoder: 'fake-words-64', agents: 8, testOos: 12 });
+    expect(a.clinc!.fastPathShare).toBeGreaterThanOrEqual(0);
+    expect(a.clinc!.fastPathShare).toBeLessThanOrEqual(1);
+    expect(a.clinc!.inScopeAccuracyNoReject).toBeGreaterThanOrEqual(0.75);
+    expect(lex.clinc!.rejectionSupport).toBeNull();
+    expect([0, 0.5, 1, 1.5, 2, 3]).toContain(a.clinc!.rejectionSupport!.beta);
+    expect(a.clinc!.rejectionSupport!.oosRecall).toBeGreaterThanOrEqual(0);
+    expect(a.sgd).toMatchObject({ encoder: 'fake-words-64', dialogues: 6 });
+    expect(a.sgd!.fit.key).not.toBe(lex.sgd?.fit.key);
+    const embedded = fakeModel.embedded;
+    expect(embedded).toBeGreaterThan(0);
+    expect(readdirSync(cache).filter((f) => f.startsWith('vectors-'))).toEqual(['vectors-fake-words-64.bin']);
+    // the second run reads every vector back: nothing embedded, the same figures
+    const b = await runJson(['--clinc', p, '--sgd', SGD, '--no-sgdx', '--encoder', 'use'], cache);
+    expect(fakeModel.embedded).toBe(embedded);
+    expect({ ...b.clinc, fitSeconds: 0 }).toEqual({ ...a.clinc, fitSeconds: 0 });
+    expect(withoutFit(b)).toEqual(withoutFit(a));
+    // --no-cache re-embeds and stores nothing
+    const c = await runJson(['--clinc', p, '--encoder', 'use', '--no-cache'], cache);
+    expect(fakeModel.embedded).toBeGreaterThan(embedded);
+    expect(c.clinc!.inScopeAccuracyNoReject).toBe(a.clinc!.inScopeAccuracyNoReject);
+    const t = await run(['--clinc', p, '--encoder', 'use', '--quiet'], cache);
+    expect(t.out).toContain('encoder lexical + fake-words-64 (product of experts)');
+    expect(t.out).toMatch(/\| test queries answered by the fast path \(lexical expert alone\) \| [\d.]+% \|/);
+  });
+
   it('eval-agents - --clinc takes the folder; no OOS rows means no rejection metrics', async () => {
     expect(resolveClincFile(NO_OOS)).toBe(join(NO_OOS, 'clinc150.jsonl'));
     const j = await runJson(['--clinc', NO_OOS, '--seed', '11']);
@@ -225,6 +283,7 @@ describe('eval-agents', () => {
     [['--sgd', join(SGD, 'dev'), '--split', 'test'], /--split is test/],
     [['--clinc', NO_OOS, '--split', 'dev'], /--split applies to --sgd only/],
     [['--sgd', SGD, '--seed', 'abc'], /--seed must be an integer/],
+    [['--sgd', SGD, '--encoder', 'bert'], /--encoder must be one of lexical, use \(got "bert"\)/],
     [['--sgd', NO_OOS], /no SGD dev split there/],
   ])('eval-agents - bad input %j exits with 2 and a clear message', async (argv, msg) => {
     const r = await run(argv);

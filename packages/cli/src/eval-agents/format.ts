@@ -18,11 +18,13 @@ export interface FormatOptions {
 
 const show = (p: string, o: FormatOptions): string => (o.base ? relative(o.base, p) || '.' : p);
 
+const encoderNote = (e: string): string => (e === 'lexical' ? 'lexical (hashed n-grams)' : `lexical + ${e} (product of experts)`);
+
 /** Markdown tables (also the readable terminal output), with the issue's baselines beside our figures. */
 export function formatClinc(c: ClincMetrics, o: FormatOptions = {}): string {
   const r = c.rejection;
   const head = [
-    `CLINC150 ${c.split} split of ${show(c.file, o)}: ${c.agents} intents as agents, ${c.categories} domains as categories; ${c.testInScope} in-scope + ${c.testOos} OOS queries.`,
+    `CLINC150 ${c.split} split of ${show(c.file, o)}, encoder ${encoderNote(c.encoder)}: ${c.agents} intents as agents, ${c.categories} domains as categories; ${c.testInScope} in-scope + ${c.testOos} OOS queries.`,
     r
       ? `Threshold ${r.threshold.toFixed(4)} calibrated on val (val: in-scope ${pct(r.val.inScopeAccuracy)}, OOS recall ${pct(r.val.oosRecall)}).`
       : `No rejection metrics: ${c.testOos ? 'val' : c.valOos ? 'test' : 'the data'} has no out-of-scope rows, so no threshold is calibrated and no OOS recall is reported.`,
@@ -30,7 +32,7 @@ export function formatClinc(c: ClincMetrics, o: FormatOptions = {}): string {
   return [
     ...head,
     '',
-    '| metric | MoMA | TF-IDF + LR baseline | target |',
+    `| metric | MoMA (${c.encoder === 'lexical' ? 'lexical' : 'lexical + USE'}) | TF-IDF + LR baseline | target |`,
     '|---|---|---|---|',
     `| in-scope accuracy, no rejection | ${pct(c.inScopeAccuracyNoReject)} | 92.3% | ≥ 95% |`,
     ...(r
@@ -40,7 +42,13 @@ export function formatClinc(c: ClincMetrics, o: FormatOptions = {}): string {
           `| OOS precision | ${pct(r.oosPrecision)} | – | – |`,
         ]
       : []),
+    ...(c.rejectionSupport
+      ? [
+          `| with rejection on score + ${c.rejectionSupport.beta} × semantic support (β and threshold ${c.rejectionSupport.threshold.toFixed(4)} from val): in-scope accuracy / OOS recall / OOS precision | ${pct(c.rejectionSupport.inScopeAccuracy)} / ${pct(c.rejectionSupport.oosRecall)} / ${pct(c.rejectionSupport.oosPrecision)} | 84.3% / 90.9% / – | ≥ 92% / ≥ 90% / – |`,
+        ]
+      : []),
     `| top-1 category (domain) accuracy | ${pct(c.domainAccuracy)} | – | – |`,
+    ...(c.fastPathShare !== null ? [`| test queries answered by the fast path (lexical expert alone) | ${pct(c.fastPathShare)} | – | – |`] : []),
     '',
     `Index fitted in ${c.fitSeconds.toFixed(1)} s (seed ${c.seed}).`,
   ].join('\n');
@@ -66,13 +74,13 @@ export function formatSgd(s: SgdMetrics, o: FormatOptions = {}): string {
       ? `SGD-X ${s.sgdxMissing.join(', ')} not run: no sgd_x/<variant>/${s.split}/schema.json beside ${show(s.dir, o)}.`
       : '';
   return [
-    `SGD ${s.split} split from ${dirsNote(s, o)}: ${s.dialogues} dialogues, ${s.turns} user turns (${s.switchTurns} service changes), ${s.services} services registered from schema descriptions only; gold active service from the user turns' frames.`,
+    `SGD ${s.split} split from ${dirsNote(s, o)}, encoder ${encoderNote(s.encoder)}${s.fastPathShare !== null ? ` (fast path on ${pct(s.fastPathShare)} of turns)` : ''}: ${s.dialogues} dialogues, ${s.turns} user turns (${s.switchTurns} service changes), ${s.services} services registered from schema descriptions only; gold active service from the user turns' frames.`,
     `Generic knobs fitted on SGD train (${show(s.trainDir, o)}, ${s.trainDialogues} dialogues, other services; seed ${s.seed}${o.cacheNote === false ? '' : `; ${fitNote(s, o)}`}): context weight ${s.contextWeight}, policy ${JSON.stringify(s.policy)}; held-out train replay ${pct(s.train.turnAccuracy)}.`,
     'No rejection threshold: SGD has no out-of-scope turns, so every turn goes to an agent.',
     '"turn accuracy" needs the exact active service; "same domain" also accepts a service of the same domain (Hotels_1 vs Hotels_4 differ only in wording).',
     ...(sgdxNote ? [sgdxNote] : []),
     '',
-    '| schema | turn accuracy (FSM) | on service changes | same domain (FSM) | stateless |',
+    `| schema (${s.encoder === 'lexical' ? 'lexical' : 'lexical + USE'}) | turn accuracy (FSM) | on service changes | same domain (FSM) | stateless |`,
     '|---|---|---|---|---|',
     `| original | ${pct(s.turnAccuracy)} | ${pct(s.switchTurnAccuracy)} | ${pct(s.turnAccuracyDomain)} | ${pct(s.statelessTurnAccuracy)} |`,
     ...rows,

@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { evalClinc, resolveClincFile } from './clinc.ts';
+import { evalClinc, evalClincSemantic, resolveClincFile } from './clinc.ts';
 import { defaultCacheDir } from './cache.ts';
+import { ENCODERS, parseEncoder, semanticSource, type EncoderName, type SemanticSourceOptions } from './encoders.ts';
 import { EvalInputError } from './errors.ts';
 import { formatClinc, formatResult, formatSgd, type EvalAgentsResult } from './format.ts';
 import { DEFAULT_SEED, evalSgd } from './sgd.ts';
@@ -11,14 +12,17 @@ import { resolveSgdLayout, SGD_SPLITS } from './sgd-data.ts';
 export type { EvalAgentsResult } from './format.ts';
 export { EvalInputError } from './errors.ts';
 
-const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|test] [--no-sgdx]] [--seed N] [--no-cache] [--quiet] [--json]
+const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|test] [--no-sgdx]] [--encoder ${ENCODERS.join('|')}] [--seed N] [--no-cache] [--quiet] [--json]
   --clinc PATH   CLINC150 clinc150.jsonl, or the folder that holds it
   --sgd DIR      Schema-Guided Dialogue in the upstream layout: a split folder (schema.json + dialogues_*.json[.gz]),
                  or a root with <split>/ (or raw/<split>/) under it; train/ must sit beside the split
   --split S      SGD split to evaluate: ${SGD_SPLITS.join(' or ')} (default: the folder's name, else dev)
   --no-sgdx      skip the SGD-X schema variants (sgd_x/v1..v5/<split>/schema.json)
+  --encoder E    lexical (default): the hashed n-gram index alone; use: add the Universal Sentence Encoder as a second
+                 expert (every text is embedded once with the full model and kept in the vector cache)
   --seed N       seed of the classifier and shift-detector training (default ${DEFAULT_SEED})
-  --no-cache     refit the SGD policy even when a fit for the same inputs is cached (and do not store it)
+  --no-cache     refit the SGD policy even when a fit for the same inputs is cached, and with --encoder use re-embed
+                 every text (nothing is read from or written to the cache)
   --quiet, -q    no progress output on stderr
   --json         one JSON object instead of tables
 At least one of --clinc and --sgd is needed. Bad input exits with 2.`;
@@ -34,19 +38,29 @@ export interface EvaluateOptions {
   seed?: number;
   /** Run the SGD-X variants (default true). */
   sgdx?: boolean;
-  /** Folder of cached SGD fits; null disables the cache. Default: defaultCacheDir(). */
+  /** Folder of cached SGD fits and sentence vectors; null disables the cache. Default: defaultCacheDir(). */
   cacheDir?: string | null;
+  /** 'lexical' (default) or 'use' (the sentence encoder as a second expert). */
+  encoder?: EncoderName;
+  /** Tests: a stand-in for the sentence encoder. */
+  semanticModel?: SemanticSourceOptions['model'];
 }
 
 /** Runs the CLINC150 and/or SGD evaluations. Paths are checked before anything is fitted. */
-export function evaluateAgents(opts: EvaluateOptions, log: (m: string) => void = progress): EvalAgentsResult {
+export async function evaluateAgents(opts: EvaluateOptions, log: (m: string) => void = progress): Promise<EvalAgentsResult> {
   if (opts.split !== undefined && opts.sgd === undefined) throw new EvalInputError('--split applies to --sgd only');
   const clinc = opts.clinc !== undefined ? resolveClincFile(opts.clinc) : undefined;
   const sgd = opts.sgd !== undefined ? resolveSgdLayout(opts.sgd, opts.split) : undefined;
   const seed = opts.seed ?? DEFAULT_SEED;
+  const cacheDir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
+  const src = await semanticSource(opts.encoder ?? 'lexical', { cacheDir, log, ...(opts.semanticModel ? { model: opts.semanticModel } : {}) });
   const out: EvalAgentsResult = {};
-  if (clinc) out.clinc = evalClinc(clinc, { head: { seed } }, log);
-  if (sgd) out.sgd = evalSgd(sgd, { seed, sgdx: opts.sgdx ?? true, cacheDir: opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir, log });
+  try {
+    if (clinc) out.clinc = src ? await evalClincSemantic(clinc, src, { head: { seed } }, log) : evalClinc(clinc, { head: { seed } }, log);
+    if (sgd) out.sgd = await evalSgd(sgd, { seed, sgdx: opts.sgdx ?? true, cacheDir, log, ...(src ? { semantic: src } : {}) });
+  } finally {
+    src?.dispose();
+  }
   return out;
 }
 
@@ -55,6 +69,8 @@ export interface EvalAgentsIo {
   stderr?: (s: string) => void;
   /** Overrides the cache folder (tests). */
   cacheDir?: string | null;
+  /** Tests: a stand-in for the sentence encoder behind --encoder use. */
+  semanticModel?: SemanticSourceOptions['model'];
 }
 
 function parseSeed(s: string | undefined): number | undefined {
@@ -80,6 +96,7 @@ export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Prom
         sgd: { type: 'string' },
         split: { type: 'string' },
         seed: { type: 'string' },
+        encoder: { type: 'string' },
         sgdx: { type: 'boolean', default: true },
         cache: { type: 'boolean', default: true },
         quiet: { type: 'boolean', short: 'q', default: false },
@@ -101,14 +118,16 @@ export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Prom
   if (values.clinc === undefined && values.sgd === undefined) return usageError('give --clinc PATH and/or --sgd DIR');
   const log = values.quiet ? () => {} : (m: string) => stderr(`[eval-agents] ${m}\n`);
   try {
-    const r = evaluateAgents(
+    const r = await evaluateAgents(
       {
+        encoder: parseEncoder(values.encoder),
         ...(values.clinc !== undefined ? { clinc: values.clinc } : {}),
         ...(values.sgd !== undefined ? { sgd: values.sgd } : {}),
         ...(values.split !== undefined ? { split: values.split } : {}),
         ...(values.seed !== undefined ? { seed: parseSeed(values.seed)! } : {}),
         sgdx: values.sgdx,
         cacheDir: !values.cache ? null : io.cacheDir !== undefined ? io.cacheDir : defaultCacheDir(),
+        ...(io.semanticModel ? { semanticModel: io.semanticModel } : {}),
       },
       log,
     );
@@ -126,7 +145,7 @@ export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Prom
 
 /** Regenerates docs/results/agents/*.md (called by `moma docs`). */
 export async function writeAgentDocs(opts: { clinc?: string; sgd?: string; outDir: string }): Promise<void> {
-  writeAgentResultDocs(evaluateAgents({ ...(opts.clinc ? { clinc: opts.clinc } : {}), ...(opts.sgd ? { sgd: opts.sgd } : {}) }), opts);
+  writeAgentResultDocs(await evaluateAgents({ ...(opts.clinc ? { clinc: opts.clinc } : {}), ...(opts.sgd ? { sgd: opts.sgd } : {}) }), opts);
 }
 
 /** Writes the result pages for figures already computed (paths shown relative to the working directory). */

@@ -7,12 +7,15 @@ import {
   type AgentIndexOptions,
   type AgentSpec,
   type ClassifyResult,
+  type Encoder,
+  indexTexts,
   type FsmPolicy,
   type FsmState,
   ShiftDetector,
   type ShiftSample,
 } from '@moma/core';
 import { cacheKey, cacheRef, codeFingerprint, readCache, writeCache } from './cache.ts';
+import type { SemanticSource } from './encoders.ts';
 import { EvalInputError } from './errors.ts';
 import { domainOf, loadSgdDialogues, SGDX_VARIANTS, sgdAgents, type SgdDialogue, type SgdLayout, type SgdSplit } from './sgd-data.ts';
 
@@ -40,6 +43,10 @@ export interface SgdFitInfo {
 
 export interface SgdMetrics extends ReplayMetrics {
   split: SgdSplit;
+  /** 'lexical', or the semantic encoder's id (--encoder use). */
+  encoder: string;
+  /** With a semantic encoder: share of evaluated turns the lexical expert answered alone (FSM run); null without. */
+  fastPathShare: number | null;
   /** The evaluated split folder, its schema and the dialogue files read. */
   dir: string;
   schema: string;
@@ -79,6 +86,11 @@ function classifyAll(agents: readonly AgentSpec[], dialogues: readonly SgdDialog
       return index.classify(t.user, ctx, all);
     }),
   );
+}
+
+/** Every text the replay of these dialogues embeds: the user turns and the system turns. */
+export function dialogueTexts(dialogues: readonly SgdDialogue[]): string[] {
+  return dialogues.flatMap((d) => d.turns.flatMap((t) => (t.system ? [t.user, t.system] : [t.user])));
 }
 
 function statelessAll(agents: readonly AgentSpec[], dialogues: readonly SgdDialogue[], options: AgentIndexOptions): string[][] {
@@ -163,21 +175,30 @@ function shiftSamples(dialogues: readonly SgdDialogue[]): ShiftSample[] {
 }
 
 const fitShift = (dialogues: readonly SgdDialogue[], seed: number): ShiftDetector => ShiftDetector.fit(shiftSamples(dialogues), { head: { seed } });
-const indexOptions = (contextWeight: number, shift: ShiftDetector, seed: number): AgentIndexOptions => ({ contextWeight, shift, dim: DIM, weights: WEIGHTS, head: { ...HEAD, seed } });
+const indexOptions = (contextWeight: number, shift: ShiftDetector, seed: number, semantic?: Encoder): AgentIndexOptions => ({
+  contextWeight,
+  shift,
+  dim: DIM,
+  weights: WEIGHTS,
+  head: { ...HEAD, seed },
+  ...(semantic ? { semantic } : {}),
+});
+/** The dialogues of SGD train the knobs are fitted on (the detector is fitted on the others). */
+const tuneThird = (all: readonly SgdDialogue[]): SgdDialogue[] => all.filter((_, i) => i % 3 === 0);
 
 /**
  * Fits the generic knobs (context weight, margins, shift cut-offs) on SGD train, whose services differ from dev's:
  * the shift detector is fitted on two thirds of the train dialogues and the knobs on the remaining third.
  */
-export function fitSgdPolicy(agents: readonly AgentSpec[], all: readonly SgdDialogue[], seed: number, log: (m: string) => void): Fitted {
-  const tune = all.filter((_, i) => i % 3 === 0);
+export function fitSgdPolicy(agents: readonly AgentSpec[], all: readonly SgdDialogue[], seed: number, log: (m: string) => void, semantic?: Encoder): Fitted {
+  const tune = tuneThird(all);
   const rest = all.filter((_, i) => i % 3 !== 0);
   const shift = fitShift(rest.length ? rest : all, seed);
   const ids = agents.map((a) => a.id);
   let best: Fitted | null = null;
   for (const contextWeight of GRID.contextWeight) {
     log(`sgd: fitting policy on train (context weight ${contextWeight})`);
-    const cls = acceptAll(classifyAll(agents, tune, indexOptions(contextWeight, shift, seed)));
+    const cls = acceptAll(classifyAll(agents, tune, indexOptions(contextWeight, shift, seed, semantic)));
     for (const switchMargin of GRID.switchMargin) {
       for (const awaitingMargin of GRID.awaitingMargin) {
         for (const shiftThreshold of GRID.shiftThreshold) {
@@ -208,16 +229,36 @@ export interface EvalSgdOptions {
   /** Folder of cached fits, or null to always refit and not store the fit. */
   cacheDir: string | null;
   log?: (m: string) => void;
+  /** The sentence encoder as a second expert (--encoder use): every card text and turn is embedded first. */
+  semantic?: SemanticSource;
 }
 
-export function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): SgdMetrics {
+export async function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): Promise<SgdMetrics> {
   const log = opts.log ?? (() => {});
   const seed = opts.seed ?? DEFAULT_SEED;
   log(`sgd: loading train from ${layout.train.dir}`);
   const trainAgents = sgdAgents(layout.train.schema);
   const trainDialogues = loadSgdDialogues(layout.train.files);
   if (!trainDialogues.length) throw new EvalInputError(`SGD train: no dialogue with a user turn in ${layout.train.dir}`);
-  const key = cacheKey({ v: 1, code: codeFingerprint(), agents: trainAgents, dialogues: trainDialogues, seed, DIM, WEIGHTS, HEAD, GRID });
+  log(`sgd: loading ${layout.split} from ${layout.eval.dir}`);
+  const dialogues = loadSgdDialogues(layout.eval.files);
+  if (!dialogues.length) throw new EvalInputError(`SGD ${layout.split}: no dialogue with a user turn in ${layout.eval.dir}`);
+  const src = opts.semantic;
+  let semantic: Encoder | undefined;
+  if (src) {
+    const texts = [
+      ...indexTexts(trainAgents),
+      ...indexTexts(sgdAgents(layout.eval.schema)),
+      ...(opts.sgdx === false ? [] : layout.sgdx.flatMap((v) => indexTexts(sgdAgents(v.schema, true)))),
+      ...dialogueTexts(dialogues),
+      ...dialogueTexts(tuneThird(trainDialogues)),
+    ];
+    const s = await src.ensure(texts, 'sgd');
+    log(`sgd: ${s.texts} texts (${s.hits} from the vector cache, ${s.embedded} embedded in ${s.seconds.toFixed(1)} s)`);
+    semantic = src.lookup(texts);
+  }
+  const encoder = semantic?.id ?? 'lexical';
+  const key = cacheKey({ v: 1, code: codeFingerprint(), agents: trainAgents, dialogues: trainDialogues, seed, DIM, WEIGHTS, HEAD, GRID, ...(semantic ? { encoder } : {}) });
   const ref = opts.cacheDir === null ? null : cacheRef(opts.cacheDir, 'sgd-policy', key);
   let fitted = ref ? readCache(ref, isFitted) : undefined;
   const fit: SgdFitInfo = { cached: fitted !== undefined, key, file: ref?.file ?? null, seconds: 0 };
@@ -225,7 +266,7 @@ export function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): SgdMetrics {
     log(`sgd: using the cached fit ${ref!.file}`);
   } else {
     const t0 = performance.now();
-    fitted = fitSgdPolicy(trainAgents, trainDialogues, seed, log);
+    fitted = fitSgdPolicy(trainAgents, trainDialogues, seed, log, semantic);
     fit.seconds = (performance.now() - t0) / 1000;
     if (ref && !writeCache(ref, fitted)) fit.file = null;
   }
@@ -233,15 +274,14 @@ export function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): SgdMetrics {
   const contextWeight = fitted.contextWeight;
   log(`sgd: policy ${JSON.stringify(policy)} context ${contextWeight}; fitting the shift detector on all train dialogues`);
   const shift = fitShift(trainDialogues, seed);
-  log(`sgd: loading ${layout.split} from ${layout.eval.dir}`);
-  const dialogues = loadSgdDialogues(layout.eval.files);
-  if (!dialogues.length) throw new EvalInputError(`SGD ${layout.split}: no dialogue with a user turn in ${layout.eval.dir}`);
   const run = (schema: string, variant: boolean) => {
     const agents = sgdAgents(schema, variant);
-    const cls = acceptAll(classifyAll(agents, dialogues, indexOptions(contextWeight, shift, seed)));
+    const cls = acceptAll(classifyAll(agents, dialogues, indexOptions(contextWeight, shift, seed, semantic)));
     const fsm = score(dialogues, replayFsm(dialogues, cls, agents.map((a) => a.id), policy));
-    const stateless = statelessAll(agents, dialogues, { dim: DIM, weights: WEIGHTS, head: { ...HEAD, seed } });
-    return { agents, fsm, stateless: score(dialogues, stateless), stateless1: stateless };
+    const stateless = statelessAll(agents, dialogues, { dim: DIM, weights: WEIGHTS, head: { ...HEAD, seed }, ...(semantic ? { semantic } : {}) });
+    const turns = cls.reduce((n, d) => n + d.length, 0);
+    const fast = cls.reduce((n, d) => n + d.filter((c) => c.path === 'fast').length, 0);
+    return { agents, fsm, stateless: score(dialogues, stateless), stateless1: stateless, fastPathShare: semantic ? fast / turns : null };
   };
   log(`sgd: replaying ${dialogues.length} ${layout.split} dialogues`);
   const main = run(layout.eval.schema, false);
@@ -259,6 +299,8 @@ export function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): SgdMetrics {
   const present = new Set(layout.sgdx.map((v) => v.variant));
   return {
     split: layout.split,
+    encoder,
+    fastPathShare: main.fastPathShare,
     dir: layout.eval.dir,
     schema: layout.eval.schema,
     files: layout.eval.files,

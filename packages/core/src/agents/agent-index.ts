@@ -37,6 +37,8 @@ export interface AgentIndexState {
   centroids: SparseVec[];
   /** Example vectors and their agents: kept only when the kNN signal is on. */
   samples?: { vecs: SparseVec[]; agent: number[] };
+  /** Semantic vectors of the card texts (rows × semantic dim, grouped by agent in order): only with semanticSupport. */
+  support?: { vecs: Float32Array; agent: Uint32Array };
   categories: Category[];
 }
 
@@ -89,6 +91,12 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
   const lda = fitHead && sem ? Lda.fit(sampleVecs.map((v) => densePart(v, f.lexDim, sem.dim, sem.weight)), sampleAgent, agents.length, options.lda) : null;
   const categories = buildCategories(agents, taxonomy, taxTexts.map((t) => (t ? f.encode(t) : null)), centroids, f.dim, options.clusters);
   const knnOn = (options.weights?.knn ?? DEFAULT_WEIGHTS.knn) > 0;
+  let support: AgentIndexState['support'];
+  if (sem && options.semanticSupport) {
+    const vecs = new Float32Array(sampleVecs.length * sem.dim);
+    sampleVecs.forEach((v, i) => vecs.set(densePart(v, f.lexDim, sem.dim, sem.weight), i * sem.dim));
+    support = { vecs, agent: Uint32Array.from(sampleAgent) };
+  }
   return {
     agentIds: agents.map((a) => a.id),
     lexical: lexicalState,
@@ -97,6 +105,7 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
     ...(lda ? { lda: lda.state } : {}),
     centroids,
     ...(knnOn ? { samples: { vecs: sampleVecs, agent: sampleAgent } } : {}),
+    ...(support ? { support } : {}),
     categories,
   };
 }
@@ -158,7 +167,32 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
   const shiftCutoff = options.shiftContextCutoff ?? 0.5;
   // CLINC150 test: at 0.7 two thirds of the queries skip the semantic encoder, at no loss of accuracy
   const fastAt = options.fastPath ?? 0.7;
+  // rows of each agent's card texts in state.support (grouped by agent in order)
+  const supportRows: Array<[number, number]> = agents.map(() => [0, 0]);
+  if (state.support && sem) {
+    const ag = state.support.agent;
+    for (let r = 0; r < ag.length; r++) {
+      const range = supportRows[ag[r]!]!;
+      if (range[1] === 0) range[0] = r;
+      range[1] = r + 1;
+    }
+  }
+  /** Cosine of the semantic query to the agent's nearest card text. */
+  function supportOf(agent: number, denseQ: Float32Array): number {
+    const vecs = state.support!.vecs;
+    const d = sem!.dim;
+    const [from, to] = supportRows[agent]!;
+    let best = -1;
+    for (let r = from; r < to; r++) {
+      let s = 0;
+      const o = r * d;
+      for (let i = 0; i < d; i++) s += vecs[o + i]! * denseQ[i]!;
+      if (s > best) best = s;
+    }
+    return best;
+  }
 
+  const agentPos = new Map(agents.map((a, i) => [a.id, i]));
   const sampleScores = new Float32Array(sampleVecs.length);
   const centScores = new Float32Array(agents.length);
   const probs = new Float32Array(agents.length);
@@ -239,6 +273,7 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
       let given = vectors ?? null;
       let scores: Float64Array;
       let q: SparseVec;
+      let denseQ: Float32Array | null = null;
       if (sem && !given) {
         // the fast path: the lexical expert alone, kept when it is sure
         const lexOnly = queryVecs(text, ctx, null);
@@ -259,6 +294,7 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
       if (path === 'semantic' || path === 'lexical') {
         const v = queryVecs(text, ctx, given);
         q = v.q;
+        denseQ = v.denseQ;
         scores = scoreAgents(v.q, v.lexQ, v.denseQ);
       }
       const catScores = categories.map((c) => {
@@ -275,6 +311,8 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
         .map(([a, ci]) => ({ agentId: agents[a]!.id, score: round(scores[a]!), category: categories[ci]!.id }))
         .sort((x, y) => y.score - x.score);
       const best = candidates[0]?.score ?? 0;
+      const topAgent = candidates[0] ? agentPos.get(candidates[0].agentId) : undefined;
+      const support = state.support && denseQ && topAgent !== undefined ? round(supportOf(topAgent, denseQ)) : undefined;
       return {
         ...(shift !== undefined ? { shift: round(shift) } : {}),
         categories: chosen.map((ci) => ({ category: categories[ci]!.id, score: round(catScores[ci]!) })),
@@ -282,6 +320,7 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
         inScope: candidates.length > 0 && best >= threshold,
         threshold,
         ...(path !== 'lexical' ? { path } : {}),
+        ...(support !== undefined ? { support } : {}),
       };
     },
   };

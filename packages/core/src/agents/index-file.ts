@@ -32,6 +32,7 @@ export function encodeAgentIndex(state: AgentIndexState, key: string): Uint8Arra
     lda: state.lda ? { dim: state.lda.dim, classes: state.lda.classes, scale: state.lda.scale, w: put(state.lda.w), b: put(state.lda.b) } : null,
     centroids: state.centroids.map(vec),
     samples: state.samples ? { vecs: state.samples.vecs.map(vec), agent: state.samples.agent } : null,
+    ...(state.support ? { support: { vecs: put(state.support.vecs), agent: put(state.support.agent) } } : {}),
     categories: state.categories.map((c) => ({ id: c.id, members: c.members, text: c.text ? vec(c.text) : null })),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -82,6 +83,7 @@ export function decodeAgentIndex(bytes: Uint8Array): { key: string; state: Agent
     ...(h.lda ? { lda: { dim: h.lda.dim, classes: h.lda.classes, scale: h.lda.scale, w: get(h.lda.w) as Float32Array, b: get(h.lda.b) as Float32Array } } : {}),
     centroids: h.centroids.map(vec),
     ...(h.samples ? { samples: { vecs: h.samples.vecs.map(vec), agent: h.samples.agent } } : {}),
+    ...(h.support ? { support: { vecs: get(h.support.vecs) as Float32Array, agent: get(h.support.agent) as Uint32Array } } : {}),
     categories: h.categories.map((c: { id: string; members: number[]; text: { i: Ref; v: Ref } | null }): Category => ({ id: c.id, members: c.members, text: c.text ? vec(c.text) : null })),
   };
   return { key: h.key, state };

@@ -4,6 +4,7 @@ import { InvalidInputError } from '../errors.ts';
 import { agentIndexFromState, buildAgentIndex, fitAgentIndex, indexTexts } from './agent-index.ts';
 import mini from './fixtures/clinc-mini.json' with { type: 'json' };
 import { decodeAgentIndex, encodeAgentIndex } from './index-file.ts';
+import { agentTexts } from './texts.ts';
 import type { AgentSpec, Taxonomy } from './types.ts';
 
 interface Row {
@@ -64,6 +65,29 @@ describe('semantic agent index', () => {
       expect(given).toEqual(always.classify(r.text, context));
     }
     expect(() => lookup.encode('a text nobody embedded')).toThrow(InvalidInputError);
+  });
+
+  it('semantic agent index - semanticSupport reports the semantic cosine to the best agent\'s nearest card text on the semantic path only', () => {
+    const sup = fitAgentIndex(agents, taxonomy, { semantic, semanticSupport: true });
+    const withSupport = agentIndexFromState(sup, agents, { semantic, semanticSupport: true });
+    const forced = agentIndexFromState(sup, agents, { semantic, fastPath: 2 });
+    expect(sup.support!.vecs.length).toBe(sup.support!.agent.length * semantic.dim);
+    const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+    for (const r of data.test.slice(0, 12)) {
+      const c = forced.classify(r.text);
+      // the same decision as without support, plus the field
+      const { support, ...rest } = c;
+      expect(rest).toEqual(always.classify(r.text));
+      const card = agents.find((a) => a.id === c.candidates[0]!.agentId)!;
+      const nearest = Math.max(...agentTexts(card.card).map((e) => dot(semantic.encode(e), semantic.encode(r.text))));
+      expect(support).toBeCloseTo(nearest, 4);
+      const f = withSupport.classify(r.text);
+      expect(f.support === undefined).toBe(f.path === 'fast');
+    }
+    // without the option the field never appears; a saved fit keeps the support vectors
+    expect(test.every((r) => always.classify(r.text).support === undefined)).toBe(true);
+    const back = agentIndexFromState(decodeAgentIndex(encodeAgentIndex(sup, 'k')).state, agents, { semantic, fastPath: 2 });
+    for (const r of data.test.slice(0, 5)) expect(back.classify(r.text)).toEqual(forced.classify(r.text));
   });
 
   it('semantic agent index - refuses a fit loaded with another encoder or for other agents', () => {

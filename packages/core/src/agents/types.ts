@@ -43,6 +43,12 @@ export interface ClassifyResult {
    * (`semanticAtQuery`): classify again with them.
    */
   path?: 'fast' | 'semantic' | 'needs-semantic';
+  /**
+   * With `semanticSupport`, when the semantic expert scored the query (path 'semantic'): the cosine between the
+   * query's semantic vector and the nearest card text of the best candidate. Low support with a high score marks
+   * a query that only resembles the agent lexically (out of scope); absent on the fast path (the lexical expert was sure).
+   */
+  support?: number;
 }
 
 /** Semantic vectors of a query, computed by the caller (an asynchronous encoder): the turn and each context turn. */
@@ -84,6 +90,11 @@ export interface AgentIndexOptions {
   fastPath?: number;
   /** Queries' semantic vectors come from the caller (classify's `vectors`), not from `semantic.encode`. */
   semanticAtQuery?: boolean;
+  /**
+   * Keep every card text's semantic vector (agents × texts × dim floats) so classify reports `support`, the semantic
+   * similarity to the best candidate's nearest card text (an in/out-of-scope signal). Needs `semantic`.
+   */
+  semanticSupport?: boolean;
   /** Options of the semantic expert (LDA over the semantic vectors). */
   lda?: LdaOptions;
   /** Dimension of the default hashing encoder (default 2^15). */
