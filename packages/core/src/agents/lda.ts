@@ -26,7 +26,28 @@ export class Lda {
     this.state = state;
   }
 
+  /**
+   * Fits on all rows. The logit scale is fitted on rows the model did not see (a fit on every other row, scored on
+   * the rest): fitted on its own training rows, an LDA over a few texts per agent is near one-hot and its product
+   * with the lexical expert puts every out-of-scope query in scope.
+   */
   static fit(xs: readonly Float32Array[], ys: readonly number[], classes: number, opts: LdaOptions = {}): Lda {
+    const full = Lda.fitRaw(xs, ys, classes, opts);
+    const a = xs.map((_, i) => i).filter((i) => i % 2 === 0);
+    const b = xs.map((_, i) => i).filter((i) => i % 2 === 1);
+    // only agents seen in the fitting half can be scored on the other half
+    const seen = new Set(a.map((i) => ys[i]!));
+    const heldOut = b.filter((i) => seen.has(ys[i]!));
+    if (heldOut.length > 0) {
+      const half = Lda.fitRaw(a.map((i) => xs[i]!), a.map((i) => ys[i]!), classes, opts);
+      full.state.scale = fitScale(half, heldOut.map((i) => xs[i]!), heldOut.map((i) => ys[i]!));
+    } else {
+      full.state.scale = fitScale(full, xs, ys);
+    }
+    return full;
+  }
+
+  private static fitRaw(xs: readonly Float32Array[], ys: readonly number[], classes: number, opts: LdaOptions): Lda {
     const dim = xs[0]?.length ?? 0;
     const gamma = opts.shrinkage ?? 0.2;
     const mu = new Float64Array(classes * dim);
@@ -79,7 +100,6 @@ export class Lda {
       b[c] = -0.5 * bc;
     }
     const lda = new Lda({ dim, classes, w, b, scale: 1 });
-    lda.state.scale = fitScale(lda, xs, ys);
     return lda;
   }
 

@@ -101,7 +101,7 @@ export interface AgentIndexOptions {
   dim?: number;
   /** Categories retrieved per query when classify() gets no topK (default 3). */
   topKCategories?: number;
-  /** In-scope threshold on the best candidate score (default 0.35; calibrate with calibrateThreshold). */
+  /** In-scope threshold on the best candidate score (default 0.35, 0.53 with a semantic encoder; calibrate with calibrateThreshold). */
   threshold?: number;
   /** Number of bottom-up clusters for agents without a taxonomy category (default ~sqrt(n)). */
   clusters?: number;
