@@ -178,10 +178,6 @@ function executorError(err: grpc.ServiceError): MomaError {
 }
 
 /**
- * Step 7: the session's question and reply, stored together, and the agent's outcome for its state machine.
- * Failures are logged, not surfaced.
- */
-/**
  * The targets that failed during a turn, for the session to demote: on success those the executor fell back from;
  * when every attempt failed (UNAVAILABLE, DEADLINE_EXCEEDED), the targets its error lists as tried. A refused request
  * (4xx) or a cancelled call says nothing about the models.
@@ -212,7 +208,10 @@ export function failedTargetsOf(out: Outcome | undefined, err?: unknown): Target
   return found;
 }
 
-/** Records the turn; resolves to the session's FSM state, or undefined when recording failed (logged). */
+/**
+ * Step 7: the session's question and reply, stored together, and the agent's outcome for its state machine.
+ * Failures are logged, not surfaced. Resolves to the session's FSM state, or undefined when recording failed.
+ */
 export async function recordTurn(
   stages: Stages,
   logger: Logger,
