@@ -23,7 +23,7 @@ export interface Category {
 }
 
 /**
- * Everything a fitted index holds, so an instance can load it instead of refitting (agent-index-file.ts writes and
+ * Everything a fitted index holds, so an instance can load it instead of refitting (index-file.ts writes and
  * reads it). Vectors are the fused (lexical ‖ semantic) ones; the head reads only the lexical part when a semantic
  * expert exists.
  */
@@ -51,10 +51,14 @@ export function buildAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonom
   return agentIndexFromState(fitAgentIndex(agents, taxonomy, options), agents, options);
 }
 
+/** Each taxonomy category's text (description and examples; '' when it has none), in the taxonomy's order. */
+function taxonomyTexts(taxonomy: Taxonomy | undefined): string[] {
+  return (taxonomy?.categories ?? []).map((c) => [c.description, ...(c.examples ?? [])].filter((t) => t.trim()).join('. '));
+}
+
 /** Every text a fit encodes (card texts, then taxonomy descriptions), for an encoder that must embed them first. */
 export function indexTexts(agents: readonly AgentSpec[], taxonomy?: Taxonomy): string[] {
-  const taxTexts = (taxonomy?.categories ?? []).map((c) => [c.description, ...(c.examples ?? [])].filter((t) => t.trim()).join('. ')).filter((t) => t);
-  return [...new Set([...agents.flatMap((a) => agentTexts(a.card)), ...taxTexts])];
+  return [...new Set([...agents.flatMap((a) => agentTexts(a.card)), ...taxonomyTexts(taxonomy).filter((t) => t)])];
 }
 
 /** Fits the index's state (the slow part: seconds for 150 agents). */
@@ -65,15 +69,22 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
     ids.add(a.id);
   }
   const texts = agents.map((a) => agentTexts(a.card));
-  const taxCats = taxonomy?.categories ?? [];
-  const taxTexts = taxCats.map((c) => [c.description, ...(c.examples ?? [])].filter((t) => t.trim()).join('. '));
+  const taxTexts = taxonomyTexts(taxonomy);
   const lexicalState = HashingEncoder.fit([...texts.flat(), ...taxTexts], { dim: options.dim ?? 1 << 15 }).state;
   const f = fusion(lexicalState, options);
+  // each sample's fused vector (kNN, centroids) and its two parts (the experts' inputs), encoded once
   const sampleVecs: SparseVec[] = [];
+  const sampleLex: SparseVec[] = [];
+  const sampleDense: Float32Array[] = [];
   const sampleAgent: number[] = [];
   const centroids: SparseVec[] = [];
   texts.forEach((ts, a) => {
-    const vs = ts.map((t) => f.encode(t));
+    const vs = ts.map((t) => {
+      const { lex, dense } = f.parts(t);
+      sampleLex.push(lex);
+      if (dense) sampleDense.push(dense);
+      return f.fuse(lex, dense);
+    });
     for (const v of vs) {
       sampleVecs.push(v);
       sampleAgent.push(a);
@@ -86,15 +97,15 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
   // semantic part. SGD over 512 dense features × every agent took minutes; and the lexical expert alone can answer
   // the easy queries without the semantic encoder (the fast path).
   const head = fitHead
-    ? SoftmaxHead.fit(sem ? sampleVecs.map((v) => lexPart(v, f.lexDim, sem.weight)) : sampleVecs, sampleAgent, sem ? f.lexDim : f.dim, agents.length, { ...(sem ? SEMANTIC_HEAD : DEFAULT_HEAD), ...options.head })
+    ? SoftmaxHead.fit(sem ? sampleLex : sampleVecs, sampleAgent, sem ? f.lexDim : f.dim, agents.length, { ...(sem ? SEMANTIC_HEAD : DEFAULT_HEAD), ...options.head })
     : null;
-  const lda = fitHead && sem ? Lda.fit(sampleVecs.map((v) => densePart(v, f.lexDim, sem.dim, sem.weight)), sampleAgent, agents.length, options.lda) : null;
+  const lda = fitHead && sem ? Lda.fit(sampleDense, sampleAgent, agents.length, options.lda) : null;
   const categories = buildCategories(agents, taxonomy, taxTexts.map((t) => (t ? f.encode(t) : null)), centroids, f.dim, options.clusters);
   const knnOn = (options.weights?.knn ?? DEFAULT_WEIGHTS.knn) > 0;
   let support: AgentIndexState['support'];
   if (sem && options.semanticSupport) {
-    const vecs = new Float32Array(sampleVecs.length * sem.dim);
-    sampleVecs.forEach((v, i) => vecs.set(densePart(v, f.lexDim, sem.dim, sem.weight), i * sem.dim));
+    const vecs = new Float32Array(sampleDense.length * sem.dim);
+    sampleDense.forEach((v, i) => vecs.set(v, i * sem.dim));
     support = { vecs, agent: Uint32Array.from(sampleAgent) };
   }
   return {
@@ -128,9 +139,11 @@ function fusion(lexicalState: HashingEncoderState, options: AgentIndexOptions, r
     lexical: (t: string): SparseVec => lexicalEnc.encodeSparse(t),
     /** Lexical and semantic parts side by side, weighted so the whole stays unit-length. */
     fuse: (lex: SparseVec, dense: Float32Array | null): SparseVec => (dense && semantic ? appendDense(lex, dense, lexDim, a, b) : lex),
+    /** A text's two parts, each unit-length (dense null without a semantic encoder). */
+    parts: (t: string): { lex: SparseVec; dense: Float32Array | null } => ({ lex: lexicalEnc.encodeSparse(t), dense: encoder && semantic ? encoder.encode(t) : null }),
     encode(t: string): SparseVec {
-      const lex = lexicalEnc.encodeSparse(t);
-      return encoder && semantic ? appendDense(lex, encoder.encode(t), lexDim, a, b) : lex;
+      const { lex, dense } = this.parts(t);
+      return this.fuse(lex, dense);
     },
   };
 }
@@ -238,21 +251,28 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
     return out;
   }
 
-  /** The turn's vector blended with its recent context: lexical parts always, semantic parts when given. */
-  function queryVecs(text: string, context: ReadonlyArray<{ role: string; content: string }> | undefined, dense: QueryVectors | null) {
-    const lex = [{ vec: f.lexical(text), weight: 1, dense: dense?.text ?? null }];
+  /**
+   * The turn's lexical vector blended with its recent context (later turns weigh more); `turns` says which message
+   * each part came from (-1 = the turn itself, else its index in `context`) and its weight, for the semantic blend.
+   */
+  function lexicalQuery(text: string, context: ReadonlyArray<{ role: string; content: string }> | undefined) {
+    const parts = [{ vec: f.lexical(text), weight: 1, at: -1 }];
     if (context && ctxWeight > 0) {
-      const recent = context.filter((m) => m.content.trim()).slice(-ctxTurns);
-      recent.forEach((m, i) => lex.push({ vec: f.lexical(m.content), weight: ctxWeight * 0.6 ** (recent.length - 1 - i), dense: dense?.context?.[context.indexOf(m)] ?? null }));
+      const recent = context.map((m, at) => ({ m, at })).filter(({ m }) => m.content.trim()).slice(-ctxTurns);
+      recent.forEach(({ m, at }, i) => parts.push({ vec: f.lexical(m.content), weight: ctxWeight * 0.6 ** (recent.length - 1 - i), at }));
     }
-    const lexQ = lex.length === 1 ? lex[0]!.vec : blend(lex);
-    let denseQ: Float32Array | null = null;
-    if (dense && sem) {
-      denseQ = new Float32Array(sem.dim);
-      for (const p of lex) if (p.dense) for (let i = 0; i < sem.dim; i++) denseQ[i]! += p.weight * p.dense[i]!;
-      normalize(denseQ);
+    return { lexQ: parts.length === 1 ? parts[0]!.vec : blend(parts), turns: parts.map(({ weight, at }) => ({ weight, at })) };
+  }
+
+  /** The same blend over the semantic vectors the caller (or the encoder) gave. */
+  function denseQuery(turns: ReadonlyArray<{ weight: number; at: number }>, given: QueryVectors, dim: number): Float32Array {
+    const out = new Float32Array(dim);
+    for (const { weight, at } of turns) {
+      const v = at < 0 ? given.text : given.context?.[at];
+      if (v) for (let i = 0; i < dim; i++) out[i]! += weight * v[i]!;
     }
-    return { lexQ, denseQ, q: f.fuse(lexQ, denseQ) };
+    normalize(out);
+    return out;
   }
 
   function vectorsFor(text: string, context: ReadonlyArray<{ role: string; content: string }> | undefined): QueryVectors | null {
@@ -273,35 +293,28 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
       const ctx = shift !== undefined && shift >= shiftCutoff ? undefined : context;
       let path: NonNullable<ClassifyResult['path']> | 'lexical' = sem ? 'semantic' : 'lexical';
       let given = vectors ?? null;
-      let scores: Float64Array;
-      let q: SparseVec;
+      const { lexQ, turns } = lexicalQuery(text, ctx);
+      let q: SparseVec = lexQ;
       let denseQ: Float32Array | null = null;
+      let scores: Float64Array | undefined;
       if (sem && !given) {
         // the fast path: the lexical expert alone, kept when it is sure
-        const lexOnly = queryVecs(text, ctx, null);
-        const s = scoreAgents(lexOnly.q, lexOnly.lexQ, null);
-        if (maxOf(probs) >= fastAt) {
-          path = 'fast';
-          scores = s;
-          q = lexOnly.q;
-        } else {
+        scores = scoreAgents(lexQ, lexQ, null);
+        if (maxOf(probs) >= fastAt) path = 'fast';
+        else {
           given = vectorsFor(text, ctx);
-          if (!given) {
-            path = 'needs-semantic';
-            scores = s;
-            q = lexOnly.q;
-          }
+          if (!given) path = 'needs-semantic';
         }
       }
       if (path === 'semantic' || path === 'lexical') {
-        const v = queryVecs(text, ctx, given);
-        q = v.q;
-        denseQ = v.denseQ;
-        scores = scoreAgents(v.q, v.lexQ, v.denseQ);
+        denseQ = given && sem ? denseQuery(turns, given, sem.dim) : null;
+        q = f.fuse(lexQ, denseQ);
+        scores = scoreAgents(q, lexQ, denseQ);
       }
+      const agentScores = scores!;
       const catScores = categories.map((c) => {
         let best = 0;
-        for (const m of c.members) best = Math.max(best, scores[m]!);
+        for (const m of c.members) best = Math.max(best, agentScores[m]!);
         // a taxonomy description can lift a category a little, but agents' evidence dominates
         return best + (c.text ? 0.1 * Math.max(0, dotSparse(c.text, q)) : 0);
       });
@@ -310,7 +323,7 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
       const viaCat = new Map<number, number>();
       for (const ci of chosen) for (const m of categories[ci]!.members) if (!viaCat.has(m)) viaCat.set(m, ci);
       const candidates = [...viaCat.entries()]
-        .map(([a, ci]) => ({ agentId: agents[a]!.id, score: round(scores[a]!), category: categories[ci]!.id }))
+        .map(([a, ci]) => ({ agentId: agents[a]!.id, score: round(agentScores[a]!), category: categories[ci]!.id }))
         .sort((x, y) => y.score - x.score);
       const best = candidates[0]?.score ?? 0;
       const topAgent = candidates[0] ? agentPos.get(candidates[0].agentId) : undefined;
@@ -339,24 +352,6 @@ function normalize(v: Float32Array): void {
   for (let i = 0; i < v.length; i++) n += v[i]! * v[i]!;
   const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
   for (let i = 0; i < v.length; i++) v[i]! *= inv;
-}
-
-/** The lexical entries of a fused vector, back at unit scale. */
-function lexPart(v: SparseVec, lexDim: number, alpha: number): SparseVec {
-  let n = 0;
-  while (n < v.idx.length && v.idx[n]! < lexDim) n++;
-  const k = 1 / Math.sqrt(1 - alpha || 1);
-  const val = new Float32Array(n);
-  for (let i = 0; i < n; i++) val[i] = v.val[i]! * k;
-  return { idx: v.idx.subarray(0, n), val };
-}
-
-/** The dense (semantic) entries of a fused vector, back at unit scale. */
-function densePart(v: SparseVec, lexDim: number, dim: number, alpha: number): Float32Array {
-  const out = new Float32Array(dim);
-  const k = 1 / Math.sqrt(alpha || 1);
-  for (let i = 0; i < v.idx.length; i++) if (v.idx[i]! >= lexDim) out[v.idx[i]! - lexDim] = v.val[i]! * k;
-  return out;
 }
 
 /** Product of the two experts, α on the semantic one: p ∝ lex^(1-α) · sem^α (written into lex). */
