@@ -86,15 +86,20 @@ export class SoftmaxHead {
       const v = x.val[i]!;
       for (let c = 0; c < C; c++) out[c]! += v * this.w[o + c]!;
     }
-    let max = -Infinity;
-    for (let c = 0; c < C; c++) if (out[c]! > max) max = out[c]!;
-    let sum = 0;
-    for (let c = 0; c < C; c++) {
-      const e = Math.exp(out[c]! - max);
-      out[c] = e;
-      sum += e;
-    }
-    for (let c = 0; c < C; c++) out[c]! /= sum;
-    return out;
+    return softmaxInPlace(out);
   }
+}
+
+/** Logits → probabilities, in place (max-subtracted for stability); returns v. */
+export function softmaxInPlace(v: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (let c = 0; c < v.length; c++) if (v[c]! > max) max = v[c]!;
+  let sum = 0;
+  for (let c = 0; c < v.length; c++) {
+    const e = Math.exp(v[c]! - max);
+    v[c] = e;
+    sum += e;
+  }
+  for (let c = 0; c < v.length; c++) v[c]! /= sum;
+  return v;
 }
