@@ -1,12 +1,13 @@
 // The service side of an index: either built in a worker thread (default; the event loop stays free while a new
 // index trains) or inline (small registries, tests). With the semantic encoder, the host embeds the card texts
 // (the model lives here, once) and answers the queries the lexical expert is unsure of with their vectors.
-// A fitted index is saved under a key of its inputs, so an instance that starts with the same agents loads it.
+// A fitted index is saved under a key of its inputs, so an instance that starts with the same agents loads it
+// (without embedding the card texts: they are only an input of fitting).
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { indexTexts, type AgentIndexOptions, type AgentSpec, type ClassifyResult, type QueryVectors, type Taxonomy } from '@moma/core';
+import { indexTexts, savedIndexKey, type AgentIndexOptions, type AgentSpec, type ClassifyResult, type QueryVectors, type Taxonomy } from '@moma/core';
 import { MomaError } from '@moma/platform';
 import { buildIndex, type BuildInput, type SemanticTable } from './index-build.ts';
 import { fromWire, type ToHost, type ToWorker } from './index-protocol.ts';
@@ -49,17 +50,6 @@ export function indexKey(agents: readonly AgentSpec[], taxonomy: Taxonomy | unde
 
 export async function buildServingIndex(agents: AgentSpec[], taxonomy: Taxonomy | undefined, options: AgentIndexOptions, mode: BuildMode, extras: BuildExtras = {}): Promise<ServingIndex> {
   const { semantic, dir } = extras;
-  let table: SemanticTable | undefined;
-  if (semantic) {
-    const texts = indexTexts(agents, taxonomy);
-    const known = extras.cardVectors ?? new Map<string, Float32Array>();
-    const missing = texts.filter((t) => !known.has(t));
-    const fresh = await semantic.embedAll(missing);
-    missing.forEach((t, i) => known.set(t, fresh[i]!));
-    const keep = new Set(texts);
-    for (const t of known.keys()) if (!keep.has(t)) known.delete(t);
-    table = { id: semantic.id, dim: semantic.dim, texts, vectors: texts.map((t) => known.get(t)!) };
-  }
   const key = indexKey(agents, taxonomy, options, semantic?.id);
   const file = dir ? join(dir, `${key}.agent-index`) : undefined;
   let saved: Uint8Array | undefined;
@@ -70,8 +60,31 @@ export async function buildServingIndex(agents: AgentSpec[], taxonomy: Taxonomy 
       // none saved yet
     }
   }
-  const input: BuildInput = { agents, taxonomy, options, key, ...(table ? { semantic: table } : {}), ...(saved ? { saved } : {}) };
-  const inner = mode === 'worker' ? await buildInWorker(input) : await buildInline(input);
+  // A saved fit for these very inputs needs no card vectors: they are only an input of fitting.
+  const reusable = saved !== undefined && savedIndexKey(saved) === key;
+  const embedCards = async (): Promise<SemanticTable> => {
+    const texts = indexTexts(agents, taxonomy);
+    const known = extras.cardVectors ?? new Map<string, Float32Array>();
+    const missing = texts.filter((t) => !known.has(t));
+    const fresh = await semantic!.embedAll(missing);
+    missing.forEach((t, i) => known.set(t, fresh[i]!));
+    const keep = new Set(texts);
+    for (const t of known.keys()) if (!keep.has(t)) known.delete(t);
+    return { id: semantic!.id, dim: semantic!.dim, texts, vectors: texts.map((t) => known.get(t)!) };
+  };
+  const build = async (fromSaved: boolean) => {
+    const table = semantic ? (fromSaved ? { id: semantic.id, dim: semantic.dim, texts: [], vectors: [] } : await embedCards()) : undefined;
+    const input: BuildInput = { agents, taxonomy, options, key, ...(table ? { semantic: table } : {}), ...(fromSaved ? { saved: saved! } : {}) };
+    return mode === 'worker' ? buildInWorker(input) : buildInline(input);
+  };
+  let inner;
+  try {
+    inner = await build(reusable);
+  } catch (err) {
+    // a saved file whose body does not load: fit from the cards after all
+    if (!reusable) throw err;
+    inner = await build(false);
+  }
   if (file && inner.encoded) {
     try {
       mkdirSync(dir!, { recursive: true });

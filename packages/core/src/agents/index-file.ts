@@ -52,6 +52,20 @@ export function encodeAgentIndex(state: AgentIndexState, key: string): Uint8Arra
 // typed arrays need 4-byte alignment: the binary section starts on one
 const pad = (n: number): number => (4 - ((8 + n) % 4)) % 4;
 
+/** The key a saved index was written with, read from its header alone; undefined when the bytes are not an index. */
+export function savedIndexKey(bytes: Uint8Array): string | undefined {
+  if (bytes.byteLength < 8) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const len = view.getUint32(0, true);
+  if (view.getUint32(4, true) !== VERSION || 8 + len > bytes.byteLength) return undefined;
+  try {
+    const h = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + len))) as { magic?: unknown; key?: unknown };
+    return h.magic === MAGIC && typeof h.key === 'string' ? h.key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads what encodeAgentIndex wrote; InvalidInputError when the bytes are not an index or not this version. */
 export function decodeAgentIndex(bytes: Uint8Array): { key: string; state: AgentIndexState } {
   const bad = (why: string) => new InvalidInputError(`not a readable agent index: ${why}`, 'index');

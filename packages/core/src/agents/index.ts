@@ -2,7 +2,7 @@
 export { parseAgentCard, agentIdFromName, checkCardText, MAX_CARD_BYTES, MAX_CARD_DEPTH, type AgentCardData, type AgentSkillData } from './card.ts';
 export type { AgentSpec, TaxonomyCategory, Taxonomy, ClassifyResult, AgentIndex, AgentIndexOptions, QueryVectors, ScoreWeights } from './types.ts';
 export { buildAgentIndex, fitAgentIndex, agentIndexFromState, indexTexts, type AgentIndexState } from './agent-index.ts';
-export { encodeAgentIndex, decodeAgentIndex } from './index-file.ts';
+export { encodeAgentIndex, decodeAgentIndex, savedIndexKey } from './index-file.ts';
 export { Lda, type LdaOptions, type LdaState } from './lda.ts';
 export type { SoftmaxHeadOptions } from './head.ts';
 export { calibrateThreshold, thresholdMetrics, type CalibrationSample, type CalibrationResult, type CalibrationOptions } from './calibrate.ts';

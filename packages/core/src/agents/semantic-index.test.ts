@@ -3,7 +3,7 @@ import { HashingEncoder, LookupEncoder, type Encoder } from '../encoder/index.ts
 import { InvalidInputError } from '../errors.ts';
 import { agentIndexFromState, buildAgentIndex, fitAgentIndex, indexTexts } from './agent-index.ts';
 import mini from './fixtures/clinc-mini.json' with { type: 'json' };
-import { decodeAgentIndex, encodeAgentIndex } from './index-file.ts';
+import { decodeAgentIndex, encodeAgentIndex, savedIndexKey } from './index-file.ts';
 import { agentTexts } from './texts.ts';
 import type { AgentSpec, Taxonomy } from './types.ts';
 
@@ -115,6 +115,8 @@ describe('agent index file', () => {
 
   it('agent index file - bytes that are not an index are refused with a clear error', () => {
     const bytes = encodeAgentIndex(fitAgentIndex(agents, taxonomy), 'k');
+    expect(savedIndexKey(bytes)).toBe('k');
+    expect(savedIndexKey(new Uint8Array([1, 2, 3]))).toBeUndefined();
     expect(() => decodeAgentIndex(new Uint8Array([1, 2, 3]))).toThrow(/not a readable agent index: too short/);
     expect(() => decodeAgentIndex(bytes.subarray(0, bytes.byteLength - 100))).toThrow(/truncated/);
     const wrong = bytes.slice();
