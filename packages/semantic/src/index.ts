@@ -1,5 +1,5 @@
 export type { UseModel } from './use-model.ts';
-export { readVocabulary, useModelDir, useTokenizer, USE_DIM, USE_ID } from './use-vocab.ts';
+export { readVocabulary, useModelDir, useTokenizer, USE_DIM, USE_ID, USE_MAX_TOKENS } from './use-vocab.ts';
 export type { StaticTable } from './distill.ts';
 export { loadStaticEncoder, StaticEncoder, STATIC_TABLE_FILE, writeStaticTable } from './static-encoder.ts';
 

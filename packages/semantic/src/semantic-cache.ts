@@ -51,11 +51,6 @@ export class SemanticCache {
     return out;
   }
 
-  /** Cached vector or undefined, without embedding. */
-  peek(text: string): Float32Array | undefined {
-    return this.cache.get(text);
-  }
-
   private one(text: string): Promise<Float32Array> {
     const hit = this.cache.get(text);
     if (hit) {

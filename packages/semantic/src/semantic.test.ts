@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadStaticEncoder, loadUseModel, SemanticCache, USE_ID, type UseModel } from './index.ts';
+import { loadStaticEncoder, loadUseModel, SemanticCache, USE_ID, USE_MAX_TOKENS, useTokenizer, type UseModel } from './index.ts';
 
 const dot = (a: Float32Array, b: Float32Array): number => a.reduce((s, v, i) => s + v * b[i]!, 0);
 
@@ -24,6 +24,15 @@ describe('semantic encoder', () => {
   it('semantic encoder - paraphrases are closer than unrelated requests, with no word in common', async () => {
     const [q, para, other] = await model.embed(['I forgot my login credentials', 'how do I reset my password', 'what is the weather in paris']);
     expect(dot(q!, para!)).toBeGreaterThan(dot(q!, other!) + 0.2);
+  });
+
+  it('semantic encoder - a very long message is embedded from its first tokens, in bounded time', async () => {
+    const long = 'please help me book a table for four people tonight at an italian place near the station '.repeat(500);
+    const ids = useTokenizer().encode(long);
+    expect(ids.length).toBeGreaterThan(USE_MAX_TOKENS * 10);
+    const [whole] = await model.embed([long]);
+    const [head] = await model.embedTokens([ids.slice(0, USE_MAX_TOKENS)]);
+    expect(Array.from(whole!)).toEqual(Array.from(head!));
   });
 
   it('semantic encoder - the cache embeds each text once and puts concurrent requests in one model call', async () => {

@@ -57,10 +57,18 @@ function encodeTable(t: StaticTable): Buffer {
   return Buffer.concat([len, header, Buffer.from(t.scales.buffer, t.scales.byteOffset, t.scales.byteLength), Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)]);
 }
 
-function decodeTable(buf: Buffer): StaticTable {
+/** The table in `buf`, or undefined when it is not a whole table file (then it is distilled again). */
+function decodeTable(buf: Buffer): StaticTable | undefined {
+  if (buf.length < 4) return undefined;
   const hlen = buf.readUInt32LE(0);
-  const h = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8')) as { source: string; dim: number; rows: number };
+  let h: { source: string; dim: number; rows: number };
+  try {
+    h = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8'));
+  } catch {
+    return undefined;
+  }
   const start = 4 + hlen;
+  if (!(h.rows > 0 && h.dim > 0) || buf.length !== start + h.rows * 4 + h.rows * h.dim) return undefined;
   const scales = new Float32Array(h.rows);
   Buffer.from(scales.buffer).set(buf.subarray(start, start + h.rows * 4));
   const data = new Int8Array(h.rows * h.dim);
@@ -85,8 +93,8 @@ export async function writeStaticTable(file = STATIC_TABLE_FILE): Promise<Static
   }
 }
 
-/** The static encoder, from the table `pnpm install` distilled (or distilled now, once, if it is missing). */
+/** The static encoder, from the table `pnpm install` distilled (or distilled now, once, if it is missing or damaged). */
 export async function loadStaticEncoder(file = STATIC_TABLE_FILE): Promise<StaticEncoder> {
-  const table = existsSync(file) ? decodeTable(readFileSync(file)) : await writeStaticTable(file);
+  const table = (existsSync(file) ? decodeTable(readFileSync(file)) : undefined) ?? (await writeStaticTable(file));
   return new StaticEncoder(table);
 }

@@ -6,9 +6,10 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { readVocabulary, USE_DIM, USE_ID, useModelDir, useTokenizer } from './use-vocab.ts';
+import { readVocabulary, USE_DIM, USE_ID, USE_MAX_TOKENS, useModelDir, useTokenizer } from './use-vocab.ts';
 
 const require = createRequire(import.meta.url);
+
 
 export interface UseModel {
   readonly id: string;
@@ -56,7 +57,7 @@ export async function loadUseModel(dir = useModelDir()): Promise<UseModel> {
       const vals: number[] = [];
       seqs.forEach((ids, i) => {
         // an empty text would give the model no tokens for that row: feed it the unknown token instead
-        (ids.length ? ids : [0]).forEach((id, j) => {
+        (ids.length ? ids.slice(0, USE_MAX_TOKENS) : [0]).forEach((id, j) => {
           idx.push(i, j);
           vals.push(id);
         });
