@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStaticEncoder, loadUseModel, SemanticCache, USE_ID, USE_MAX_TOKENS, useTokenizer, type UseModel } from './index.ts';
+import { tokenIds } from './use-vocab.ts';
 
 const dot = (a: Float32Array, b: Float32Array): number => a.reduce((s, v, i) => s + v * b[i]!, 0);
 
@@ -45,6 +46,17 @@ describe('semantic encoder', () => {
     await cache.embed(['play some jazz']);
     expect(cache.stats.embedded).toBe(3);
     expect(cache.stats.hits).toBeGreaterThanOrEqual(1);
+  });
+
+  it('semantic encoder - long texts are tokenised in chunks with the same ids as whole, and a megabyte is no hang', () => {
+    const tok = useTokenizer();
+    const text = 'What is the capital of France?  It is Paris,\nwhich lies on the Seine. '.repeat(40);
+    expect(text.length).toBeGreaterThan(2000);
+    expect(tokenIds(tok, text)).toEqual(tok.encode(text));
+    expect(tokenIds(tok, text, 10)).toEqual(tok.encode(text).slice(0, 10));
+    // the whole-text tokenizer is quadratic (40,000 characters took 4 s); these return at once
+    expect(tokenIds(tok, 'word '.repeat(200_000), 4096)).toHaveLength(4096);
+    expect(tokenIds(tok, 'x'.repeat(1_000_000), 128)).toHaveLength(128);
   });
 
   it('semantic encoder - the static distillation is synchronous, deterministic and agrees with the full model on which text is closer', async () => {

@@ -3,11 +3,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Encoder } from '@moma/core';
 import type { StaticTable } from './distill.ts';
-import { readVocabulary, USE_ID, useTokenizer } from './use-vocab.ts';
+import { readVocabulary, tokenIds, USE_ID, useTokenizer } from './use-vocab.ts';
 
 // SIF weighting (Arora et al. 2017): a token's weight falls with its probability, so "the" and "?" count for little.
 const SIF_A = 1e-3;
 const TABLE_VERSION = 1;
+// A text's first 4,096 tokens (~16,000 characters) make its static vector: bounds a huge prompt's cost in the
+// scoring stage (the longest LLMRouter training prompt is 4,784 characters, so no trained feature changes).
+const STATIC_MAX_TOKENS = 4096;
 
 /**
  * The full encoder's static distillation (see distill.ts) behind the synchronous Encoder interface: tokenise with
@@ -31,7 +34,7 @@ export class StaticEncoder implements Encoder {
   encode(text: string): Float32Array {
     const { dim, data, scales } = this.table;
     const out = new Float32Array(dim);
-    for (const id of this.tokenizer.encode(text)) {
+    for (const id of tokenIds(this.tokenizer, text, STATIC_MAX_TOKENS)) {
       const w = this.weights[id]! * scales[id]!;
       if (w === 0) continue;
       const o = id * dim;

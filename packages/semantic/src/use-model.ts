@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { readVocabulary, USE_DIM, USE_ID, USE_MAX_TOKENS, useModelDir, useTokenizer } from './use-vocab.ts';
+import { readVocabulary, tokenIds, USE_DIM, USE_ID, USE_MAX_TOKENS, useModelDir, useTokenizer } from './use-vocab.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -77,7 +77,7 @@ export async function loadUseModel(dir = useModelDir()): Promise<UseModel> {
   return {
     id: USE_ID,
     dim: USE_DIM,
-    embed: (texts) => embedTokens(texts.map((t) => tokenizer.encode(t))),
+    embed: (texts) => embedTokens(texts.map((t) => tokenIds(tokenizer, t, USE_MAX_TOKENS))),
     embedTokens,
     dispose() {
       model.dispose();
