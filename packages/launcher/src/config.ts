@@ -11,6 +11,10 @@ const schema = z.object({
   OPENAI_BASE_URL: z.string().optional(),
   GATEWAY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   GATEWAY_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
+  /** Embedded mode: port of the process's /healthz, /readyz and /metrics (Prometheus); 0 = none. */
+  MOMA_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(9100),
+  /** Embedded mode: the address that port binds to (loopback unless a Prometheus scrapes it from elsewhere). */
+  MOMA_HEALTH_HOST: z.string().default('127.0.0.1'),
   /** How long the distributed mode waits for the gateway's /healthz before giving up. */
   MOMA_BOOT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
 });

@@ -1,7 +1,19 @@
 // Embedded mode: the five services in this one process, sharing one MemoryBus and one MemoryStore behind the same
 // interfaces NATS and Redis implement — so a fresh clone runs with no infrastructure. With no provider configured,
 // a local fake OpenAI-compatible upstream is started as a clearly labelled demo provider.
-import { MemoryBus, MemoryStore, createLogger, createServiceContext, type Env, type Logger, type ServiceHandle } from '@moma/platform';
+import {
+  MemoryBus,
+  MemoryStore,
+  createLogger,
+  createServiceContext,
+  metricsRegistry,
+  requestMetrics,
+  startHealthServer,
+  type Env,
+  type HealthServer,
+  type Logger,
+  type ServiceHandle,
+} from '@moma/platform';
 import type { FakeOpenAI } from '@moma/testkit';
 import { loadExecutorConfig, startExecutor } from '@moma/executor';
 import { loadGatewayConfig, startGateway, type GatewayHandle } from '@moma/gateway';
@@ -11,6 +23,8 @@ import { loadRouter, loadScoringConfig, startScoring } from '@moma/scoring';
 
 export interface Embedded {
   gateway: GatewayHandle;
+  /** /healthz, /readyz and /metrics of the whole process (undefined when its port is 0). */
+  health: HealthServer | undefined;
   demo: FakeOpenAI | undefined;
   stop(): Promise<void>;
 }
@@ -33,17 +47,28 @@ async function startDemoProvider(env: Env, log: Logger): Promise<{ demo: FakeOpe
   return { demo, providers: JSON.stringify([{ name: 'demo', baseUrl: demo.url, models: ['*'], prices }]) };
 }
 
-export async function startEmbedded(baseEnv: Env, withDemo: boolean): Promise<Embedded> {
+export interface EmbeddedOptions {
+  /** Port of the process's /healthz, /readyz and /metrics (0 = none). */
+  healthPort?: number;
+  healthHost?: string;
+}
+
+export async function startEmbedded(baseEnv: Env, withDemo: boolean, opts: EmbeddedOptions = {}): Promise<Embedded> {
   const log = createLogger('launcher');
-  // One bus and one store for all five: the in-memory equivalents of NATS and Redis.
-  const bus = new MemoryBus({ logger: log });
+  // One registry for the five services of this process, labelled service="embedded"; each family says which stage
+  // recorded it (moma_gateway_*, moma_upstream_*, the endpoint label of moma_requests_total).
+  const registry = metricsRegistry('embedded');
+  // One bus and one store for all five: the in-memory equivalents of NATS and Redis. Stage calls are timed.
+  const bus = new MemoryBus({ logger: log, metrics: requestMetrics(registry) });
   const store = new MemoryStore();
   const env: Env = { ...baseEnv, NATS_URL: undefined, REDIS_URL: undefined, HEALTH_PORT: baseEnv.HEALTH_PORT ?? '0' };
   const handles: ServiceHandle[] = [];
   const buses: MemoryBus[] = [];
   let demo: FakeOpenAI | undefined;
+  let health: HealthServer | undefined;
 
   const stop = async () => {
+    await health?.close();
     // Reverse start order: the gateway stops taking requests first, the executor finishes last.
     for (const h of handles.reverse()) await h.stop().catch((err: unknown) => log.error({ err }, 'stop failed'));
     for (const b of buses) await b.close();
@@ -75,7 +100,14 @@ export async function startEmbedded(baseEnv: Env, withDemo: boolean): Promise<Em
       EXECUTOR_ADDR: `127.0.0.1:${executor.port}`,
     });
     handles.push(gateway);
-    return { gateway, demo, stop };
+    if (opts.healthPort) {
+      health = await startHealthServer(opts.healthPort, async () => {
+        const r = await gateway.health();
+        return { ok: r.ok, details: { checks: r.checks } };
+      }, registry, opts.healthHost ?? '127.0.0.1');
+      log.info({ healthPort: health.port }, 'health and metrics listening (/healthz, /readyz, /metrics)');
+    }
+    return { gateway, health, demo, stop };
   } catch (err) {
     await stop();
     throw err;

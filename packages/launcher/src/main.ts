@@ -46,7 +46,7 @@ async function embedded(config: ReturnType<typeof loadLauncherConfig>): Promise<
   if (config.NATS_URL || config.REDIS_URL) {
     log.warn({}, 'only one of NATS_URL / REDIS_URL is set; set both for distributed mode. Running embedded.');
   }
-  const system = await startEmbedded(config.env, config.needsDemoProvider);
+  const system = await startEmbedded(config.env, config.needsDemoProvider, { healthPort: config.MOMA_HEALTH_PORT, healthHost: config.MOMA_HEALTH_HOST });
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;
@@ -62,6 +62,7 @@ async function embedded(config: ReturnType<typeof loadLauncherConfig>): Promise<
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
   printUrls(system.gateway.httpUrl, system.gateway.grpcAddr, system.demo ? `embedded, DEMO provider at ${system.demo.url}` : 'embedded');
+  if (system.health) process.stdout.write(`  metrics (Prometheus): http://${config.MOMA_HEALTH_HOST}:${system.health.port}/metrics\n\n`);
 }
 
 const config = loadLauncherConfig();

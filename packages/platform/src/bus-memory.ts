@@ -7,7 +7,7 @@ import { Code, MomaError } from './errors.ts';
 import { injectContext, withClientSpan, withServerSpan } from './bus-trace.ts';
 import { DEADLINE_HEADER, MapHeaders, deadlinePassed, decodeOrThrow, encodeOrThrow, logHandlerError } from './bus-wire.ts';
 import { assertValidSubject, subjectMatches } from './subjects.ts';
-import type { RequestMetrics } from './metrics.ts';
+import { timedCall, type RequestMetrics } from './metrics.ts';
 
 type RawHandler = (data: Uint8Array, headers: MapHeaders) => Promise<Uint8Array>;
 
@@ -97,7 +97,7 @@ export class MemoryBus implements Bus {
     this.checkOpen(subject);
     const timeout = opts?.timeoutMs ?? this.timeoutMs;
     const data = encodeOrThrow(reqCodec, req, `request to ${subject}`);
-    return withClientSpan(subject, 'send', async (ctx) => {
+    return timedCall(this.metrics, subject, () => withClientSpan(subject, 'send', async (ctx) => {
       const servers = this.pick(subject);
       if (servers.length === 0) {
         throw new MomaError(Code.UNAVAILABLE, `${subject}: no service is listening`, { details: { subject } });
@@ -118,7 +118,7 @@ export class MemoryBus implements Bus {
       } finally {
         clearTimeout(timer);
       }
-    });
+    }));
   }
 
   async serve(service: ServiceSpec): Promise<Subscription> {

@@ -19,7 +19,7 @@ import {
 } from './bus-wire.ts';
 import { assertValidSubject, subjectMatches } from './subjects.ts';
 import { ensureEventConsumer, ensureEventStream, EVENTS_STREAM, EVENTS_SUBJECTS } from './jetstream-events.ts';
-import type { RequestMetrics } from './metrics.ts';
+import { timedCall, type RequestMetrics } from './metrics.ts';
 
 export interface NatsBusOptions {
   /** Service name: default queue group, NATS connection name, and @nats-io/services service name. */
@@ -131,7 +131,7 @@ export class NatsBus implements Bus {
     this.checkUsable(subject);
     const timeout = opts?.timeoutMs ?? this.timeoutMs;
     const data = encodeOrThrow(reqCodec, req, `request to ${subject}`);
-    return withClientSpan(subject, 'send', async (ctx) => {
+    return timedCall(this.metrics, subject, () => withClientSpan(subject, 'send', async (ctx) => {
       const h = headers();
       const c = carrier(h)!;
       injectContext(ctx, c);
@@ -147,7 +147,7 @@ export class NatsBus implements Bus {
       const remote = errorFromHeaders(carrier(reply.headers), subject);
       if (remote) throw remote;
       return decodeOrThrow(resCodec, reply.data, `reply from ${subject}`, Code.INTERNAL);
-    });
+    }));
   }
 
   async serve(service: ServiceSpec): Promise<Subscription> {

@@ -12,7 +12,18 @@ export { subjectMatches } from './subjects.ts';
 export { EVENTS_STREAM, EVENTS_SUBJECTS } from './jetstream-events.ts';
 export { startTelemetry, tracer, withSpan, recordSpanError, tracesEndpoint, type Telemetry, type TelemetryOptions } from './telemetry.ts';
 export { injectGrpcMetadata, extractGrpcContext } from './grpc-trace.ts';
-export { metricsRegistry, requestMetrics, type RequestMetrics } from './metrics.ts';
+export {
+  counter,
+  gauge,
+  histogram,
+  metricsRegistry,
+  requestMetrics,
+  timedCall,
+  UPSTREAM_BUCKETS,
+  type Metered,
+  type RequestMetrics,
+} from './metrics.ts';
+export type { Registry } from 'prom-client';
 export { startHealthServer, type HealthCheck, type HealthServer } from './health.ts';
 export { onShutdown, shutdownNow, configureShutdown, resetShutdownForTests, type ShutdownStep, type ShutdownOptions } from './shutdown.ts';
 export { runService, type RunServiceOptions, type RunningService } from './runtime.ts';

@@ -2,9 +2,10 @@
 // Called in-process by the embedded launcher and by main.ts.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { RequestMetrics, ServiceContext, ServiceHandle } from '@moma/platform';
+import type { Metered, ServiceContext, ServiceHandle } from '@moma/platform';
 import { ExecutorService } from '@moma/proto';
 import { Breakers } from './breakers.ts';
+import { ExecutorMetrics } from './metrics.ts';
 import type { ExecutorConfig } from './config.ts';
 import { Executor } from './execute.ts';
 import { ProviderRegistry } from './providers.ts';
@@ -12,7 +13,7 @@ import { executeHandler, UsagePublisher } from './server.ts';
 
 /** With `ctx.metrics` (a PlatformContext) every Execute call is counted and timed. */
 export async function startExecutor(
-  ctx: ServiceContext & { metrics?: RequestMetrics },
+  ctx: ServiceContext & Metered,
   config: ExecutorConfig,
 ): Promise<ServiceHandle & { port: number; breakers: Breakers }> {
   const logger = ctx.logger;
@@ -25,7 +26,9 @@ export async function startExecutor(
   // writes; a half-open probe may take as long as a request may.
   const b = config.breaker ?? { failures: 5, cooldownMs: 30_000, cacheMs: 1_000 };
   const breakers = new Breakers(ctx.store, logger, { ...b, probeMs: requestTimeoutMs });
+  const metrics = ctx.registry ? new ExecutorMetrics(ctx.registry) : undefined;
   const executor = new Executor({
+    ...(metrics ? { metrics } : {}),
     providers,
     breakers,
     agentCardTtlMs: config.agentCardTtlMs,
@@ -43,7 +46,7 @@ export async function startExecutor(
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.enable_channelz': 0,
   });
-  server.addService(ExecutorService, { execute: executeHandler(executor, usage, logger, ctx.metrics) });
+  server.addService(ExecutorService, { execute: executeHandler(executor, usage, logger, ctx.metrics, metrics?.inflight) });
   const health = new HealthImplementation({ '': 'SERVING', 'moma.v1.Executor': 'SERVING' });
   health.addToServer(server);
 

@@ -12,6 +12,7 @@ import { TargetKind, type ExecuteRequest, type ExecuteResponse, type Target, typ
 import { costUsd } from './accounting.ts';
 import type { AgentClients } from './agent-call.ts';
 import type { Breakers } from './breakers.ts';
+import { BREAKER_STATE, type ExecutorMetrics } from './metrics.ts';
 import type { Timeouts } from './deadline.ts';
 import { TargetFailure } from './failure.ts';
 import { callLlm, type ChatInput } from './llm-call.ts';
@@ -51,6 +52,8 @@ export interface ExecutorDeps {
   /** Upstream attempts per request, across targets and providers. */
   maxAttempts: number;
   logger: Logger;
+  /** Upstream calls, skips, fallbacks, breaker states, tokens, cost, TTFT/TPOT (absent: nothing recorded). */
+  metrics?: ExecutorMetrics;
 }
 
 /** Where one attempt goes: a provider's deployment of the model, or an agent's URL. */
@@ -123,7 +126,7 @@ export class Executor {
     validateInput(req);
     const candidates = candidatesOf(req);
     const forward = req.body.length > 0 ? parseForwardBody(req.body) : undefined;
-    const { breakers, maxAttempts, requestTimeoutMs } = this.#deps;
+    const { breakers, maxAttempts, requestTimeoutMs, metrics } = this.#deps;
     const started = performance.now();
     const timeouts: Timeouts = { ...this.#deps.timeouts, deadlineAt: started + requestTimeoutMs };
     const failed: Target[] = [];
@@ -175,15 +178,19 @@ export class Executor {
             const why = admission.reason === 'rate_limited' ? `rate-limited (Retry-After) for another ${wait} s` : `circuit breaker open for another ${wait} s`;
             log.entries.push({ target: cand.name, provider, outcome: `skipped_${admission.reason}`, message: `${cand.name}: provider ${provider} skipped: ${why}`, until: admission.until });
             trace.getActiveSpan()?.addEvent('executor.skip', { 'app.executor.target': cand.name, 'app.executor.provider': provider, 'app.executor.skip_reason': admission.reason });
+            metrics?.skip(provider, dep.model.model, admission.reason);
             continue;
           }
           probe = admission.probe;
+          metrics?.breaker(provider, dep.model.model, probe ? BREAKER_STATE.half_open : BREAKER_STATE.closed);
         }
         for (const t of announce.splice(0)) emit(event({ fallback: t }));
         log.attempts++;
         touched = true;
         let streamed = false;
         let text = '';
+        const callStart = performance.now();
+        let firstOutput: number | undefined;
         const span = tracer.startSpan(`executor.call ${cand.name}`, {
           kind: SpanKind.CLIENT,
           attributes: { 'app.executor.target': cand.name, 'app.executor.attempt': log.attempts, ...(probe ? { 'app.executor.breaker_probe': true } : {}) },
@@ -193,6 +200,7 @@ export class Executor {
             dep.kind === 'llm' && forward
               ? this.#forward(dep.model, req, forward, span, signal, timeouts, (chunk: Buffer, headers?: Record<string, string>) => {
                   streamed = true;
+                  if (!whole) firstOutput ??= performance.now();
                   emit(event({ chunk, ...(headers ? { headers } : {}) }));
                 })
               : dep.kind === 'llm'
@@ -202,15 +210,24 @@ export class Executor {
                     return;
                   }
                   streamed = true;
+                  firstOutput ??= performance.now();
                   emit(event({ delta }));
                 })
               : this.#agent(cand, dep.url, req, cand === primaryAgent, span, signal, timeouts, (delta, ids) => {
                   streamed = true;
+                  if (!whole) firstOutput ??= performance.now();
                   emit(event({ delta, agentState: ids.state, agentContextId: ids.contextId, agentTaskId: ids.taskId }));
                 }),
           );
           if (dep.kind === 'llm') breakers.success(dep.model.provider, dep.model.model);
           const u = usage(result.promptTokens, result.completionTokens, result.cost, cand.target);
+          if (metrics) {
+            const end = performance.now();
+            const model = dep.kind === 'llm' ? dep.model.model : cand.id;
+            metrics.call(dep.kind === 'llm' ? provider : 'agent', model, 'ok', (end - callStart) / 1000);
+            if (dep.kind === 'llm') metrics.breaker(provider, model, BREAKER_STATE.closed);
+            metrics.served(model, req.tenant, u.promptTokens, u.completionTokens, u.costUsd, callStart / 1000, firstOutput === undefined ? undefined : firstOutput / 1000, end / 1000);
+          }
           span.setAttributes({ 'gen_ai.usage.input_tokens': u.promptTokens, 'gen_ai.usage.output_tokens': u.completionTokens });
           emit(
             event({
@@ -234,7 +251,9 @@ export class Executor {
           if (dep.kind === 'llm') this.#judged(dep.model, f, probe);
           if (f.cancelled) return fail(new MomaError(Code.CANCELLED, 'call cancelled by the client'));
           log.last = f;
-          log.entries.push({ target: cand.name, provider, outcome: outcomeOf(f, streamed), message: `${cand.name}: ${f.message}`, until: f.retryAfterMs === undefined ? undefined : Date.now() + f.retryAfterMs });
+          const outcome = outcomeOf(f, streamed);
+          log.entries.push({ target: cand.name, provider, outcome, message: `${cand.name}: ${f.message}`, until: f.retryAfterMs === undefined ? undefined : Date.now() + f.retryAfterMs });
+          metrics?.call(dep.kind === 'llm' ? provider : 'agent', dep.kind === 'llm' ? dep.model.model : cand.id, outcome, (performance.now() - callStart) / 1000);
           if (streamed) {
             failed.push(cand.target);
             return fail(failedError(log, candidates.length, this.#deps, cand.name));
@@ -257,6 +276,7 @@ export class Executor {
       if (touched) {
         failed.push(cand.target);
         announce.push(cand.target);
+        metrics?.fallback(cand.kind, log.entries.at(-1)?.outcome ?? 'error');
       }
     }
     return fail(failedError(log, candidates.length, this.#deps));

@@ -84,9 +84,11 @@ export function executeHandler(
   usage: UsagePublisher,
   logger: Logger,
   metrics?: RequestMetrics,
+  inflight?: { inc(): void; dec(): void },
 ): handleServerStreamingCall<ExecuteRequest, ExecuteResponse> {
   return (call: ServerWritableStream<ExecuteRequest, ExecuteResponse>) => {
     const t0 = performance.now();
+    inflight?.inc();
     const parent = extractGrpcContext(call.metadata, ROOT_CONTEXT);
     const req = call.request;
     const span = tracer.startSpan(
@@ -119,6 +121,7 @@ export function executeHandler(
 
     const finish = (outcome: ExecuteOutcome | undefined, err: MomaError | undefined) => {
       finished = true;
+      inflight?.dec();
       metrics?.observe('moma.v1.Executor/Execute', err ? err.code : Code.OK, (performance.now() - t0) / 1000);
       if (outcome) {
         const u = outcome.usage;

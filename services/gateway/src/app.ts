@@ -1,5 +1,6 @@
 // Wires the gateway: one router (bus + shared executor channel) behind the gRPC and HTTP doors.
-import type { RequestMetrics, ServiceContext, ServiceHandle } from '@moma/platform';
+import type { Metered, ServiceContext, ServiceHandle } from '@moma/platform';
+import { GatewayMetrics } from './metrics.ts';
 import type { GatewayConfig } from './config.ts';
 import { bindGrpc, buildGrpcServer, SERVICE_NAMES } from './grpc.ts';
 import { buildHttpServer } from './http.ts';
@@ -28,9 +29,14 @@ export interface GatewayHandle extends ServiceHandle {
   health(): ReturnType<GatewayRouter['health']>;
 }
 
-/** With `ctx.metrics` (a PlatformContext) every HTTP route and gRPC method is counted and timed. */
-export async function startGateway(ctx: ServiceContext & { metrics?: RequestMetrics }, config: GatewaySettings): Promise<GatewayHandle> {
+/**
+ * With `ctx.metrics` (a PlatformContext) every HTTP route and gRPC method is counted and timed; with `ctx.registry`
+ * the gateway's own families (requests by door, decisions by target, mode and reason) are recorded too.
+ */
+export async function startGateway(ctx: ServiceContext & Metered, config: GatewaySettings): Promise<GatewayHandle> {
+  const gatewayMetrics = ctx.registry ? new GatewayMetrics(ctx.registry) : undefined;
   const router = new GatewayRouter(ctx.bus, ctx.logger, {
+    ...(gatewayMetrics ? { metrics: gatewayMetrics } : {}),
     ...(config.MOMA_ADMIN_KEY ? { adminKey: config.MOMA_ADMIN_KEY } : {}),
     ...(config.MOMA_KEY_CACHE_MS !== undefined ? { keyCacheMs: config.MOMA_KEY_CACHE_MS } : {}),
     executorAddr: config.EXECUTOR_ADDR,
@@ -42,9 +48,10 @@ export async function startGateway(ctx: ServiceContext & { metrics?: RequestMetr
     bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,
     ...(config.GATEWAY_BODY_TIMEOUT_MS ? { bodyTimeoutMs: config.GATEWAY_BODY_TIMEOUT_MS } : {}),
     ...(ctx.metrics ? { metrics: ctx.metrics } : {}),
+    ...(gatewayMetrics ? { gatewayMetrics } : {}),
   });
   // gRPC takes the same size limit as HTTP: a message over it is RESOURCE_EXHAUSTED, as HTTP answers 413.
-  const { server: grpcServer, health } = buildGrpcServer(router, ctx.logger, ctx.metrics, config.GATEWAY_BODY_LIMIT_BYTES);
+  const { server: grpcServer, health } = buildGrpcServer(router, ctx.logger, ctx.metrics, config.GATEWAY_BODY_LIMIT_BYTES, gatewayMetrics);
 
   if (!router.auth.enabled) {
     ctx.logger.warn({}, 'MOMA_ADMIN_KEY is not set: the gateway accepts every call without an API key and trusts the tenant it names; set it before exposing the gateway to anyone');

@@ -7,7 +7,8 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { targetText, type Turn } from '@moma/core/rules';
 import type { Logger, RequestMetrics } from '@moma/platform';
-import { Code, MomaError, toGrpcStatus } from '@moma/platform';
+import { Code, MomaError, codeName, toGrpcStatus } from '@moma/platform';
+import type { GatewayMetrics } from './metrics.ts';
 import {
   AgentRegistryService,
   RouteOptions,
@@ -82,17 +83,35 @@ function openAiTurn(req: ChatRequest): Turn {
 }
 
 /** Unary handlers in a span, each call counted and timed under its full method name when `metrics` is given. */
-function unaryHandlers(auth: Auth, metrics: RequestMetrics | undefined): Unary {
+function unaryHandlers(auth: Auth, metrics: Meters): Unary {
   return (name, scope, fn) => (call, callback) => {
-    const run = () => inSpan(name, parentFromMetadata(call.metadata), async () => fn(call.request, await callerOf(auth, call.metadata, scope)));
-    (metrics ? metrics.time(name, run) : run()).then(
-      (res) => callback(null, res),
-      (err: unknown) => callback(grpcError(err)),
+    const t0 = performance.now();
+    inSpan(name, parentFromMetadata(call.metadata), async () => fn(call.request, await callerOf(auth, call.metadata, scope))).then(
+      (res) => {
+        observeCall(metrics, name, Code.OK, t0);
+        callback(null, res);
+      },
+      (err: unknown) => {
+        observeCall(metrics, name, MomaError.from(err).code, t0);
+        callback(grpcError(err));
+      },
     );
   };
 }
 
-function routerServer(router: GatewayRouter, metrics: RequestMetrics | undefined): RouterServer {
+/** The platform's request metrics and the gateway's own (door "grpc", the gRPC code name as status). */
+interface Meters {
+  requests: RequestMetrics | undefined;
+  gateway: GatewayMetrics | undefined;
+}
+
+function observeCall(m: Meters, method: string, code: Code, t0: number): void {
+  const seconds = (performance.now() - t0) / 1000;
+  m.requests?.observe(method, code, seconds);
+  m.gateway?.request(method, codeName(code), seconds);
+}
+
+function routerServer(router: GatewayRouter, metrics: Meters): RouterServer {
   const unary = unaryHandlers(router.auth, metrics);
   return {
     route: unary('moma.v1.Router/Route', Scope.SCOPE_ROUTE, async (req: RouteRequest, caller) => {
@@ -107,7 +126,7 @@ function routerServer(router: GatewayRouter, metrics: RequestMetrics | undefined
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
       const t0 = performance.now();
-      const observe = (code: Code) => metrics?.observe('moma.v1.Router/Chat', code, (performance.now() - t0) / 1000);
+      const observe = (code: Code) => observeCall(metrics, 'moma.v1.Router/Chat', code, t0);
       void inSpan('moma.v1.Router/Chat', parentFromMetadata(call.metadata), async (span) => {
         let started = false;
         try {
@@ -143,7 +162,7 @@ function routerServer(router: GatewayRouter, metrics: RequestMetrics | undefined
 
 // The public registry forwards to the orchestrator stage with the same messages.
 // A key without the admin scope registers agents for its own tenant only, and changes or removes only those.
-function registryServer(router: GatewayRouter, metrics: RequestMetrics | undefined): AgentRegistryServer {
+function registryServer(router: GatewayRouter, metrics: Meters): AgentRegistryServer {
   const orchestrator = router.stages.orchestrator;
   const unary = unaryHandlers(router.auth, metrics);
   return {
@@ -203,7 +222,14 @@ function readableOnly<I extends object>(impl: I): I {
 }
 
 /** `maxMessageBytes`: the HTTP door's body limit, so both doors accept the same sizes. */
-export function buildGrpcServer(router: GatewayRouter, logger: Logger, metrics?: RequestMetrics, maxMessageBytes = 4 * 1024 * 1024): GrpcGateway {
+export function buildGrpcServer(
+  router: GatewayRouter,
+  logger: Logger,
+  requestMetrics?: RequestMetrics,
+  maxMessageBytes = 4 * 1024 * 1024,
+  gatewayMetrics?: GatewayMetrics,
+): GrpcGateway {
+  const metrics: Meters = { requests: requestMetrics, gateway: gatewayMetrics };
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.enable_channelz': 0 });
   server.addService(readable(RouterService), readableOnly(routerServer(router, metrics)));
   server.addService(readable(AgentRegistryService), readableOnly(registryServer(router, metrics)));

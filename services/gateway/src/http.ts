@@ -18,6 +18,7 @@ import type { Decided } from './decide.ts';
 import { decisionJson, httpError, modelsJson, notRecorded, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
 import { annotate, failSpan, inSpan, parentFrom } from './tracing.ts';
+import type { GatewayMetrics } from './metrics.ts';
 
 export interface HttpOptions {
   bodyLimit: number;
@@ -25,9 +26,14 @@ export interface HttpOptions {
   bodyTimeoutMs?: number;
   /** Records every answered request as `<METHOD> <route pattern>` (moma_requests_total / _duration_seconds). */
   metrics?: RequestMetrics;
+  /** The gateway's own families (moma_gateway_requests_total by door, route and HTTP status; latency by door). */
+  gatewayMetrics?: GatewayMetrics;
 }
 
 /** The final event's note that a session turn was answered but not recorded (`session_recorded: false`). */
+
+const STATUS_LABELS = new Map<number, string>();
+const statusLabel = (n: number): string => STATUS_LABELS.get(n) ?? (STATUS_LABELS.set(n, String(n)), String(n));
 
 /** Deepest nesting of objects and arrays accepted in a JSON request body. */
 export const MAX_BODY_DEPTH = 64;
@@ -54,12 +60,15 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
     }
     parseJson(req, text, done);
   });
-  const metrics = opts.metrics;
-  if (metrics) {
+  const { metrics, gatewayMetrics } = opts;
+  if (metrics || gatewayMetrics) {
     // Fires for streamed (hijacked) answers too, once the last byte is out; unmatched paths share one label.
     app.addHook('onResponse', (req, reply, done) => {
       const status = reply.statusCode;
-      metrics.observe(`${req.method} ${req.routeOptions.url ?? '(no route)'}`, status < 400 ? Code.OK : codeForHttpStatus(status), reply.elapsedTime / 1000);
+      const route = req.routeOptions.url ?? '(no route)';
+      const seconds = reply.elapsedTime / 1000;
+      metrics?.observe(`${req.method} ${route}`, status < 400 ? Code.OK : codeForHttpStatus(status), seconds);
+      gatewayMetrics?.request(route, statusLabel(status), seconds);
       done();
     });
   }

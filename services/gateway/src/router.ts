@@ -17,6 +17,7 @@ import { decide, type Decided, type Stages } from './decide.ts';
 import { Auth, type CallerTurn } from './auth.ts';
 import { Executor, failedTargetsOf, recordTurn, type Outcome } from './execute.ts';
 import { limitHeaders } from './present.ts';
+import type { GatewayMetrics } from './metrics.ts';
 
 export interface RouterOptions {
   /** MOMA_ADMIN_KEY: with it, every call needs an API key. */
@@ -28,6 +29,8 @@ export interface RouterOptions {
   modelsTtlMs: number;
   /** MOMA_SWITCH_COST: the switch cost of a session turn that sets none (0 = rank every turn afresh). */
   switchCost?: number;
+  /** Every decision is counted (by target, mode and reason class) and its latency observed. */
+  metrics?: GatewayMetrics;
 }
 
 function dropRateLimit(h: Record<string, string>): Record<string, string> {
@@ -52,6 +55,7 @@ export class GatewayRouter {
   private readonly modelsTtlMs: number;
   private readonly executeTimeoutMs: number;
   private readonly switchCost: number;
+  private readonly metrics: GatewayMetrics | undefined;
   private models: { at: number; value: Promise<ListModelsResponse> } | undefined;
 
   constructor(bus: Bus, logger: Logger, opts: RouterOptions) {
@@ -67,6 +71,7 @@ export class GatewayRouter {
     this.modelsTtlMs = opts.modelsTtlMs;
     this.executeTimeoutMs = opts.executeTimeoutMs;
     this.switchCost = opts.switchCost ?? 0;
+    this.metrics = opts.metrics;
   }
 
   /** Starts a stateful conversation; its id goes on every later turn. */
@@ -91,6 +96,7 @@ export class GatewayRouter {
         decided.decision.reason = `${admitted.costModeReason}; ${decided.decision.reason}`;
       }
     }
+    this.metrics?.decision(decided.decision);
     return decided;
   }
 

@@ -2,7 +2,7 @@
 // query from an AgentIndex built from its copy of the agent registry, and rebuilt whenever that copy changes. The
 // copy comes from the orchestrator, the registry's owner, over the bus (registry-copy.ts): intent reads no Redis.
 import type { AgentIndexOptions, Taxonomy } from '@moma/core';
-import { MomaError, serveStage, stageClient, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { counter, MomaError, serveStage, stageClient, subscribeEvent, withSpan, type Metered, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import { IntentStageDefinition, OrchestratorStageDefinition, Topics, type ClassifyResponse } from '@moma/proto';
 import { RegistryCopy } from './registry-copy.ts';
 import type { IntentConfig } from './config.ts';
@@ -34,7 +34,7 @@ type Config = Pick<IntentConfig, 'MOMA_TAXONOMY_FILE'> &
 const EMPTY: ClassifyResponse = { categories: [], candidates: [], inScope: false, threshold: 0 };
 
 export async function startIntent(
-  ctx: ServiceContext,
+  ctx: ServiceContext & Metered,
   config: Config,
   options: IntentOptions = {},
 ): Promise<IntentHandle> {
@@ -120,6 +120,9 @@ export async function startIntent(
   };
   firstSnapshot(100);
 
+  const classified = ctx.registry
+    ? counter(ctx.registry, 'moma_intent_classifications_total', 'Classified user turns, by the path that answered (fast, semantic, lexical; no_agents when none is registered) and whether an agent was in scope', ['path', 'in_scope'])
+    : undefined;
   subs.push(
     await serveStage(ctx.bus, IntentStageDefinition, {
       classify: (req) =>
@@ -128,6 +131,7 @@ export async function startIntent(
           const current = index;
           span.setAttribute('app.intent.agents', current?.size ?? 0);
           if (!current) {
+            classified?.inc({ path: 'no_agents', in_scope: 'false' });
             span.setAttribute('app.intent.in_scope', false);
             return EMPTY;
           }
@@ -138,6 +142,7 @@ export async function startIntent(
             throw MomaError.from(err);
           }
           const best = result.candidates[0];
+          classified?.inc({ path: result.path ?? 'lexical', in_scope: result.inScope ? 'true' : 'false' });
           span.setAttributes({
             'app.intent.in_scope': result.inScope,
             'app.intent.category': result.categories[0]?.category ?? '',

@@ -1,11 +1,12 @@
 // The orchestrator stage (OrchestratorStage in proto/moma/v1/stages.proto): the agent registry and the sessions,
 // the only owner of their Redis keys. Every instance keeps an in-memory copy of the registry, updated by each
 // RegistryChanged announcement, so a turn costs one session read (and a write only when its state moves).
-import { consumeEvent, MomaError, serveStage, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { consumeEvent, MomaError, serveStage, subscribeEvent, withSpan, type Metered, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import { KeysStageDefinition, OrchestratorStageDefinition, Topics, type RecordTurnRequest } from '@moma/proto';
 import { CardFetcher, type Resolver } from './card-fetch.ts';
 import { KeyStore } from './keys.ts';
 import { LimitStore } from './limits.ts';
+import { OrchestratorMetrics } from './metrics.ts';
 import type { OrchestratorConfig } from './config.ts';
 import { AgentRegistry } from './registry.ts';
 import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
@@ -30,7 +31,7 @@ const recordAttributes = (req: RecordTurnRequest) => ({
 type Config = Pick<OrchestratorConfig, 'SESSION_TTL_SECONDS' | 'AGENT_CARD_TIMEOUT_MS' | 'SESSION_MAX_MESSAGES'> &
   Partial<Pick<OrchestratorConfig, 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_CARD_FETCH_ALLOW'>>;
 
-export async function startOrchestrator(ctx: ServiceContext, config: Config, options: OrchestratorOptions = {}): Promise<OrchestratorHandle> {
+export async function startOrchestrator(ctx: ServiceContext & Metered, config: Config, options: OrchestratorOptions = {}): Promise<OrchestratorHandle> {
   const log = ctx.logger;
   const cards = new CardFetcher({
     timeoutMs: config.AGENT_CARD_TIMEOUT_MS,
@@ -43,7 +44,14 @@ export async function startOrchestrator(ctx: ServiceContext, config: Config, opt
     logger: log,
     cards,
   });
-  const deps: TurnDeps = { store: ctx.store, registry, sessionTtlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES };
+  const metrics = ctx.registry ? new OrchestratorMetrics(ctx.registry) : undefined;
+  const deps: TurnDeps = {
+    store: ctx.store,
+    registry,
+    sessionTtlSeconds: config.SESSION_TTL_SECONDS,
+    maxMessages: config.SESSION_MAX_MESSAGES,
+    ...(metrics ? { onTransition: (from: string, to: string) => metrics.transition(from, to) } : {}),
+  };
 
   const subs: Subscription[] = [];
   // Subscribe before loading, so a change made while we load is applied after it rather than lost.
@@ -56,6 +64,7 @@ export async function startOrchestrator(ctx: ServiceContext, config: Config, opt
       decide: (req) =>
         withSpan('orchestrator.decide', { 'app.orchestrator.session_id': req.sessionId, 'app.orchestrator.tenant': req.tenant }, async (span) => {
           const res = await decideTurn(deps, req);
+          metrics?.decided(res.agentId !== '');
           span.setAttributes({
             'app.orchestrator.agent_id': res.agentId,
             'app.orchestrator.fsm_state': res.fsmState,
@@ -98,7 +107,11 @@ export async function startOrchestrator(ctx: ServiceContext, config: Config, opt
       revokeKey: (req) => keys.revoke(req.id),
       verifyKey: (req) => keys.verify(req.secretSha256),
       setTenantLimits: (req) => limits.setTenantLimits(req),
-      admit: (req) => limits.admit(req),
+      admit: async (req) => {
+        const res = await limits.admit(req);
+        metrics?.admitted(res, (holder) => (holder === 'key' ? req.keyId : req.tenant));
+        return res;
+      },
       getUsage: (req) => limits.usage(req),
     }),
   );

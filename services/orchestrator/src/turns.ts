@@ -37,6 +37,8 @@ export interface TurnDeps {
   registry: AgentRegistry;
   sessionTtlSeconds: number;
   maxMessages: number;
+  /** Told of each FSM state change a Decide makes (state kinds), once it is stored. */
+  onTransition?: (from: string, to: string) => void;
 }
 
 const NO_INTENT: ClassifyResult = { categories: [], candidates: [], inScope: false, threshold: 0 };
@@ -102,6 +104,7 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
 
   checkSessionId(req.sessionId);
   const holdMs = Number(req.turnHoldMs);
+  let transition: [string, string] | undefined;
   const { result } = await casUpdate<SessionRecord, DecideResponse>(
     deps.store,
     sessionKey(req.sessionId),
@@ -124,14 +127,18 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
         const model = current.lastServedBy!;
         const d = { agentId: null, next: { kind: 'llm' } as FsmState, masked: [], reason: `tool results go back to ${targetText(model)}, which issued the calls` };
         // The conversation is on the LLM path (as the response says): stored so when it was not already.
+        transition = current.fsm.kind === 'llm' ? undefined : [current.fsm.kind, 'llm'];
         return { value: { ...base, fsm: d.next }, result: held({ ...respond(d, current.history, current), pinned: model }), unchanged: holdMs === 0 && current.fsm.kind === 'llm' };
       }
       const d = decideFrom(current.fsm);
-      const unchanged = holdMs === 0 && JSON.stringify(d.next) === JSON.stringify(current.fsm);
+      const same = JSON.stringify(d.next) === JSON.stringify(current.fsm);
+      transition = same ? undefined : [current.fsm.kind, d.next.kind];
+      const unchanged = holdMs === 0 && same;
       return { value: { ...base, fsm: d.next }, result: held(respond(d, current.history, current)), unchanged };
     },
     { ttlSeconds: deps.sessionTtlSeconds },
   );
+  if (transition) deps.onTransition?.(...transition);
   return result;
 }
 

@@ -1,7 +1,7 @@
 // The scoring stage: ranks the configured LLMs for a query (moma.scoring.score), lists them (moma.scoring.models),
 // and swaps in a new router artifact when one is announced on moma.events.artifact — without a restart.
 import { targetText, type LlmRouter } from '@moma/core';
-import { Code, MomaError, serveStage, subscribeEvent, withSpan, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { Code, counter, gauge, MomaError, serveStage, subscribeEvent, withSpan, type Metered, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import { ScoringStageDefinition, Topics } from '@moma/proto';
 import { loadRouter } from './artifact.ts';
 import type { ScoringConfig } from './config.ts';
@@ -15,7 +15,7 @@ export interface ScoringHandle extends ServiceHandle {
 }
 
 export async function startScoring(
-  ctx: ServiceContext,
+  ctx: ServiceContext & Metered,
   config: Pick<ScoringConfig, 'MOMA_ARTIFACT_DIR'> & Partial<Pick<ScoringConfig, 'MOMA_MODEL_CAPABILITIES' | 'served'>>,
 ): Promise<ScoringHandle> {
   const log = ctx.logger;
@@ -46,12 +46,21 @@ export async function startScoring(
       // Swapped together (no await between): a request sees the old router and pool or the new ones, never a mix.
       router = fresh;
       pool = freshPool;
+      showRouter(fresh);
       log.info({ routerVersion: fresh.version, previous, dir }, 'router artifact swapped');
       return fresh.version;
     });
     reloads = next.catch(() => undefined);
     return next;
   };
+
+  const scored = ctx.registry ? counter(ctx.registry, 'moma_scores_total', 'LLM rankings made, by routing mode (quality, balanced, cost)', ['mode']) : undefined;
+  const info = ctx.registry ? gauge(ctx.registry, 'moma_router_info', 'The loaded router artifact (value 1), by version and model count', ['version', 'models']) : undefined;
+  const showRouter = (r: LlmRouter) => {
+    info?.reset();
+    info?.set({ version: r.version, models: String(r.models.length) }, 1);
+  };
+  showRouter(router);
 
   const subs: Subscription[] = [];
   subs.push(
@@ -64,6 +73,7 @@ export async function startScoring(
           try {
             const choice = current.route({ text: req.text, context: req.context }, options);
             const res = toScoreResponse(choice);
+            scored?.inc({ mode: choice.mode });
             span.setAttributes({
               'app.scoring.mode': choice.mode,
               'app.scoring.target': targetText(res.ranked[0]?.target),

@@ -10,3 +10,4 @@ export { agentOutcome, type TurnResult, type AgentOutcome } from './outcome.ts';
 export { tenantMayUse } from '../agents/mask.ts';
 export { validateRequestParts, contentText, requiredCapabilities, capabilityOf, capabilityName, jsonDepth } from './request.ts';
 export { hasLimits, costModeAt } from './limits.ts';
+export { reasonClass, REASON_CLASSES, type ReasonClass } from './reason.ts';
