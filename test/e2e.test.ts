@@ -264,13 +264,49 @@ describe.skipIf(!infra.ok)(`e2e - distributed system over NATS + Redis${infra.ok
     const all = await otlp.waitFor((received) => {
       const mine = received.filter((s) => s.traceId === traceId);
       const names = new Set(mine.map((s) => s.serviceName));
-      return services.every((s) => names.has(s)) && roots(mine).length === 1;
+      // The usage event's consumer (the orchestrator charging spend) is part of the same trace.
+      return services.every((s) => names.has(s)) && roots(mine).length === 1 && mine.some((s) => s.name === 'process moma.events.usage');
     }, 20_000);
     const mine = all.filter((s) => s.traceId === traceId);
     expect(new Set(mine.map((s) => s.serviceName))).toEqual(new Set(services));
     // One tree: the only span whose parent is not in the trace is the gateway's (its parent is the client's span).
     expect(roots(mine).map((s) => s.serviceName)).toEqual(['gateway']);
-    expect(mine.find((s) => s.serviceName === 'gateway' && s.attributes['app.gateway.target'])).toBeDefined();
+    const byId = new Map(mine.map((s) => [s.spanId, s]));
+
+    // The door's span: HTTP semantic conventions, GenAI attributes, the session, the decision (attributes + event).
+    const door = mine.find((s) => s.serviceName === 'gateway' && s.kind === 2)!;
+    expect(door.name).toBe('POST /v1/chat/completions');
+    expect(door.attributes).toMatchObject({
+      'http.request.method': 'POST',
+      'http.route': '/v1/chat/completions',
+      'url.path': '/v1/chat/completions',
+      'url.scheme': 'http',
+      'http.response.status_code': 200,
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'moma/auto',
+      'session.id': sid,
+    });
+    expect(door.attributes['server.port']).toBe(Number(new URL(sys.httpUrl).port));
+    const body = (await res.json()) as { model: string; moma: { decision: { target: string } }; usage: { prompt_tokens: number; completion_tokens: number } };
+    expect(`llm:${door.attributes['gen_ai.response.model']}`).toBe(body.moma.decision.target);
+    expect(door.attributes['gen_ai.usage.input_tokens']).toBe(body.usage.prompt_tokens);
+    expect(door.attributes['gen_ai.usage.output_tokens']).toBe(body.usage.completion_tokens);
+    const decisionEvent = door.events.find((e) => e.name === 'moma.decision');
+    expect(decisionEvent?.attributes).toMatchObject({ 'app.gateway.target_kind': 'llm', 'app.gateway.target': body.moma.decision.target });
+    expect(typeof decisionEvent?.attributes['app.gateway.reason_class']).toBe('string');
+
+    // The executor's span carries the session; the usage event is created under it and consumed under that.
+    const execute = mine.find((s) => s.serviceName === 'executor' && s.name === 'moma.v1.Executor/Execute')!;
+    expect(execute.attributes).toMatchObject({ 'rpc.system': 'grpc', 'session.id': sid });
+    const created = mine.find((s) => s.name === 'create moma.events.usage')!;
+    expect(created).toMatchObject({ serviceName: 'executor', kind: 4, parentSpanId: execute.spanId });
+    const processed = mine.find((s) => s.name === 'process moma.events.usage')!;
+    expect(processed).toMatchObject({ serviceName: 'orchestrator', kind: 5, parentSpanId: created.spanId });
+    expect(processed.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.destination.name': 'moma.events.usage' });
+    expect(byId.get(processed.parentSpanId)).toBeDefined();
+    // No usage publish is a trace of its own.
+    const orphans = otlp.spans().filter((s) => s.name.endsWith('moma.events.usage') && s.parentSpanId === '');
+    expect(orphans.map((s) => `${s.serviceName} ${s.name}`)).toEqual([]);
   });
 
   it('e2e - with NATS gone a gateway answers 503 quickly, on chat and on /healthz', async () => {

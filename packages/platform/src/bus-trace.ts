@@ -90,3 +90,64 @@ function recordError(span: Span, err: unknown): void {
   span.setAttribute('moma.error.code', e.codeName);
   span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
 }
+
+/** A map carrier for one context's W3C headers. */
+class MapCarrier implements HeaderCarrier {
+  readonly m = new Map<string, string>();
+  get(k: string) {
+    return this.m.get(k);
+  }
+  set(k: string, v: string) {
+    this.m.set(k, v);
+  }
+  keys() {
+    return this.m.keys();
+  }
+}
+
+/**
+ * Events that travel in batches (the executor's usage events) carry their own trace context: this records the event's
+ * PRODUCER span `create <subject>` as a child of `parent` (the call the event is about) and returns its W3C
+ * traceparent, '' when nothing is traced. The batch's own `publish` span is separate.
+ */
+export function eventTraceparent(subject: string, parent: Context = context.active()): string {
+  const span = tracer.startSpan(`create ${subject}`, { kind: SpanKind.PRODUCER, attributes: attrs(subject, 'create') }, parent);
+  if (!span.isRecording()) {
+    span.end();
+    return '';
+  }
+  const c = new MapCarrier();
+  injectContext(trace.setSpan(parent, span), c);
+  span.end();
+  return c.get('traceparent') ?? '';
+}
+
+/** The context an event's traceparent names (the active context when it is empty or malformed). */
+export function eventContext(traceparent: string): Context {
+  if (!traceparent) return context.active();
+  const c = new MapCarrier();
+  c.set('traceparent', traceparent);
+  return extractContext(c);
+}
+
+/**
+ * Runs the handling of a batch of events with one CONSUMER span `process <subject>` per event, each a child of its
+ * event's producer span (so it is in the trace of the request the event is about) and linked to the batch's delivery
+ * span. `fn` runs in the first event's span; errors are recorded on every span.
+ */
+export async function withEventSpans<T>(subject: string, traceparents: readonly string[], fn: () => Promise<T>): Promise<T> {
+  const delivery = trace.getActiveSpan()?.spanContext();
+  const links = delivery ? [{ context: delivery }] : [];
+  const spans = traceparents.map((tp) =>
+    tracer.startSpan(`process ${subject}`, { kind: SpanKind.CONSUMER, attributes: attrs(subject, 'process'), ...(tp ? { links } : {}) }, eventContext(tp)),
+  );
+  const first = spans[0];
+  try {
+    return await (first ? context.with(trace.setSpan(context.active(), first), fn) : fn());
+  } catch (err) {
+    for (const span of spans) recordError(span, err);
+    throw err;
+  } finally {
+    for (const span of spans) span.end();
+  }
+}

@@ -10,6 +10,7 @@ export { MemoryStore, type MemoryStoreOptions } from './store-memory.ts';
 export { createServiceContext, closeServiceContext, checkContextHealth, type PlatformContext, type CreateServiceContextOptions } from './context.ts';
 export { subjectMatches } from './subjects.ts';
 export { EVENTS_STREAM, EVENTS_SUBJECTS } from './jetstream-events.ts';
+export { eventContext, eventTraceparent, withEventSpans } from './bus-trace.ts';
 export { startTelemetry, tracer, withSpan, recordSpanError, tracesEndpoint, type Telemetry, type TelemetryOptions } from './telemetry.ts';
 export { injectGrpcMetadata, extractGrpcContext } from './grpc-trace.ts';
 export {

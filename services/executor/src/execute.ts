@@ -193,7 +193,12 @@ export class Executor {
         let firstOutput: number | undefined;
         const span = tracer.startSpan(`executor.call ${cand.name}`, {
           kind: SpanKind.CLIENT,
-          attributes: { 'app.executor.target': cand.name, 'app.executor.attempt': log.attempts, ...(probe ? { 'app.executor.breaker_probe': true } : {}) },
+          attributes: {
+            'app.executor.target': cand.name,
+            'app.executor.attempt': log.attempts,
+            ...(probe ? { 'app.executor.breaker_probe': true } : {}),
+            ...(dep.kind === 'llm' ? upstreamAttributes(dep.model, req) : { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': cand.id }),
+          },
         });
         try {
           const result: Attempt = await context.with(trace.setSpan(context.active(), span), () =>
@@ -228,7 +233,11 @@ export class Executor {
             if (dep.kind === 'llm') metrics.breaker(provider, model, BREAKER_STATE.closed);
             metrics.served(model, req.tenant, u.promptTokens, u.completionTokens, u.costUsd, callStart / 1000, firstOutput === undefined ? undefined : firstOutput / 1000, end / 1000);
           }
-          span.setAttributes({ 'gen_ai.usage.input_tokens': u.promptTokens, 'gen_ai.usage.output_tokens': u.completionTokens });
+          span.setAttributes({
+            'gen_ai.usage.input_tokens': u.promptTokens,
+            'gen_ai.usage.output_tokens': u.completionTokens,
+            ...(dep.kind === 'llm' ? { 'gen_ai.response.model': dep.model.upstreamModel } : {}),
+          });
           emit(
             event({
               usage: u,
@@ -342,6 +351,28 @@ function describe(span: Span, model: ResolvedModel): void {
 }
 
 /** The attempt's outcome as the error's summary names it (no provider text: it could echo a key). */
+/** GenAI and HTTP client attributes of a call to a provider (never its key, never the prompt). */
+function upstreamAttributes(m: ResolvedModel, req: ExecuteRequest): Record<string, string | number> {
+  let host = '';
+  let port = 0;
+  try {
+    const u = new URL(m.baseUrl);
+    host = u.hostname;
+    port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
+  } catch {
+    // a base URL the config accepted is a URL; nothing to add otherwise
+  }
+  return {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': m.provider,
+    'gen_ai.request.model': m.upstreamModel,
+    ...(req.maxTokens ? { 'gen_ai.request.max_tokens': req.maxTokens } : {}),
+    ...(req.temperature !== undefined ? { 'gen_ai.request.temperature': req.temperature } : {}),
+    'http.request.method': 'POST',
+    ...(host ? { 'server.address': host, 'server.port': port } : {}),
+  };
+}
+
 function outcomeOf(f: TargetFailure, streamed: boolean): string {
   if (f.timeout === 'deadline') return 'deadline';
   if (f.timeout) return `timeout_${f.timeout}`;

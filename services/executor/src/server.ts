@@ -3,7 +3,7 @@
 import { Metadata, type handleServerStreamingCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { targetText } from '@moma/core/rules';
-import { Code, extractGrpcContext, MomaError, publishEvent, type Bus, type Logger, type RequestMetrics } from '@moma/platform';
+import { Code, eventContext, eventTraceparent, extractGrpcContext, MomaError, publishEvent, type Bus, type Logger, type RequestMetrics } from '@moma/platform';
 import { ExecutorErrorMetadata, Topics, type ExecuteRequest, type ExecuteResponse, type UsageEvent } from '@moma/proto';
 import type { ExecuteOutcome, Executor } from './execute.ts';
 
@@ -63,7 +63,9 @@ export class UsagePublisher {
     const events = this.#queue;
     this.#queue = [];
     this.#inFlight += events.length;
-    const p: Promise<void> = publishEvent(this.#bus, Topics.usage, { events })
+    // The batch's publish span joins the first event's trace (each event carries its own context for its consumer).
+    const p: Promise<void> = context
+      .with(eventContext(events[0]!.traceparent), () => publishEvent(this.#bus, Topics.usage, { events }))
       .catch((err: unknown) => this.#logger.warn({ err: MomaError.from(err).message, events: events.length }, 'usage events not published'))
       .finally(() => {
         this.#inFlight -= events.length;
@@ -102,6 +104,7 @@ export function executeHandler(
           'app.executor.target': targetText(req.decision?.target),
           'app.executor.candidates': req.decision?.ranked.length ?? 0,
           'app.session.id': req.decision?.sessionId ?? '',
+          ...(req.decision?.sessionId ? { 'session.id': req.decision.sessionId } : {}),
         },
       },
       parent,
@@ -144,6 +147,7 @@ export function executeHandler(
           atMs: Date.now(),
           tenant: req.tenant,
           keyId: req.keyId,
+          traceparent: eventTraceparent(Topics.usage.subject, trace.setSpan(parent, span)),
         });
       }
       if (err) {

@@ -26,7 +26,8 @@ import type { Stages } from './decide.ts';
 import { parseChatBody } from './http-body.ts';
 import { ownTenants, REGISTRY_WRITE_TIMEOUT } from './http-agents.ts';
 import { asCaller, requireScope, tenantFor, type Auth, type Principal } from './auth.ts';
-import { annotate, failSpan, inSpan, parentFromMetadata } from './tracing.ts';
+import { annotate, annotateServed, failSpan, grpcAttributes, inSpan, parentFromMetadata } from './tracing.ts';
+import type { Span } from '@opentelemetry/api';
 
 export const SERVICE_NAMES = ['moma.v1.Router', 'moma.v1.AgentRegistry'] as const;
 const PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url));
@@ -86,13 +87,21 @@ function openAiTurn(req: ChatRequest): Turn {
 function unaryHandlers(auth: Auth, metrics: Meters): Unary {
   return (name, scope, fn) => (call, callback) => {
     const t0 = performance.now();
-    inSpan(name, parentFromMetadata(call.metadata), async () => fn(call.request, await callerOf(auth, call.metadata, scope))).then(
+    let span: Span | undefined;
+    inSpan(name, parentFromMetadata(call.metadata), async (s) => {
+      span = s;
+      grpcAttributes(s, name);
+      return fn(call.request, await callerOf(auth, call.metadata, scope));
+    }).then(
       (res) => {
+        span?.setAttribute('rpc.grpc.status_code', 0);
         observeCall(metrics, name, Code.OK, t0);
         callback(null, res);
       },
       (err: unknown) => {
-        observeCall(metrics, name, MomaError.from(err).code, t0);
+        const code = MomaError.from(err).code;
+        span?.setAttribute('rpc.grpc.status_code', toGrpcStatus(code));
+        observeCall(metrics, name, code, t0);
         callback(grpcError(err));
       },
     );
@@ -128,6 +137,7 @@ function routerServer(router: GatewayRouter, metrics: Meters): RouterServer {
       const t0 = performance.now();
       const observe = (code: Code) => observeCall(metrics, 'moma.v1.Router/Chat', code, t0);
       void inSpan('moma.v1.Router/Chat', parentFromMetadata(call.metadata), async (span) => {
+        grpcAttributes(span, 'moma.v1.Router/Chat');
         let started = false;
         try {
           const caller = await callerOf(router.auth, call.metadata, Scope.SCOPE_ROUTE);
@@ -145,12 +155,15 @@ function routerServer(router: GatewayRouter, metrics: Meters): RouterServer {
             },
             abort.signal,
           );
-          if (outcome.usage) span.setAttribute('app.gateway.served_by', targetText(outcome.usage.servedBy));
+          annotateServed(span, outcome.usage);
+          span.setAttribute('rpc.grpc.status_code', 0);
           if (outcome.usage) call.write({ usage: outcome.usage, agentState: outcome.agentState });
           call.end();
           observe(Code.OK);
         } catch (err) {
-          observe(abort.signal.aborted ? Code.CANCELLED : MomaError.from(err).code);
+          const code = abort.signal.aborted ? Code.CANCELLED : MomaError.from(err).code;
+          observe(code);
+          span.setAttribute('rpc.grpc.status_code', toGrpcStatus(code));
           if (started) failSpan(span, err);
           if (!abort.signal.aborted) call.emit('error', grpcError(err));
           if (!started) throw err;

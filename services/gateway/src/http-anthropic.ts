@@ -13,7 +13,7 @@ import { asCaller } from './auth.ts';
 import { answerWhole, failure, streamTranslated, translator, type StreamTranslator } from './http-translated.ts';
 import { sessionHeader } from './http-turn.ts';
 import type { GatewayRouter } from './router.ts';
-import { inSpan, parentFrom } from './tracing.ts';
+import { inHttpSpan } from './tracing.ts';
 
 export function registerAnthropicRoutes(app: FastifyInstance, router: GatewayRouter, logger: Logger): void {
   // Its own scope, so its errors (fastify's body errors too) get Anthropic's shape and the rest keep OpenAI's.
@@ -25,7 +25,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, router: GatewayRou
     });
 
     scope.post('/v1/messages', (req, reply) =>
-      inSpan('POST /v1/messages', parentFrom(req.headers), async (span) => {
+      inHttpSpan(req, reply, async (span) => {
         const { chat, stream, stopSequences } = anthropicToChat(req.body);
         const { turn } = parseChatBody(chat, sessionHeader(req));
       asCaller(req.principal, turn);

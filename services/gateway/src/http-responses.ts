@@ -12,11 +12,11 @@ import { asCaller } from './auth.ts';
 import { answerWhole, streamTranslated, translator, type StreamTranslator } from './http-translated.ts';
 import { sessionHeader } from './http-turn.ts';
 import type { GatewayRouter } from './router.ts';
-import { inSpan, parentFrom } from './tracing.ts';
+import { inHttpSpan } from './tracing.ts';
 
 export function registerResponsesRoutes(app: FastifyInstance, router: GatewayRouter): void {
   app.post('/v1/responses', (req, reply) =>
-    inSpan('POST /v1/responses', parentFrom(req.headers), async (span) => {
+    inHttpSpan(req, reply, async (span) => {
       const { chat, stream, echo } = responsesToChat(req.body);
       const { turn } = parseChatBody(chat, sessionHeader(req));
       asCaller(req.principal, turn);

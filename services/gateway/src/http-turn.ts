@@ -9,7 +9,7 @@ import type { Decided } from './decide.ts';
 import type { Outcome } from './execute.ts';
 import { decisionHeaders, limitHeaders } from './present.ts';
 import type { GatewayRouter } from './router.ts';
-import { annotate } from './tracing.ts';
+import { annotate, annotateServed } from './tracing.ts';
 
 /** The session id of `x-moma-session-id`; undefined (stateless) when it is absent or empty. */
 export function sessionHeader(req: FastifyRequest): string | undefined {
@@ -21,6 +21,7 @@ export function sessionHeader(req: FastifyRequest): string | undefined {
 export function noteServedBy(span: Span, decided: Decided, outcome: Outcome): Target | undefined {
   const served = outcome.usage?.servedBy ?? decided.decision.target;
   span.setAttribute('app.gateway.served_by', targetText(served));
+  annotateServed(span, outcome.usage);
   return served;
 }
 

@@ -17,7 +17,7 @@ import { annotated, eventStream, noteServedBy, replyHeaders, runWhole, sessionHe
 import type { Decided } from './decide.ts';
 import { decisionJson, httpError, modelsJson, notRecorded, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
-import { annotate, failSpan, inSpan, parentFrom } from './tracing.ts';
+import { annotate, failSpan, inHttpSpan, type inSpan } from './tracing.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
 export interface HttpOptions {
@@ -87,7 +87,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
   });
 
   app.post('/v1/chat/completions', (req, reply) =>
-    inSpan('POST /v1/chat/completions', parentFrom(req.headers), async (span) => {
+    inHttpSpan(req, reply, async (span) => {
       const { turn, stream } = parseChatBody(req.body, sessionHeader(req));
       asCaller(req.principal, turn);
       if (stream) return streamChat(router, turn, reply, span);
@@ -120,7 +120,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
 
   // Sessions are explicit: a chat or route call without a session id is stateless and stores nothing.
   app.post('/v1/sessions', (req, reply) =>
-    inSpan('POST /v1/sessions', parentFrom(req.headers), async () => {
+    inHttpSpan(req, reply, async () => {
       const sessionId = await router.createSession(tenantFor(req.principal, parseSessionBody(req.body)));
       void reply.code(201).header('x-moma-session-id', sessionId);
       return { session_id: sessionId };
@@ -128,7 +128,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
   );
 
   app.post('/v1/route', (req, reply) =>
-    inSpan('POST /v1/route', parentFrom(req.headers), async (span) => {
+    inHttpSpan(req, reply, async (span) => {
       const { turn } = parseChatBody(req.body, sessionHeader(req));
       asCaller(req.principal, turn);
       const decided = await router.route(turn);

@@ -18,6 +18,7 @@ import { Auth, type CallerTurn } from './auth.ts';
 import { Executor, failedTargetsOf, recordTurn, type Outcome } from './execute.ts';
 import { limitHeaders } from './present.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { annotateRequest } from './tracing.ts';
 
 export interface RouterOptions {
   /** MOMA_ADMIN_KEY: with it, every call needs an API key. */
@@ -87,6 +88,7 @@ export class GatewayRouter {
    */
   async route(turn: CallerTurn, turnHoldMs = 0): Promise<Decided> {
     validateTurn(turn);
+    annotateRequest(turnHoldMs > 0 ? 'chat' : 'route', turn.pinnedModel, turn.sessionId);
     if (turn.pinnedModel !== '') await this.checkModel(turn.pinnedModel);
     const admitted = await this.admit(turn);
     const decided = await decide(this.stages, turn, turnHoldMs, this.switchCost);

@@ -1,7 +1,7 @@
 // The orchestrator stage (OrchestratorStage in proto/moma/v1/stages.proto): the agent registry and the sessions,
 // the only owner of their Redis keys. Every instance keeps an in-memory copy of the registry, updated by each
 // RegistryChanged announcement, so a turn costs one session read (and a write only when its state moves).
-import { consumeEvent, MomaError, serveStage, subscribeEvent, withSpan, type Metered, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { consumeEvent, MomaError, withEventSpans, serveStage, subscribeEvent, withSpan, type Metered, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import { KeysStageDefinition, OrchestratorStageDefinition, Topics, type RecordTurnRequest } from '@moma/proto';
 import { CardFetcher, type Resolver } from './card-fetch.ts';
 import { KeyStore } from './keys.ts';
@@ -23,6 +23,7 @@ export interface OrchestratorOptions {
 
 const recordAttributes = (req: RecordTurnRequest) => ({
   'app.orchestrator.session_id': req.sessionId,
+  'session.id': req.sessionId,
   'app.orchestrator.served_by': targetText(req.servedBy),
   'app.orchestrator.agent_state': req.agentState,
   'app.orchestrator.failed': req.failed,
@@ -62,7 +63,7 @@ export async function startOrchestrator(ctx: ServiceContext & Metered, config: C
   subs.push(
     await serveStage(ctx.bus, OrchestratorStageDefinition, {
       decide: (req) =>
-        withSpan('orchestrator.decide', { 'app.orchestrator.session_id': req.sessionId, 'app.orchestrator.tenant': req.tenant }, async (span) => {
+        withSpan('orchestrator.decide', { 'app.orchestrator.session_id': req.sessionId, ...(req.sessionId ? { 'session.id': req.sessionId } : {}), 'app.orchestrator.tenant': req.tenant }, async (span) => {
           const res = await decideTurn(deps, req);
           metrics?.decided(res.agentId !== '');
           span.setAttributes({
@@ -116,7 +117,9 @@ export async function startOrchestrator(ctx: ServiceContext & Metered, config: C
     }),
   );
   // Spend and tokens come from what the executor measured: each usage batch once across orchestrator instances.
-  subs.push(await consumeEvent(ctx.bus, Topics.usage, 'orchestrator-usage', (batch, id) => limits.charge(batch, id).then(() => undefined)));
+  subs.push(await consumeEvent(ctx.bus, Topics.usage, 'orchestrator-usage', (batch, id) =>
+    withEventSpans(Topics.usage.subject, batch.events.map((e) => e.traceparent), () => limits.charge(batch, id)).then(() => undefined),
+  ));
 
   // Safety net for a missed announcement (NATS reconnect): one GET per period, a reload only if the registry moved.
   const resyncMs = config.MOMA_REGISTRY_RESYNC_MS ?? 0;
