@@ -13,7 +13,7 @@ const DEFAULT_ARTIFACT = fileURLToPath(new URL('../../../artifacts/default', imp
 function capture() {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
+  return { out, err, io: { env: { NATS_URL: 'nats://127.0.0.1:4222' }, out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
 }
 
 describe('cli publish', () => {
@@ -30,6 +30,15 @@ describe('cli publish', () => {
     expect(await runPublish([], c.io)).toBe(2);
     expect(c.err.join('\n')).toMatch(/--artifact DIR is required[\s\S]*usage: moma publish/);
     expect(await runPublish(['--bogus'], c.io)).toBe(2);
+  });
+
+  it('publish - refuses to guess a NATS: --nats or NATS_URL is required', async () => {
+    const c = capture();
+    let connected = false;
+    const code = await runPublish(['--artifact', DEFAULT_ARTIFACT], { ...c.io, env: {}, connect: async () => ((connected = true), new MemoryBus()) });
+    expect(code).toBe(2);
+    expect(connected).toBe(false);
+    expect(c.err.join('\n')).toMatch(/--nats URL, or NATS_URL/);
   });
 
   it('publish - an invalid artifact is refused before anything is published', async () => {

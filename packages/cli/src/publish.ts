@@ -14,7 +14,8 @@ const USAGE = `usage: moma publish --artifact DIR [--nats URL]
 Validates the router artifact in DIR (manifest.json + weights.bin) and publishes ArtifactPublished on
 ${Topics.artifact.subject}; scoring instances swap to it without a restart.
   --artifact DIR   artifact directory (as the scoring instances see it)
-  --nats URL       NATS server (default: $NATS_URL, else nats://127.0.0.1:4222)`;
+  --nats URL       NATS server of the deployment (default: $NATS_URL, the services' own setting; one of
+                   the two is required: a guessed default could announce to someone else's NATS)`;
 
 export interface PublishIo {
   env?: Record<string, string | undefined>;
@@ -63,6 +64,11 @@ export async function runPublish(argv: string[], io: PublishIo = {}): Promise<nu
     err(`moma publish: --artifact DIR is required\n${USAGE}`);
     return 2;
   }
+  const url = values.nats || env.NATS_URL;
+  if (!url) {
+    err(`moma publish: say which NATS to announce on: --nats URL, or NATS_URL as the services have it\n${USAGE}`);
+    return 2;
+  }
   const dir = resolve(values.artifact);
   let version: string;
   try {
@@ -73,7 +79,6 @@ export async function runPublish(argv: string[], io: PublishIo = {}): Promise<nu
     err(`moma publish: invalid artifact in ${dir}: ${(e as Error).message}`);
     return 1;
   }
-  const url = values.nats || env.NATS_URL || 'nats://127.0.0.1:4222';
   try {
     const bus = await (io.connect ?? ((u: string) => connectNatsBus({ url: u, name: 'moma-cli', useServices: false })))(url);
     try {

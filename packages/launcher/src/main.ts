@@ -3,7 +3,7 @@
 import { createLogger } from '@moma/platform';
 import { loadLauncherConfig } from './config.ts';
 import { startEmbedded } from './embedded.ts';
-import { spawnFleet, waitHealthy } from './processes.ts';
+import { healthPorts, SERVICES, spawnFleet, waitFleetHealthy, type ServiceName } from './processes.ts';
 
 const log = createLogger('launcher');
 
@@ -23,18 +23,42 @@ function printUrls(httpUrl: string, grpcAddr: string, mode: string): void {
 
 async function distributed(config: ReturnType<typeof loadLauncherConfig>): Promise<void> {
   let died = false;
-  const fleet = spawnFleet(config.env, (name, code, signal) => {
-    died = true;
-    log.error({ service: name, code, signal }, 'service exited; stopping the others (nothing is restarted)');
-    fleet.stop();
-  });
+  // The last lines of each service, to say why one did not come up.
+  const tail = new Map<ServiceName, string[]>(SERVICES.map((n) => [n, []]));
+  const env = { ...config.env };
+  if (env.HEALTH_PORT) {
+    // One HEALTH_PORT for five processes would put them all on one port.
+    log.warn({ HEALTH_PORT: env.HEALTH_PORT }, 'HEALTH_PORT is ignored in distributed mode: set GATEWAY_HEALTH_PORT, INTENT_HEALTH_PORT, ORCHESTRATOR_HEALTH_PORT, SCORING_HEALTH_PORT or EXECUTOR_HEALTH_PORT to move one service\'s port');
+    delete env.HEALTH_PORT;
+  }
+  const ports = healthPorts(env);
+  const fleet = spawnFleet(
+    env,
+    (name, code, signal) => {
+      died = true;
+      log.error({ failed: name, code, signal, lastLines: tail.get(name) }, `${name} exited (code ${code ?? signal}); stopping the others (nothing is restarted)`);
+      fleet.stop();
+    },
+    {
+      onLine: (name, line) => {
+        const t = tail.get(name)!;
+        t.push(line);
+        if (t.length > 15) t.shift();
+        process.stdout.write(`${name.padEnd(12)}| ${line}\n`);
+      },
+    },
+  );
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => fleet.stop('SIGTERM'));
 
   const httpUrl = `http://127.0.0.1:${config.GATEWAY_HTTP_PORT}`;
-  const healthy = await waitHealthy(httpUrl, config.MOMA_BOOT_TIMEOUT_MS, () => died);
-  if (healthy) printUrls(httpUrl, `127.0.0.1:${config.GATEWAY_GRPC_PORT}`, 'distributed: NATS + Redis');
+  const state = await waitFleetHealthy(ports, config.MOMA_BOOT_TIMEOUT_MS, () => died);
+  const unhealthy = SERVICES.filter((n) => !state[n].ok);
+  if (unhealthy.length === 0 && !died) printUrls(httpUrl, `127.0.0.1:${config.GATEWAY_GRPC_PORT}`, 'distributed: NATS + Redis');
   else if (!died) {
-    log.error({ timeoutMs: config.MOMA_BOOT_TIMEOUT_MS }, 'gateway did not become healthy in time; stopping');
+    for (const n of unhealthy) {
+      log.error({ failed: n, healthPort: ports[n], lastHealth: state[n].detail, lastLines: tail.get(n) }, `${n} did not become healthy within ${config.MOMA_BOOT_TIMEOUT_MS} ms: ${state[n].detail}`);
+    }
+    log.error({ unhealthy }, `stopping: ${unhealthy.join(', ')} not healthy in time`);
     died = true;
     fleet.stop();
   }

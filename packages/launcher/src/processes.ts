@@ -93,6 +93,52 @@ export function spawnFleet(
   };
 }
 
+/** Each service's default health port (its `<SERVICE>_HEALTH_PORT` moves it). */
+export const DEFAULT_HEALTH_PORTS: Record<ServiceName, number> = { gateway: 9100, intent: 9101, orchestrator: 9102, scoring: 9103, executor: 9104 };
+
+/** The health port each service will listen on under `env` (0 = that service has none). */
+export function healthPorts(env: Env): Record<ServiceName, number> {
+  const out = { ...DEFAULT_HEALTH_PORTS };
+  for (const name of SERVICES) {
+    const v = env[`${name.toUpperCase()}_HEALTH_PORT`];
+    if (v !== undefined && v !== '' && Number.isInteger(Number(v))) out[name] = Number(v);
+  }
+  return out;
+}
+
+export interface HealthState {
+  ok: boolean;
+  /** What the last probe saw: the /healthz body, or why there was none (connection refused, timeout). */
+  detail: string;
+}
+
+/** One probe of a service's /healthz. */
+export async function probeHealth(port: number): Promise<HealthState> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.text()).slice(0, 500);
+    return { ok: res.ok, detail: `HTTP ${res.status} ${body}` };
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    return { ok: false, detail: e.cause?.code === 'ECONNREFUSED' ? `nothing listens on port ${port} yet` : e.message };
+  }
+}
+
+/**
+ * Polls every service's /healthz until all answer 200, `timeoutMs` passes or `gaveUp()`; resolves with the last state
+ * of each (services without a health port are taken as healthy).
+ */
+export async function waitFleetHealthy(ports: Record<ServiceName, number>, timeoutMs: number, gaveUp: () => boolean): Promise<Record<ServiceName, HealthState>> {
+  const deadline = Date.now() + timeoutMs;
+  const state = Object.fromEntries(SERVICES.map((n) => [n, { ok: ports[n] === 0, detail: ports[n] === 0 ? 'no health port' : 'not probed yet' }])) as Record<ServiceName, HealthState>;
+  while (Date.now() < deadline && !gaveUp()) {
+    await Promise.all(SERVICES.filter((n) => !state[n].ok).map(async (n) => (state[n] = await probeHealth(ports[n]))));
+    if (SERVICES.every((n) => state[n].ok)) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return state;
+}
+
 /** Polls the gateway's /healthz until it answers 200 or `timeoutMs` passes. */
 export async function waitHealthy(url: string, timeoutMs: number, gaveUp: () => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

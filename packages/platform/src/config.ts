@@ -112,3 +112,24 @@ export type CommonConfig = z.output<typeof commonConfigSchema>;
 export function loadCommonConfig(env: Env = process.env): Readonly<CommonConfig> {
   return loadConfig(commonConfigSchema, env);
 }
+
+/** "gateway" → "GATEWAY_HEALTH_PORT": the variable that moves one service's health port alone. */
+export const healthPortVariable = (service: string): string => `${service.toUpperCase()}_HEALTH_PORT`;
+
+/**
+ * The service's health/metrics port field, `<SERVICE>_HEALTH_PORT` (optional; read through `withServiceHealthPort`).
+ * One variable per service, so the launcher, compose or a shell can move each port without moving the others.
+ */
+export const serviceHealthPort = (service: string, def: number) => ({
+  [healthPortVariable(service)]: envPort(def).describe(
+    `Port of ${service}'s /healthz, /readyz and /metrics (Prometheus), default ${def}; HEALTH_PORT is read when this is unset (one service run alone); 0 = off`,
+  ),
+});
+
+/** `env` with HEALTH_PORT taken from `<SERVICE>_HEALTH_PORT` when that is set (it wins over HEALTH_PORT). */
+export function withServiceHealthPort(env: Env, service: string): Env {
+  const own = env[healthPortVariable(service)];
+  if (own !== undefined && own !== '') return { ...env, HEALTH_PORT: own };
+  if (env.HEALTH_PORT !== undefined && env.HEALTH_PORT !== '') return { ...env, [healthPortVariable(service)]: env.HEALTH_PORT };
+  return env;
+}

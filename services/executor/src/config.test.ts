@@ -26,15 +26,16 @@ describe('executor config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moma-exec-'));
     const file = join(dir, 'providers.json');
     writeFileSync(file, JSON.stringify(providers));
-    const c = loadExecutorConfig({ MOMA_PROVIDERS_FILE: file, EXECUTOR_GRPC_PORT: '0' });
+    const c = loadExecutorConfig({ MOMA_PROVIDERS_FILE: file, EXECUTOR_GRPC_PORT: '0', A_KEY: 'secret' });
     expect(c.port).toBe(0);
     expect(c.providers).toHaveLength(2);
   });
 
   it('executor config - the error policy: attempt cap, request deadline, first-byte and total timeouts, breaker', () => {
-    const d = loadExecutorConfig({});
+    const d = loadExecutorConfig({ OPENAI_API_KEY: 'k' });
     expect(d).toMatchObject({ maxAttempts: 3, requestTimeoutMs: 60_000, firstTokenTimeoutMs: 15_000, totalTimeoutMs: 60_000, breaker: { failures: 5, cooldownMs: 30_000, cacheMs: 1_000 } });
     const c = loadExecutorConfig({
+      OPENAI_API_KEY: 'k',
       MOMA_MAX_ATTEMPTS: '5',
       EXECUTOR_REQUEST_TIMEOUT_MS: '90000',
       EXECUTOR_TOTAL_TIMEOUT_MS: '45000',
@@ -50,14 +51,35 @@ describe('executor config', () => {
     expect(c.providers).toEqual([expect.objectContaining({ baseUrl: 'http://localhost:11434/v1', apiKey: 'k', models: ['*'] })]);
   });
 
+  it('executor config - a provider that needs no key says so by naming none; a local OPENAI_BASE_URL needs none', () => {
+    const c = loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify([{ name: 'vllm', baseUrl: 'http://127.0.0.1:8000/v1', models: ['*'] }]) });
+    expect(c.providers[0]!.name).toBe('vllm');
+    expect(loadExecutorConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' }).providers).toHaveLength(1);
+  });
+
+  it('executor config - a key variable that is named but not set fails at start, naming it (never a 401 later)', () => {
+    let err: ConfigError | undefined;
+    try {
+      loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify(providers), A_KEY: '' });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.message).toMatch(/provider "a" takes its API key from A_KEY, which is not set/);
+    expect(err!.variables).toEqual(['A_KEY']);
+    expect(() => loadExecutorConfig({})).toThrow(/OPENAI_API_KEY, which is not set/);
+  });
+
   it.each([
+    [{ MOMA_PROVIDERS: JSON.stringify([{ name: 'x', baseUrl: 'http://h/v1', models: ['*'], apikey: 'k' }]) }, /0: Unrecognized key: "apikey" \(known keys: name, baseUrl, apiKey, apiKeyEnv, models/],
+    [{ MOMA_PROVIDERS: JSON.stringify([{ name: 'x', baseUrl: 'http://h/v1', models: ['m'], prices: { m: { input: 1, outptu: 2 } } }]) }, /0\.prices\.m: .*"outptu".*known keys: input, output/],
     [{ MOMA_PROVIDERS: '{oops' }, /MOMA_PROVIDERS: not valid JSON/],
     [{ MOMA_PROVIDERS: '[]' }, /at least one provider/],
     [{ MOMA_PROVIDERS: JSON.stringify([{ name: 'x', baseUrl: 'nope', models: ['*'] }]) }, /0\.baseUrl: must be an absolute URL/],
     [{ MOMA_PROVIDERS: JSON.stringify([{ name: 'x', baseUrl: 'http://h/v1', models: [] }]) }, /0\.models/],
     [{ MOMA_PROVIDERS: JSON.stringify([providers[1], providers[1]]) }, /duplicate provider name "b"/],
     [{ MOMA_PROVIDERS_FILE: '/nonexistent/providers.json' }, /cannot read/],
-    [{ MOMA_AGENTS: '{"weather": 3}' }, /MOMA_AGENTS/],
+    [{ MOMA_AGENTS: '{"weather": 3}', OPENAI_API_KEY: 'k' }, /MOMA_AGENTS/],
     [{ EXECUTOR_GRPC_PORT: 'abc' }, /EXECUTOR_GRPC_PORT/],
     [{ MOMA_MAX_ATTEMPTS: '0' }, /MOMA_MAX_ATTEMPTS/],
     [{ EXECUTOR_REQUEST_TIMEOUT_MS: 'soon' }, /EXECUTOR_REQUEST_TIMEOUT_MS/],
@@ -69,7 +91,7 @@ describe('executor config', () => {
 });
 
 describe('executor providers', () => {
-  const registry = new ProviderRegistry(loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify(providers) }).providers, { timeoutMs: 1000 });
+  const registry = new ProviderRegistry(loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify(providers), A_KEY: 'secret' }).providers, { timeoutMs: 1000 });
 
   it('executor providers - a model has every provider serving it as deployments: exact listings first, then the catch-alls', () => {
     // b lists m1 both exactly and with "*": it counts once, after a (config order among the exact listings).
@@ -101,7 +123,7 @@ describe('executor providers', () => {
   });
 
   it('executor providers - no provider for a model without a catch-all', () => {
-    const only = new ProviderRegistry(loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify([providers[0]]) }).providers, { timeoutMs: 1000 });
+    const only = new ProviderRegistry(loadExecutorConfig({ MOMA_PROVIDERS: JSON.stringify([providers[0]]), A_KEY: 'secret' }).providers, { timeoutMs: 1000 });
     expect(only.resolve('unknown')).toEqual([]);
   });
 

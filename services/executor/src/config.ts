@@ -2,21 +2,26 @@
 // API keys may be given inline or named by `apiKeyEnv`, which is resolved here so nothing else reads the env.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { commonConfigSchema, ConfigError, envInt, envPort, loadConfig, type Env } from '@moma/platform';
+import { commonConfigSchema, ConfigError, envInt, envPort, loadConfig, type Env, serviceHealthPort, withServiceHealthPort } from '@moma/platform';
 
-const priceSchema = z.object({
+const priceSchema = z.strictObject({
   /** USD per 1M prompt tokens. */
   input: z.number().min(0),
   /** USD per 1M completion tokens. */
   output: z.number().min(0),
 });
 
-export const providerSchema = z.object({
+// Strict: a misspelt key ("apikey", "base_url") fails at start naming it, instead of being ignored.
+export const providerSchema = z.strictObject({
   name: z.string().min(1),
   baseUrl: z.url({ message: 'must be an absolute URL (an OpenAI-compatible base ending in /v1)' }),
-  apiKey: z.string().optional(),
-  /** Environment variable holding the key (used when apiKey is absent). */
-  apiKeyEnv: z.string().optional(),
+  /** The key itself (prefer apiKeyEnv: a key in a file or variable of JSON is easy to leak). */
+  apiKey: z.string().min(1).optional(),
+  /**
+   * Environment variable holding the key (used when apiKey is absent); it must be set, or the executor does not
+   * start. A provider with neither (a local vLLM, a fake) is called without a key.
+   */
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
   /** Models served here, matched exactly; "*" takes any model no other provider lists. */
   models: z.array(z.string().min(1)).min(1, 'list at least one model or "*"'),
   /** Our model id → the provider's model name, when they differ. */
@@ -45,6 +50,7 @@ const schema = commonConfigSchema.extend({
   EXECUTOR_GRPC_HOST: z.string().default('127.0.0.1'),
   /** Port of /healthz, /readyz and /metrics (Prometheus). */
   HEALTH_PORT: envPort(9104),
+  ...serviceHealthPort('executor', 9104),
   MOMA_PROVIDERS: z.string().optional(),
   MOMA_PROVIDERS_FILE: z.string().optional(),
   /** Fallback when no providers are configured: one catch-all provider at this URL. */
@@ -119,25 +125,36 @@ function parseJson(text: string, variable: string): unknown {
   }
 }
 
+/** What the OpenAI client is given for a provider configured without a key (never sent as a secret to redact). */
+export const NO_KEY = 'unused';
+
 /** Validates provider entries and resolves their keys from `env`; exported for the launcher and tests. */
 export function parseProviders(raw: unknown, env: Env, variable = 'MOMA_PROVIDERS'): ProviderConfig[] {
   const parsed = z.array(providerSchema).min(1, 'configure at least one provider').safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const known = (path: PropertyKey[]) => (path.length > 1 ? Object.keys(priceSchema.shape) : Object.keys(providerSchema.shape)).join(', ');
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}${i.code === 'unrecognized_keys' ? ` (known keys: ${known(i.path)})` : ''}`)
+      .join('; ');
     throw new ConfigError(`${variable}: ${issues} — set ${variable} to fix`, [variable]);
   }
   const names = new Set<string>();
   return parsed.data.map((p) => {
     if (names.has(p.name)) throw new ConfigError(`${variable}: duplicate provider name "${p.name}"`, [variable]);
     names.add(p.name);
-    // Local OpenAI-compatible servers ignore the key, but the client insists on one.
-    const apiKey = p.apiKey ?? (p.apiKeyEnv ? env[p.apiKeyEnv] : undefined) ?? 'unused';
+    const fromEnv = p.apiKey === undefined && p.apiKeyEnv ? env[p.apiKeyEnv] : undefined;
+    if (p.apiKey === undefined && p.apiKeyEnv && !fromEnv) {
+      // Caught here, not as a 401 from the provider later (which would look like a provider failure and fall back).
+      throw new ConfigError(`provider "${p.name}" takes its API key from ${p.apiKeyEnv}, which is not set — set ${p.apiKeyEnv} (or remove apiKeyEnv for a provider that needs no key)`, [p.apiKeyEnv]);
+    }
+    // A provider without a key (local OpenAI-compatible servers): the client insists on one, the server ignores it.
+    const apiKey = p.apiKey ?? fromEnv ?? NO_KEY;
     return { name: p.name, baseUrl: p.baseUrl.replace(/\/+$/, ''), apiKey, models: p.models, modelMap: p.modelMap, prices: p.prices, headers: p.headers };
   });
 }
 
 export function loadExecutorConfig(env: Env = process.env): ExecutorEnvConfig {
-  const c = loadConfig(schema, env);
+  const c = loadConfig(schema, withServiceHealthPort(env, 'executor'));
   let providers: ProviderConfig[];
   if (c.MOMA_PROVIDERS) {
     providers = parseProviders(parseJson(c.MOMA_PROVIDERS, 'MOMA_PROVIDERS'), env);
@@ -150,7 +167,9 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorEnvConfig {
     }
     providers = parseProviders(parseJson(text, 'MOMA_PROVIDERS_FILE'), env, 'MOMA_PROVIDERS_FILE');
   } else {
-    providers = parseProviders([{ name: 'default', baseUrl: c.OPENAI_BASE_URL, apiKeyEnv: 'OPENAI_API_KEY', models: ['*'] }], env, 'OPENAI_BASE_URL');
+    // OpenAI itself needs OPENAI_API_KEY; another OPENAI_BASE_URL (a local server) may do without one.
+    const needsKey = Boolean(env.OPENAI_API_KEY) || new URL(c.OPENAI_BASE_URL).hostname === 'api.openai.com';
+    providers = parseProviders([{ name: 'default', baseUrl: c.OPENAI_BASE_URL, ...(needsKey ? { apiKeyEnv: 'OPENAI_API_KEY' } : {}), models: ['*'] }], env, 'OPENAI_BASE_URL');
   }
   const agentsRaw = c.MOMA_AGENTS ? parseJson(c.MOMA_AGENTS, 'MOMA_AGENTS') : {};
   const agents = z.record(z.string(), z.url()).safeParse(agentsRaw);

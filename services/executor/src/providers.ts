@@ -3,7 +3,7 @@
 // model is tried. One long-lived OpenAI client per provider: clients keep their HTTP connections alive, and building
 // one per request would cost more than the whole latency budget of a routed call.
 import OpenAI from 'openai';
-import type { ProviderConfig } from './config.ts';
+import { NO_KEY, type ProviderConfig } from './config.ts';
 import type { Dispatcher } from 'undici';
 import { upstreamFetch } from './upstream-fetch.ts';
 
@@ -92,7 +92,7 @@ export class ProviderRegistry {
       upstreamModel: cfg.modelMap[model] ?? model,
       price: cfg.prices[model] ?? FREE,
       post: (path, body, signal) => this.#fetch.post(`${base}${path}`, headers, body, signal),
-      secrets: cfg.apiKey && cfg.apiKey !== 'unused' ? [cfg.apiKey] : [],
+      secrets: cfg.apiKey && cfg.apiKey !== NO_KEY ? [cfg.apiKey] : [],
     };
   }
 

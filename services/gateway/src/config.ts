@@ -1,5 +1,5 @@
 // The gateway's only reader of process.env: parsed once at boot, frozen, with a message naming the variable to fix.
-import { commonConfigSchema, envInt, envPort, loadConfig, type Env } from '@moma/platform';
+import { commonConfigSchema, envInt, envPort, loadConfig, type Env, serviceHealthPort, withServiceHealthPort } from '@moma/platform';
 import { z } from 'zod';
 
 /**
@@ -13,10 +13,16 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
   GATEWAY_GRPC_PORT: envPort(50051),
   /** Port of /healthz, /readyz and /metrics (Prometheus). */
   HEALTH_PORT: envPort(9100),
+  ...serviceHealthPort('gateway', 9100),
   /** Address to bind both servers to. */
   GATEWAY_HOST: z.string().default('0.0.0.0'),
-  /** The executors: host:port, a comma-separated list of ip:port, or a gRPC target such as dns:///executor:50052. */
-  EXECUTOR_ADDR: z.string().default('127.0.0.1:50052'),
+  /**
+   * The executors: host:port, a comma-separated list of ip:port, or a gRPC target such as dns:///executor:50052.
+   * Unset: 127.0.0.1 at EXECUTOR_GRPC_PORT, the port the executor itself reads, so moving that one setting moves both.
+   */
+  EXECUTOR_ADDR: z.string().min(1).optional(),
+  /** The executor's gRPC port (the executor's own setting); the gateway dials it on 127.0.0.1 when EXECUTOR_ADDR is unset. */
+  EXECUTOR_GRPC_PORT: envPort(50052),
   /** HTTP request body limit in bytes (larger bodies get 413). */
   GATEWAY_BODY_LIMIT_BYTES: envInt(1024 * 1024, { min: 1024 }),
   /**
@@ -43,8 +49,9 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
   MOMA_SWITCH_COST: z.coerce.number({ message: 'must be a number' }).min(0).max(1000).default(DEFAULT_SWITCH_COST),
 });
 
-export type GatewayConfig = Readonly<z.output<typeof gatewayConfigSchema>>;
+export type GatewayConfig = Readonly<Omit<z.output<typeof gatewayConfigSchema>, 'EXECUTOR_ADDR'> & { EXECUTOR_ADDR: string }>;
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
-  return loadConfig(gatewayConfigSchema, env);
+  const c = loadConfig(gatewayConfigSchema, withServiceHealthPort(env, 'gateway'));
+  return Object.freeze({ ...c, EXECUTOR_ADDR: c.EXECUTOR_ADDR ?? `127.0.0.1:${c.EXECUTOR_GRPC_PORT}` });
 }

@@ -1,11 +1,12 @@
 // The intent service's settings; the only reader of process.env in this service.
-import { commonConfigSchema, envInt, envPort, loadConfig, type Env } from '@moma/platform';
+import { commonConfigSchema, envInt, envPort, loadConfig, type Env, serviceHealthPort, withServiceHealthPort } from '@moma/platform';
 import { z } from 'zod';
 
 export const intentConfigSchema = commonConfigSchema.extend({
   /** Top-down taxonomy (JSON, see config/README.md); unset = bottom-up clusters of the agents' skills only. */
   MOMA_TAXONOMY_FILE: z.string().optional(),
   HEALTH_PORT: envPort(9101),
+  ...serviceHealthPort('intent', 9101),
   /**
    * From this many agents on, the index is built (and queried) in a worker thread: building takes seconds for ~150
    * agents and must not stall requests, while a small index builds in milliseconds and a worker hop costs ~0.1-0.3 ms
@@ -27,5 +28,5 @@ export const intentConfigSchema = commonConfigSchema.extend({
 export type IntentConfig = z.output<typeof intentConfigSchema>;
 
 export function loadIntentConfig(env: Env = process.env): Readonly<IntentConfig> {
-  return loadConfig(intentConfigSchema, env);
+  return loadConfig(intentConfigSchema, withServiceHealthPort(env, 'intent'));
 }

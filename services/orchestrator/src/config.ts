@@ -1,10 +1,11 @@
 // The orchestrator's settings; the only reader of process.env in this service.
-import { commonConfigSchema, envInt, envPort, loadConfig, type Env } from '@moma/platform';
+import { commonConfigSchema, envInt, envPort, loadConfig, type Env, serviceHealthPort, withServiceHealthPort } from '@moma/platform';
 import { parseAllowList } from './card-fetch.ts';
 import { z } from 'zod';
 
 export const orchestratorConfigSchema = commonConfigSchema.extend({
   HEALTH_PORT: envPort(9102),
+  ...serviceHealthPort('orchestrator', 9102),
   /** Deadline for fetching an agent card at registration (<url>/.well-known/agent-card.json). */
   AGENT_CARD_TIMEOUT_MS: envInt(5000, { min: 1 }),
   /** Turns kept per session; older ones are dropped so a session's Redis value stays bounded. */
@@ -31,5 +32,5 @@ export const orchestratorConfigSchema = commonConfigSchema.extend({
 export type OrchestratorConfig = z.output<typeof orchestratorConfigSchema>;
 
 export function loadOrchestratorConfig(env: Env = process.env): Readonly<OrchestratorConfig> {
-  return loadConfig(orchestratorConfigSchema, env);
+  return loadConfig(orchestratorConfigSchema, withServiceHealthPort(env, 'orchestrator'));
 }

@@ -1,7 +1,7 @@
 // The scoring service's settings; the only reader of process.env in this service.
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { commonConfigSchema, ConfigError, envPort, loadConfig, type Env } from '@moma/platform';
+import { commonConfigSchema, ConfigError, envPort, loadConfig, type Env, serviceHealthPort, withServiceHealthPort } from '@moma/platform';
 import { z } from 'zod';
 
 /** The committed default artifact, so a fresh clone routes with a trained router. */
@@ -11,6 +11,7 @@ export const scoringConfigSchema = commonConfigSchema.extend({
   /** Directory holding manifest.json + weights.bin of the LLM router artifact. */
   MOMA_ARTIFACT_DIR: z.string().default(DEFAULT_ARTIFACT_DIR),
   HEALTH_PORT: envPort(9103),
+  ...serviceHealthPort('scoring', 9103),
   /**
    * What each model can do, as JSON: {"<model>": ["tools", "vision", "json"], ...}. A request that needs one of
    * these is routed only to models listed with it; a model not listed here is taken to have them all, so without
@@ -58,5 +59,5 @@ export type ScoringConfig = z.output<typeof scoringConfigSchema> & {
 };
 
 export function loadScoringConfig(env: Env = process.env): Readonly<ScoringConfig> {
-  return Object.freeze({ ...loadConfig(scoringConfigSchema, env), served: servedModels(env) });
+  return Object.freeze({ ...loadConfig(scoringConfigSchema, withServiceHealthPort(env, 'scoring')), served: servedModels(env) });
 }
