@@ -82,12 +82,17 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
  * NATS_URL / REDIS_URL unset → in-memory bus/store (embedded single-process mode).
  */
 export const commonConfigSchema = z.object({
+  /** NATS server(s), e.g. nats://nats:4222 (comma-separated for a cluster); unset with REDIS_URL unset = embedded in-memory bus. */
   NATS_URL: z.string().optional(),
+  /** Redis for sessions, the registry, limits and breakers (redis:// or rediss://); unset = in-memory store. */
   REDIS_URL: envUrl(['redis', 'rediss']),
   /** Key prefix in Redis, so several deployments (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: z.string().default('moma:'),
+  /** Deadline of one stage call over NATS (ms); the callee sees it and gives up too. */
   NATS_REQUEST_TIMEOUT_MS: envInt(2000, { min: 1 }),
+  /** How long an idle session is kept in Redis. */
   SESSION_TTL_SECONDS: envInt(86_400, { min: 1 }),
+  /** pino log level. */
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** Health/metrics HTTP port for services without their own HTTP server; 0 = disabled. */
   HEALTH_PORT: envPort(0),
@@ -96,14 +101,19 @@ export const commonConfigSchema = z.object({
    * where probes or a Prometheus reach it from outside the host (the Kubernetes and compose files do).
    */
   HEALTH_HOST: z.string().default('127.0.0.1'),
+  /** service.name of the spans (default: the service's own name). */
   OTEL_SERVICE_NAME: z.string().optional(),
+  /** OTLP/HTTP base URL (spans go to <url>/v1/traces); unset = no trace export. */
   OTEL_EXPORTER_OTLP_ENDPOINT: envUrl(['http', 'https']),
+  /** Full OTLP/HTTP traces URL; wins over OTEL_EXPORTER_OTLP_ENDPOINT. */
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: envUrl(['http', 'https']),
   /** Standard `key=value,key2=value2` resource attributes. */
   OTEL_RESOURCE_ATTRIBUTES: z.string().optional(),
+  /** true = no tracing at all. */
   OTEL_SDK_DISABLED: envBool(false),
   /** Batch span processor flush interval (ms); the OTel default of 5000 makes traces slow to appear. */
   OTEL_BSP_SCHEDULE_DELAY: envInt(1000, { min: 1 }),
+  /** Share of root traces sampled, in [0, 1] (parent-based: a sampled caller is always followed). */
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
 });
 

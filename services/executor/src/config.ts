@@ -13,7 +13,9 @@ const priceSchema = z.strictObject({
 
 // Strict: a misspelt key ("apikey", "base_url") fails at start naming it, instead of being ignored.
 export const providerSchema = z.strictObject({
+  /** The provider's name (metrics, breaker keys, messages); unique. */
   name: z.string().min(1),
+  /** OpenAI-compatible base URL, e.g. https://api.openai.com/v1. */
   baseUrl: z.url({ message: 'must be an absolute URL (an OpenAI-compatible base ending in /v1)' }),
   /** The key itself (prefer apiKeyEnv: a key in a file or variable of JSON is easy to leak). */
   apiKey: z.string().min(1).optional(),
@@ -44,14 +46,17 @@ export interface ProviderConfig {
   headers: Record<string, string>;
 }
 
-const schema = commonConfigSchema.extend({
+export const executorConfigSchema = commonConfigSchema.extend({
+  /** Port of the executor's gRPC server (moma.v1.Executor); the gateway dials it when its EXECUTOR_ADDR is unset. */
   EXECUTOR_GRPC_PORT: envPort(50052),
   /** Loopback by default (the executor takes calls from gateways only); 0.0.0.0 in a cluster (see deploy/). */
   EXECUTOR_GRPC_HOST: z.string().default('127.0.0.1'),
   /** Port of /healthz, /readyz and /metrics (Prometheus). */
   HEALTH_PORT: envPort(9104),
   ...serviceHealthPort('executor', 9104),
+  /** The providers, a JSON array (see "Provider entries" below). */
   MOMA_PROVIDERS: z.string().optional(),
+  /** A file holding the same JSON (used when MOMA_PROVIDERS is unset). */
   MOMA_PROVIDERS_FILE: z.string().optional(),
   /** Fallback when no providers are configured: one catch-all provider at this URL. */
   OPENAI_BASE_URL: z.string().default('https://api.openai.com/v1'),
@@ -154,7 +159,7 @@ export function parseProviders(raw: unknown, env: Env, variable = 'MOMA_PROVIDER
 }
 
 export function loadExecutorConfig(env: Env = process.env): ExecutorEnvConfig {
-  const c = loadConfig(schema, withServiceHealthPort(env, 'executor'));
+  const c = loadConfig(executorConfigSchema, withServiceHealthPort(env, 'executor'));
   let providers: ProviderConfig[];
   if (c.MOMA_PROVIDERS) {
     providers = parseProviders(parseJson(c.MOMA_PROVIDERS, 'MOMA_PROVIDERS'), env);

@@ -9,7 +9,9 @@ import { z } from 'zod';
 export const DEFAULT_SWITCH_COST = 0.05;
 
 export const gatewayConfigSchema = commonConfigSchema.extend({
+  /** Port of the HTTP API (OpenAI, Anthropic and Responses doors, admin, /ui). */
   GATEWAY_HTTP_PORT: envPort(8080),
+  /** Port of the gRPC API (moma.v1.Router, moma.v1.AgentRegistry, reflection, health). */
   GATEWAY_GRPC_PORT: envPort(50051),
   /** Port of /healthz, /readyz and /metrics (Prometheus). */
   HEALTH_PORT: envPort(9100),
