@@ -127,6 +127,7 @@ const scoring = {
   },
   listModels: async () =>
     ListModelsResponse.fromPartial({ models: [{ id: 'gpt-x', inputPricePerMtok: 1.25, outputPricePerMtok: 10, provider: 'openai' }], routerVersion: 'v7' }),
+  describeFront: async () => ({ routerVersion: 'v7', models: [], modes: [], bestModel: '' }),
 };
 
 for (const backend of backends) {

@@ -29,6 +29,7 @@ export class TestRegistry {
       registerAgent: unimplemented,
       updateAgent: unimplemented,
       removeAgent: unimplemented,
+      listSessions: unimplemented,
       listAgents: async (req) =>
         req.knownVersion > 0 && req.knownVersion === this.version
           ? { agents: [], version: this.version, listed: false, nextPageToken: '' }

@@ -2,8 +2,8 @@
 // Called in-process by the embedded launcher and by main.ts.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Metered, ServiceContext, ServiceHandle } from '@moma/platform';
-import { ExecutorService } from '@moma/proto';
+import { MomaError, type Metered, type ServiceContext, type ServiceHandle } from '@moma/platform';
+import { ExecutorService, type ProviderStatusResponse } from '@moma/proto';
 import { Breakers } from './breakers.ts';
 import { ExecutorMetrics } from './metrics.ts';
 import type { ExecutorConfig } from './config.ts';
@@ -46,7 +46,15 @@ export async function startExecutor(
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.enable_channelz': 0,
   });
-  server.addService(ExecutorService, { execute: executeHandler(executor, usage, logger, ctx.metrics, metrics?.inflight) });
+  server.addService(ExecutorService, {
+    execute: executeHandler(executor, usage, logger, ctx.metrics, metrics?.inflight),
+    providerStatus: (_call: unknown, callback: (err: { code: number; details: string } | null, res?: ProviderStatusResponse) => void) => {
+      breakers.list().then(
+        (rows) => callback(null, { providers: rows.map((r) => ({ provider: r.provider, model: r.model, state: r.state, failures: r.failures, openUntilMs: r.openUntil })) }),
+        (err: unknown) => callback({ code: 14, details: `breaker state unavailable: ${MomaError.from(err).message}` }),
+      );
+    },
+  });
   const health = new HealthImplementation({ '': 'SERVING', 'moma.v1.Executor': 'SERVING' });
   health.addToServer(server);
 

@@ -67,6 +67,21 @@ export class Breakers {
     this.#o = { maxRetryAfterMs: 600_000, readTimeoutMs: 100, ...opts };
   }
 
+  /**
+   * Every provider+model with a breaker record (a success deletes it: absent = closed), as operators see it: "open"
+   * (skipped), "rate_limited" (a Retry-After window), "half_open" (cooled off; the next call is the probe) or
+   * "closed" (failures counted, below the threshold). Reads the shared store: for the admin view, not the request path.
+   */
+  async list(): Promise<Array<{ provider: string; model: string; state: string; failures: number; openUntil: number }>> {
+    const now = this.#now();
+    const rows = await this.#store.list<BreakerState>('breaker:');
+    return rows.map(({ key, value: s }) => {
+      const [provider = '', ...rest] = key.slice('breaker:'.length).split(':');
+      const state = s.openUntil > now ? (s.reason === 'retry_after' ? 'rate_limited' : 'open') : s.failures >= this.#o.failures ? 'half_open' : 'closed';
+      return { provider, model: rest.join(':'), state, failures: s.failures, openUntil: s.openUntil > now ? s.openUntil : 0 };
+    });
+  }
+
   /** May `provider` be called for `model` now? A half-open breaker admits one caller, as its probe. */
   async admit(provider: string, model: string): Promise<Admission> {
     const key = breakerKey(provider, model);

@@ -138,8 +138,13 @@ export function executeHandler(
           'app.executor.cost_usd': u.costUsd,
           'app.executor.latency_ms': u.latencyMs,
         });
+        const chosen = req.decision?.ranked.find((c) => c.target && req.decision?.target && c.target.kind === req.decision.target.kind && c.target.id === req.decision.target.id);
         usage.publish({
-          requestId: span.spanContext().traceId,
+          requestId: req.requestId || span.spanContext().traceId,
+          decisionMs: req.decision?.decisionMs ?? 0,
+          mode: req.decision?.mode ?? 0,
+          predictedQuality: chosen?.predictedQuality ?? 0,
+          predictedCostUsd: chosen?.predictedCostUsd ?? 0,
           sessionId: req.decision?.sessionId ?? '',
           target: req.decision?.target,
           usage: u,

@@ -1,6 +1,7 @@
 // Wires the gateway: one router (bus + shared executor channel) behind the gRPC and HTTP doors.
 import type { Metered, ServiceContext, ServiceHandle } from '@moma/platform';
 import { GatewayMetrics } from './metrics.ts';
+import { Dashboard } from './dashboard.ts';
 import type { GatewayConfig } from './config.ts';
 import { bindGrpc, buildGrpcServer, SERVICE_NAMES } from './grpc.ts';
 import { buildHttpServer } from './http.ts';
@@ -44,7 +45,11 @@ export async function startGateway(ctx: ServiceContext & Metered, config: Gatewa
     modelsTtlMs: config.GATEWAY_MODELS_TTL_MS,
     ...(config.MOMA_SWITCH_COST !== undefined ? { switchCost: config.MOMA_SWITCH_COST } : {}),
   });
+  // Fed by the bus's usage and feedback events from now on; read by /ui.
+  const dashboard = new Dashboard(router);
+  await dashboard.start(ctx.bus);
   const http = buildHttpServer(router, ctx.logger, {
+    ui: { dashboard, bus: ctx.bus },
     bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,
     ...(config.GATEWAY_BODY_TIMEOUT_MS ? { bodyTimeoutMs: config.GATEWAY_BODY_TIMEOUT_MS } : {}),
     ...(ctx.metrics ? { metrics: ctx.metrics } : {}),
@@ -84,6 +89,7 @@ export async function startGateway(ctx: ServiceContext & Metered, config: Gatewa
         new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
       ]);
       router.close();
+      await dashboard.stop();
     },
   };
   ctx.logger.info({ http: handle.httpUrl, grpc: handle.grpcAddr, executor: config.EXECUTOR_ADDR }, 'gateway listening');

@@ -3,6 +3,7 @@
 // sessions are created explicitly, never minted per request.
 // Scoring starts first and runs while intent and the orchestrator answer (speculative: if an agent is chosen, the
 // LLM ranking becomes its fallback list), so the decision costs max(intent + orchestrator, scoring) round trips.
+import { randomUUID } from 'node:crypto';
 import { composeDecision, parseSwitchTo, routedTurnIndex, skipOrchestrator, type Turn } from '@moma/core/rules';
 import { Code, MomaError, type StageClient } from '@moma/platform';
 import {
@@ -30,6 +31,8 @@ export interface Decided {
   sessionId: string;
   /** Where the caller's rate limits and budgets stand after this request was counted (empty = none apply). */
   limits: LimitState[];
+  /** This request's id (x-moma-request-id): on its usage event, and what POST /v1/feedback names. */
+  requestId: string;
 }
 
 const NO_INTENT: ClassifyResponse = ClassifyResponse.fromPartial({});
@@ -91,5 +94,5 @@ export async function decide(stages: Stages, turn: Turn, turnHoldMs = 0, default
   }
   const decisionMs = Math.round((performance.now() - started) * 1000) / 1000;
   const switchCost = options.switchCost ?? defaultSwitchCost;
-  return { decision: composeDecision({ intent, orchestration, score, sessionId, decisionMs, switchCost }), orchestration, sessionId, limits: [] };
+  return { decision: composeDecision({ intent, orchestration, score, sessionId, decisionMs, switchCost }), orchestration, sessionId, limits: [], requestId: randomUUID() };
 }

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { mergeConversation, parseTarget, sameTarget, type Turn } from '@moma/core/rules';
 import type { Logger } from '@moma/platform';
 import { Code, MomaError, fromGrpcStatus, injectGrpcMetadata } from '@moma/platform';
-import { ExecutorClient, ExecutorErrorMetadata, type ChatMessage, type ExecuteRequest, type ExecuteResponse, type Target, type Usage } from '@moma/proto';
+import { ExecutorClient, ExecutorErrorMetadata, type ChatMessage, type ExecuteRequest, type ExecuteResponse, type ProviderStatusResponse, type Target, type Usage } from '@moma/proto';
 import type { Decided, Stages } from './decide.ts';
 
 /** What one execution produced, accumulated while the events are relayed. */
@@ -65,6 +65,7 @@ export class Executor {
       stream,
       tenant: payer.tenant,
       keyId: payer.keyId,
+      requestId: decided.requestId,
     };
     const call = this.client.execute(req, injectGrpcMetadata(new grpc.Metadata()), { deadline: Date.now() + this.timeoutMs });
     const abort = () => call.cancel();
@@ -107,6 +108,15 @@ export class Executor {
     return new Promise((resolve, reject) =>
       this.client.waitForReady(Date.now() + timeoutMs, (err) =>
         err ? reject(MomaError.unavailable(`executor not reachable: ${err.message}`, err)) : resolve(),
+      ),
+    );
+  }
+
+  /** The executors' shared breaker and Retry-After state per provider+model (the admin dashboard). */
+  providerStatus(timeoutMs = 2000): Promise<ProviderStatusResponse> {
+    return new Promise((resolve, reject) =>
+      this.client.providerStatus({}, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err ? reject(MomaError.unavailable(`executor provider status: ${err.message}`, err)) : resolve(res),
       ),
     );
   }

@@ -34,7 +34,7 @@ const updateBody = z.object({
   healthy: z.boolean().optional(),
 });
 
-function objectBody(body: unknown): unknown {
+export function objectBody(body: unknown): unknown {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw MomaError.invalidArgument('request body must be a JSON object');
   return body;
 }

@@ -22,7 +22,7 @@ const OPEN = new Set(['/healthz', '/readyz']);
 /** The scope a route needs: the admin API admin, agent changes agents, everything else route. */
 function scopeOf(req: FastifyRequest): Scope {
   const url = req.routeOptions.url ?? req.url;
-  if (url.startsWith('/v1/admin/')) return Scope.SCOPE_ADMIN;
+  if (url.startsWith('/v1/admin/') || url === '/ui' || url.startsWith('/ui/')) return Scope.SCOPE_ADMIN;
   if (url.startsWith('/v1/agents') && req.method !== 'GET') return Scope.SCOPE_AGENTS;
   return Scope.SCOPE_ROUTE;
 }
@@ -32,15 +32,27 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
   return typeof v === 'string' ? v : undefined;
 };
 
+/** `Basic base64(user:key)` → `Bearer key` (the user name is ignored); anything else unchanged. */
+function basicAsBearer(authorization: string | undefined): string | undefined {
+  if (!authorization?.startsWith('Basic ')) return authorization;
+  const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? authorization : `Bearer ${decoded.slice(colon + 1)}`;
+}
+
 export function registerAuth(app: FastifyInstance, auth: Auth): void {
   app.decorateRequest('principal', undefined);
   if (!auth.enabled) return;
   app.addHook('onRequest', async (req, reply) => {
-    if (OPEN.has(req.routeOptions.url ?? '')) return;
+    const route = req.routeOptions.url ?? '';
+    if (OPEN.has(route)) return;
+    // A browser opening /ui cannot send a Bearer header: it asks for a password (HTTP Basic, any user name, the API
+    // key as the password), and then sends it with every request of the page.
+    const page = route === '/ui' || route.startsWith('/ui/') || (route === '/v1/admin/dashboard' && header(req, 'authorization')?.startsWith('Basic ') === true);
     try {
-      req.principal = await auth.principal(header(req, 'authorization'), header(req, 'x-api-key'));
+      req.principal = await auth.principal(basicAsBearer(header(req, 'authorization')), header(req, 'x-api-key'));
     } catch (err) {
-      void reply.header('www-authenticate', 'Bearer realm="moma"');
+      void reply.header('www-authenticate', page ? 'Basic realm="moma", charset="UTF-8"' : 'Bearer realm="moma"');
       throw err;
     }
     requireScope(req.principal, scopeOf(req));

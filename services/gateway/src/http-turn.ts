@@ -53,6 +53,7 @@ export function eventStream(reply: FastifyReply): EventStream {
       raw.on('close', onClose);
       raw.writeHead(200, {
         ...headers,
+        'x-moma-request-id': decided.requestId,
         ...decisionHeaders(decided.decision),
         ...limitHeaders(decided.limits),
         'content-type': 'text/event-stream; charset=utf-8',
@@ -73,7 +74,7 @@ export function annotated(span: Span, then: (d: Decided) => void): (d: Decided) 
 }
 
 /** The decision's and the caller's rate-limit headers. */
-export const replyHeaders = (d: Decided): Record<string, string> => ({ ...decisionHeaders(d.decision), ...limitHeaders(d.limits) });
+export const replyHeaders = (d: Decided): Record<string, string> => ({ 'x-moma-request-id': d.requestId, ...decisionHeaders(d.decision), ...limitHeaders(d.limits) });
 
 /**
  * Runs a non-streaming turn. The decision's headers are set on `reply` as soon as it is made, so even an execution

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { jsonDepth, targetText } from '@moma/core/rules';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { Code, codeForHttpStatus, MomaError, type Logger, type RequestMetrics } from '@moma/platform';
+import { Code, codeForHttpStatus, MomaError, type Bus, type Logger, type RequestMetrics } from '@moma/platform';
 import type { ExecuteResponse } from '@moma/proto';
 import { parseChatBody, parseSessionBody } from './http-body.ts';
 import { asCaller, tenantFor } from './auth.ts';
@@ -19,6 +19,8 @@ import { decisionJson, httpError, modelsJson, notRecorded, servedModel, usageJso
 import type { GatewayRouter } from './router.ts';
 import { annotate, failSpan, inHttpSpan, type inSpan } from './tracing.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { Dashboard } from './dashboard.ts';
+import { registerUiRoutes } from './http-ui.ts';
 
 export interface HttpOptions {
   bodyLimit: number;
@@ -28,6 +30,8 @@ export interface HttpOptions {
   metrics?: RequestMetrics;
   /** The gateway's own families (moma_gateway_requests_total by door, route and HTTP status; latency by door). */
   gatewayMetrics?: GatewayMetrics;
+  /** /ui, /v1/admin/dashboard and POST /v1/feedback (feedback events go out on `bus`). */
+  ui?: { dashboard: Dashboard; bus: Bus };
 }
 
 /** The final event's note that a session turn was answered but not recorded (`session_recorded: false`). */
@@ -95,7 +99,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
       const d = decided.decision;
       const usage = usageJson(outcome.usage, outcome.fallbacks);
       void reply.header('x-moma-served-by', targetText(servedBy));
-      const moma = { decision: decisionJson(d), usage, agent_state: outcome.agentState, fallbacks: outcome.fallbacks.map(targetText) };
+      const moma = { request_id: decided.requestId, decision: decisionJson(d), usage, agent_state: outcome.agentState, fallbacks: outcome.fallbacks.map(targetText) };
       if (outcome.body) {
         // The provider's answer as it sent it, with MoMA's decision added beside its fields.
         void reply.headers(outcome.headers).type('application/json');
@@ -155,6 +159,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
   registerModelRoute(app, router);
   registerAnthropicRoutes(app, router, logger);
   registerResponsesRoutes(app, router);
+  if (opts.ui) registerUiRoutes(app, opts.ui.dashboard, opts.ui.bus);
   return app;
 }
 

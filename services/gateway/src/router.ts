@@ -199,6 +199,11 @@ export class GatewayRouter {
     return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
   }
 
+  /** The executors' provider health (breakers, Retry-After windows), for the admin dashboard. */
+  providerStatus(): ReturnType<Executor['providerStatus']> {
+    return this.executor.providerStatus();
+  }
+
   close(): void {
     this.executor.close();
   }

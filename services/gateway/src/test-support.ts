@@ -20,6 +20,7 @@ export const noAgents = {
   registerAgent: unused,
   updateAgent: unused,
   removeAgent: unused,
+  listSessions: async () => ({ sessions: [], total: 0 }),
 };
 
 /**
@@ -46,6 +47,7 @@ export async function serveScoring(bus: MemoryBus, small: string): Promise<void>
       unknown: [],
       routerVersion: 'test-v1',
     }),
+    describeFront: async () => ({ routerVersion: 'test-v1', models: [], modes: [], bestModel: '' }),
   });
 }
 

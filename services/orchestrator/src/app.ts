@@ -9,7 +9,7 @@ import { LimitStore } from './limits.ts';
 import { OrchestratorMetrics } from './metrics.ts';
 import type { OrchestratorConfig } from './config.ts';
 import { AgentRegistry } from './registry.ts';
-import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
+import { createSession, decideTurn, listSessions, recordTurn, type TurnDeps } from './turns.ts';
 import { targetText } from '@moma/core';
 
 export interface OrchestratorHandle extends ServiceHandle {
@@ -97,6 +97,7 @@ export async function startOrchestrator(ctx: ServiceContext & Metered, config: C
       removeAgent: (req) =>
         withSpan('orchestrator.remove_agent', { 'app.orchestrator.agent_id': req.id }, async () => ({ removed: await registry.remove(req) })),
       listAgents: (req) => registry.list(req.tenant, req.knownVersion, { size: req.pageSize, token: req.pageToken }),
+      listSessions: (req) => withSpan('orchestrator.list_sessions', { 'app.orchestrator.tenant': req.tenant }, () => listSessions(deps, req)),
     }),
   );
   const limits = new LimitStore(ctx.store);

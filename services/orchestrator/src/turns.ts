@@ -25,12 +25,14 @@ import type {
   CreateSessionResponse,
   DecideRequest,
   DecideResponse,
+  ListSessionsRequest,
+  ListSessionsResponse,
   RecordTurnRequest,
   RecordTurnResponse,
 } from '@moma/proto';
 import { casUpdate } from './cas.ts';
 import type { AgentRegistry } from './registry.ts';
-import { agentIdsFor, appendHistory, newSession, nextFailedModels, sessionKey, type SessionRecord } from './session.ts';
+import { agentIdsFor, appendHistory, newSession, nextFailedModels, SESSION_KEY_PREFIX, sessionKey, type SessionRecord } from './session.ts';
 
 export interface TurnDeps {
   store: Store;
@@ -182,4 +184,26 @@ export async function recordTurn(deps: TurnDeps, req: RecordTurnRequest): Promis
     { ttlSeconds: deps.sessionTtlSeconds },
   );
   return { fsmState: result, version };
+}
+
+/**
+ * The most recently active sessions, newest first, with their state and no message text (an operator's view). It
+ * scans the session keys (Store.list): an admin call, cached by the gateway, not for the request path.
+ */
+export async function listSessions(deps: TurnDeps, req: ListSessionsRequest): Promise<ListSessionsResponse> {
+  const limit = req.limit === 0 ? 50 : req.limit;
+  if (!(limit >= 1 && limit <= 200)) throw MomaError.invalidArgument('limit must be between 1 and 200', { field: 'limit' });
+  const all = (await deps.store.list<SessionRecord>(SESSION_KEY_PREFIX)).map((e) => e.value).filter((s) => !req.tenant || s.tenant === req.tenant);
+  all.sort((a, b) => b.updatedAt - a.updatedAt);
+  return {
+    total: all.length,
+    sessions: all.slice(0, limit).map((s) => ({
+      sessionId: s.id,
+      tenant: s.tenant ?? '',
+      fsmState: fsmStateName(s.fsm),
+      turns: Math.floor(s.history.filter((m) => m.role === 'user').length),
+      lastServedBy: s.lastServedBy ? targetText(s.lastServedBy) : '',
+      updatedAtMs: s.updatedAt,
+    })),
+  };
 }

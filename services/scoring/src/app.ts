@@ -1,6 +1,6 @@
 // The scoring stage: ranks the configured LLMs for a query (moma.scoring.score), lists them (moma.scoring.models),
 // and swaps in a new router artifact when one is announced on moma.events.artifact — without a restart.
-import { targetText, type LlmRouter } from '@moma/core';
+import { FrontTally, targetText, type LlmRouter } from '@moma/core';
 import { Code, counter, gauge, MomaError, serveStage, subscribeEvent, withSpan, type Metered, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import { ScoringStageDefinition, Topics } from '@moma/proto';
 import { loadRouter } from './artifact.ts';
@@ -34,6 +34,8 @@ export async function startScoring(
   // Loaded before serving: a scoring instance without a router must not join the queue group.
   let router: LlmRouter = await loadRouter(config.MOMA_ARTIFACT_DIR);
   let pool = usePool(router);
+  // The front of the loaded router over what this instance scored (the dashboard's cost-quality plot).
+  let tally = new FrontTally();
   log.info({ routerVersion: router.version, models: router.models.length, routable: pool.routable.length, dir: config.MOMA_ARTIFACT_DIR }, 'router artifact loaded');
 
   // Reloads run one after another, so two announcements in quick succession apply in the order they arrived.
@@ -46,6 +48,7 @@ export async function startScoring(
       // Swapped together (no await between): a request sees the old router and pool or the new ones, never a mix.
       router = fresh;
       pool = freshPool;
+      tally = new FrontTally();
       showRouter(fresh);
       log.info({ routerVersion: fresh.version, previous, dir }, 'router artifact swapped');
       return fresh.version;
@@ -65,6 +68,10 @@ export async function startScoring(
   const subs: Subscription[] = [];
   subs.push(
     await serveStage(ctx.bus, ScoringStageDefinition, {
+      describeFront: async () => {
+        const f = tally.summary();
+        return { routerVersion: router.version, models: f.models, modes: f.modes, bestModel: f.bestModel };
+      },
       score: (req) =>
         withSpan('scoring.score', { 'app.scoring.text_chars': req.text.length }, async (span) => {
           const current = router;
@@ -74,6 +81,7 @@ export async function startScoring(
             const choice = current.route({ text: req.text, context: req.context }, options);
             const res = toScoreResponse(choice);
             scored?.inc({ mode: choice.mode });
+            if (current === router) tally.add(choice);
             span.setAttributes({
               'app.scoring.mode': choice.mode,
               'app.scoring.target': targetText(res.ranked[0]?.target),

@@ -20,6 +20,7 @@ export { decodeArtifact, encodeArtifact, ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSIO
 export { FusedEncoder, featureDim, routerEncoder } from './features.ts';
 export { createLlmRouter, type LlmRouterOptions, predictCostUsd, poolModels, predictPool } from './router.ts';
 export { choose, paretoFront, validateOptions, type Candidate, type Choice } from './choose.ts';
+export { FrontTally, type FrontPoint, type FrontSummary } from './front-tally.ts';
 export { extractQuestion, routingText, promptText } from './extract.ts';
 export { countTokens, warmTokenizer } from './tokens.ts';
 export { predictHead, predictEnsemble, sparsify, sigmoid, type SparseVec } from './heads/infer.ts';
