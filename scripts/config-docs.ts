@@ -55,7 +55,9 @@ function table(shape: Shape, docFile: string, skip: ReadonlySet<string> = new Se
     .filter(([k]) => !skip.has(k))
     .map(([key, field]) => {
       const j = z.toJSONSchema(field, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-      const def = j.default === undefined ? '' : `\`${typeof j.default === 'string' ? j.default : JSON.stringify(j.default)}\``;
+      // A default under the checkout (the artifact directory) is shown relative to it, so the file is the same anywhere.
+      const shown = typeof j.default === 'string' ? j.default.replace(root, '<repo>/') : JSON.stringify(j.default);
+      const def = j.default === undefined ? '' : `\`${shown}\``;
       const description = field.description ?? docs.get(key) ?? '';
       return `| \`${key}\` | ${typeOf(j)} | ${def} | ${cell(description)} |`;
     });

@@ -47,6 +47,7 @@ describe('stage layer', () => {
       'moma.orchestrator.update_agent',
       'moma.orchestrator.remove_agent',
       'moma.orchestrator.list_agents',
+      'moma.orchestrator.list_sessions',
     ]);
   });
 
@@ -230,6 +231,7 @@ describe.skipIf(natsServerMissing !== '')(`stage discovery over NATS${natsServer
     expect(info.endpoints.map((e) => [e.name, e.subject, e.queue_group])).toEqual([
       ['Score', 'moma.scoring.score', 'scoring'],
       ['ListModels', 'moma.scoring.list_models', 'scoring'],
+      ['DescribeFront', 'moma.scoring.describe_front', 'scoring'],
     ]);
   });
 });
