@@ -1,30 +1,18 @@
 // Offline checks for deploy/ (no cluster needed): every YAML file parses, every kustomization's resources and
 // generator files exist, each workload is hardened (non-root, read-only root FS, no capabilities, seccomp,
-// requests/limits, probes, the five services' /metrics scrape port), and the provider files pass the executor's own
-// validation.
+// requests/limits, probes, the five services' /metrics scrape port), the provider files pass the executor's own
+// validation, and — with kubectl installed — every overlay and every component renders and each rendered object
+// passes the bundled Kubernetes schemas with no unknown field (deploy/k8s-check.ts).
 //   node deploy/validate.ts
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { parseProviders } from '../services/executor/src/config.ts';
+import { checkUnknownFields, kubectlAvailable, render, renderTargets, validateSchemas, type K8sObject } from './k8s-check.ts';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(root, '..');
-
-type YamlModule = { parseAllDocuments(src: string): Array<{ errors: unknown[]; toJS(): unknown }> };
-
-/** `yaml` is not a direct dependency of the repo; use the copy pnpm installed for the toolchain (vite, testcontainers). */
-async function loadYaml(): Promise<YamlModule> {
-  try {
-    return (await import('yaml' as string)) as YamlModule;
-  } catch {
-    const store = join(repo, 'node_modules', '.pnpm');
-    const dir = existsSync(store) ? readdirSync(store).find((d) => /^yaml@\d/.test(d)) : undefined;
-    if (!dir) throw new Error('no YAML parser installed (run `pnpm install` first)');
-    return (await import(pathToFileURL(join(store, dir, 'node_modules', 'yaml', 'dist', 'index.js')).href)) as YamlModule;
-  }
-}
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -38,12 +26,12 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const get = (v: unknown, ...path: Array<string | number>): unknown =>
   path.reduce<unknown>((o, k) => (isObj(o) || Array.isArray(o) ? (o as Record<string | number, unknown>)[k] : undefined), v);
 
-const problems: string[] = [];
+let problems: string[] = [];
 const fail = (file: string, msg: string): void => {
   problems.push(`${relative(repo, file)}: ${msg}`);
 };
 
-function checkWorkload(file: string, doc: Obj): void {
+export function checkWorkload(file: string, doc: Obj): void {
   const name = String(get(doc, 'metadata', 'name'));
   const pod = get(doc, 'spec', 'template', 'spec');
   if (!isObj(pod)) return fail(file, `${name}: no pod template`);
@@ -102,61 +90,78 @@ function checkKustomization(file: string, doc: Obj): void {
   }
 }
 
-const YAML = await loadYaml();
-const files = walk(root).filter((f) => /\.ya?ml$/.test(f));
-let docs = 0;
-for (const file of files) {
-  const parsed = YAML.parseAllDocuments(readFileSync(file, 'utf8'));
-  for (const d of parsed) {
-    if (d.errors.length > 0) {
-      fail(file, `YAML error: ${String(d.errors[0])}`);
-      continue;
+/** Every check; the problems found (none = pass) and a one-line summary. */
+export async function checkDeploy(): Promise<{ problems: string[]; summary: string }> {
+  problems = [];
+  const files = walk(root).filter((f) => /\.ya?ml$/.test(f));
+  let docs = 0;
+  for (const file of files) {
+    const parsed = parseAllDocuments(readFileSync(file, 'utf8'));
+    for (const d of parsed) {
+      if (d.errors.length > 0) {
+        fail(file, `YAML error: ${String(d.errors[0])}`);
+        continue;
+      }
+      const doc = d.toJS();
+      if (doc === null || doc === undefined) continue;
+      docs++;
+      if (!isObj(doc)) {
+        fail(file, 'document is not a mapping');
+        continue;
+      }
+      if (file.endsWith('compose.yaml')) {
+        if (!isObj(doc.services)) fail(file, 'no services');
+        continue;
+      }
+      // Helm values for a chart the cluster runs beside MoMA (prometheus-adapter), not a Kubernetes object.
+      if (file.endsWith('.values.yaml')) continue;
+      if (typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string') {
+        fail(file, 'missing apiVersion/kind');
+        continue;
+      }
+      if (doc.kind === 'Kustomization' || doc.kind === 'Component') checkKustomization(file, doc);
+      if (doc.kind === 'Deployment' || doc.kind === 'StatefulSet') checkWorkload(file, doc);
     }
-    const doc = d.toJS();
-    if (doc === null || doc === undefined) continue;
-    docs++;
-    if (!isObj(doc)) {
-      fail(file, 'document is not a mapping');
-      continue;
-    }
-    if (file.endsWith('compose.yaml')) {
-      if (!isObj(doc.services)) fail(file, 'no services');
-      continue;
-    }
-    if (typeof doc.apiVersion !== 'string' || typeof doc.kind !== 'string') {
-      fail(file, 'missing apiVersion/kind');
-      continue;
-    }
-    if (doc.kind === 'Kustomization' || doc.kind === 'Component') checkKustomization(file, doc);
-    if (doc.kind === 'Deployment' || doc.kind === 'StatefulSet') checkWorkload(file, doc);
   }
-}
-for (const file of walk(root).filter((f) => /providers[^/]*\.json$/.test(f))) {
-  try {
-    const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    // The keys come from a Secret at run time: the shape is checked here with a placeholder for each named variable.
-    const keys = Array.isArray(raw) ? raw.flatMap((p) => (typeof p?.apiKeyEnv === 'string' ? [[p.apiKeyEnv, 'placeholder']] : [])) : [];
-    parseProviders(raw, Object.fromEntries(keys), relative(repo, file));
-  } catch (err) {
-    fail(file, (err as Error).message);
+  for (const file of walk(root).filter((f) => /providers[^/]*\.json$/.test(f))) {
+    try {
+      const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      // The keys come from a Secret at run time: the shape is checked here with a placeholder for each named variable.
+      const keys = Array.isArray(raw) ? raw.flatMap((p) => (typeof p?.apiKeyEnv === 'string' ? [[p.apiKeyEnv, 'placeholder']] : [])) : [];
+      parseProviders(raw, Object.fromEntries(keys), relative(repo, file));
+    } catch (err) {
+      fail(file, (err as Error).message);
+    }
   }
+
+  // kustomize (through kubectl) parses with go-yaml, which is stricter than the JS parser, and resolves generators
+  // and components: render every target, offline, and check what comes out.
+  let rendered = 'kubectl not found: kustomize render and schema checks skipped';
+  if (kubectlAvailable()) {
+    const counts: string[] = [];
+    for (const target of renderTargets()) {
+      let objects: K8sObject[];
+      try {
+        objects = render(target);
+      } catch (err) {
+        fail(join(root, 'k8s'), (err as Error).message);
+        continue;
+      }
+      counts.push(`${target.name}: ${objects.length}`);
+      const where = target.dir ?? join(root, 'k8s', 'components', target.components!.at(-1)!);
+      for (const p of [...(await validateSchemas(objects)), ...checkUnknownFields(objects)]) fail(where, p);
+      for (const o of objects) if (o.kind === 'Deployment' || o.kind === 'StatefulSet') checkWorkload(where, o);
+    }
+    rendered = `rendered and schema-checked (${counts.join(', ')})`;
+  }
+  return { problems, summary: `deploy/: ${files.length} YAML files, ${docs} documents — all parse and pass the checks; ${rendered}` };
 }
 
-// kustomize (through kubectl, when installed) parses with go-yaml, which is stricter than the JS parser, and
-// resolves generators and components: render both entry points, offline.
-let rendered = 'kubectl not found: kustomize render skipped';
-if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0) {
-  const kinds: string[] = [];
-  for (const dir of ['k8s/base', 'k8s/overlays/production']) {
-    const r = spawnSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8' });
-    if (r.status !== 0) fail(join(root, dir), `kubectl kustomize failed: ${r.stderr.trim()}`);
-    else kinds.push(`${dir}: ${(r.stdout.match(/^kind: /gm) ?? []).length} objects`);
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const { problems: found, summary } = await checkDeploy();
+  if (found.length > 0) {
+    console.error(`deploy/: ${found.length} problem(s)\n  ${found.join('\n  ')}`);
+    process.exit(1);
   }
-  rendered = `kustomize render ok (${kinds.join(', ')})`;
+  console.log(summary);
 }
-
-if (problems.length > 0) {
-  console.error(`deploy/: ${problems.length} problem(s)\n  ${problems.join('\n  ')}`);
-  process.exit(1);
-}
-console.log(`deploy/: ${files.length} YAML files, ${docs} documents — all parse and pass the checks; ${rendered}`);

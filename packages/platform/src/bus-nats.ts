@@ -33,6 +33,8 @@ export interface NatsBusOptions {
   logger?: Logger;
   /** Records every handled request (endpoint = subject, code, duration). */
   metrics?: RequestMetrics;
+  /** Replicas of the events stream when this bus creates it (NATS_EVENTS_REPLICAS; 3 on a 3-node JetStream cluster). */
+  eventsReplicas?: number;
 }
 
 export interface ConnectNatsBusOptions extends NatsBusOptions {
@@ -81,6 +83,7 @@ export class NatsBus implements Bus {
   private readonly version: string;
   private readonly logger: Logger | undefined;
   private readonly metrics: RequestMetrics | undefined;
+  private readonly eventsReplicas: number;
   private connected = true;
   private js: Promise<JetStreamClient | undefined> | undefined;
   private readonly services = new Set<Service>();
@@ -98,6 +101,7 @@ export class NatsBus implements Bus {
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.useServices = opts.useServices ?? true;
     this.version = opts.version ?? '0.1.0';
+    this.eventsReplicas = opts.eventsReplicas ?? 1;
     this.logger = opts.logger;
     this.metrics = opts.metrics;
     void this.watchStatus();
@@ -262,7 +266,7 @@ export class NatsBus implements Bus {
     this.js ??= (async () => {
       try {
         const jsm = await jetstreamManager(this.nc, { timeout: this.timeoutMs });
-        await ensureEventStream(jsm);
+        await ensureEventStream(jsm, { replicas: this.eventsReplicas });
         return jetstream(this.nc, { timeout: this.timeoutMs });
       } catch (err) {
         this.logger?.warn({ err }, 'JetStream unavailable; events use core NATS publish (not persisted)');

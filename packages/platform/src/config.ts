@@ -88,6 +88,11 @@ export const commonConfigSchema = z.object({
   REDIS_URL: envUrl(['redis', 'rediss']),
   /** Key prefix in Redis, so several deployments (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: z.string().default('moma:'),
+  /**
+   * Replicas of the JetStream events stream (MOMA_EVENTS) when a service creates it: 1 on a single server, 3 on a
+   * 3-node cluster (deploy/k8s/components/nats-cluster) so usage and feedback events survive losing a node.
+   */
+  NATS_EVENTS_REPLICAS: envInt(1, { min: 1, max: 5 }),
   /** Deadline of one stage call over NATS (ms); the callee sees it and gives up too. */
   NATS_REQUEST_TIMEOUT_MS: envInt(2000, { min: 1 }),
   /** How long an idle session is kept in Redis. */

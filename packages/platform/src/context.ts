@@ -52,6 +52,7 @@ export async function createServiceContext(
           url: config.NATS_URL,
           name,
           timeoutMs: config.NATS_REQUEST_TIMEOUT_MS,
+          eventsReplicas: config.NATS_EVENTS_REPLICAS,
           logger,
           metrics,
           ...(opts.version ? { version: opts.version } : {}),

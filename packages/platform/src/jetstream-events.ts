@@ -6,7 +6,11 @@ import { nanos } from '@nats-io/transport-node';
 export const EVENTS_STREAM = 'MOMA_EVENTS';
 export const EVENTS_SUBJECTS = ['moma.events.>'];
 
-export async function ensureEventStream(jsm: JetStreamManager): Promise<void> {
+/**
+ * Creates the events stream when it does not exist. `replicas` (NATS_EVENTS_REPLICAS) is set at creation only: an
+ * existing stream keeps its own (`nats stream edit MOMA_EVENTS --replicas 3` changes it on a live cluster).
+ */
+export async function ensureEventStream(jsm: JetStreamManager, opts: { replicas?: number } = {}): Promise<void> {
   try {
     await jsm.streams.info(EVENTS_STREAM);
     return;
@@ -22,6 +26,7 @@ export async function ensureEventStream(jsm: JetStreamManager): Promise<void> {
       discard: DiscardPolicy.Old,
       max_age: nanos(7 * 24 * 3600 * 1000),
       max_bytes: 1024 * 1024 * 1024,
+      num_replicas: opts.replicas ?? 1,
     });
   } catch (err) {
     // Lost a creation race with another instance: the stream exists now, which is all we need.

@@ -12,6 +12,12 @@ import { AgentRegistry } from './registry.ts';
 import { createSession, decideTurn, listSessions, recordTurn, type TurnDeps } from './turns.ts';
 import { targetText } from '@moma/core';
 
+/**
+ * Durable JetStream consumer of the usage events (each batch once across the orchestrators); the KEDA
+ * ScaledObject of deploy/k8s/components/keda scales the orchestrator on its lag.
+ */
+export const USAGE_CONSUMER = 'orchestrator-usage';
+
 export interface OrchestratorHandle extends ServiceHandle {
   registry: AgentRegistry;
 }
@@ -118,7 +124,7 @@ export async function startOrchestrator(ctx: ServiceContext & Metered, config: C
     }),
   );
   // Spend and tokens come from what the executor measured: each usage batch once across orchestrator instances.
-  subs.push(await consumeEvent(ctx.bus, Topics.usage, 'orchestrator-usage', (batch, id) =>
+  subs.push(await consumeEvent(ctx.bus, Topics.usage, USAGE_CONSUMER, (batch, id) =>
     withEventSpans(Topics.usage.subject, batch.events.map((e) => e.traceparent), () => limits.charge(batch, id)).then(() => undefined),
   ));
 
