@@ -205,7 +205,7 @@ export class Dashboard {
 
   constructor(router: GatewayRouter, ttlMs = 3000) {
     const { orchestrator, scoring } = router.stages;
-    this.#agents = new Cached(ttlMs, () => orchestrator.listAgents({ tenant: '', knownVersion: -1, pageSize: 200, pageToken: '' }, { timeoutMs: 2000 }));
+    this.#agents = new Cached(ttlMs, () => orchestrator.listAgents({ tenant: '', knownVersion: 0, pageSize: 200, pageToken: '' }, { timeoutMs: 2000 }));
     this.#sessions = new Cached(ttlMs, () => orchestrator.listSessions({ limit: 25, tenant: '' }, { timeoutMs: 2000 }));
     this.#front = new Cached(ttlMs, () => scoring.describeFront({}, { timeoutMs: 2000 }));
     this.#models = new Cached(ttlMs, () => router.listModels());

@@ -141,13 +141,18 @@ function front(d) {
     const c = el('svg:circle', { cx: X(m.cost_usd), cy: Y(m.quality), r: 4, fill: m.on_front ? '#4fd1a5' : '#5c6773' });
     c.append(el('svg:title', {}, `${m.id}: quality ${m.quality.toFixed(3)}, ${usd(m.cost_usd)} (${m.requests} requests)`));
     svg.append(c);
-    svg.append(el('svg:text', { x: X(m.cost_usd) + 6, y: Y(m.quality) - 4 }, m.id.length > 22 ? `${m.id.slice(0, 21)}…` : m.id));
+    // Labels right of the point, or left of it in the right third, so none runs off the chart.
+    const right = X(m.cost_usd) > 440 * 0.66;
+    svg.append(
+      el('svg:text', { x: X(m.cost_usd) + (right ? -6 : 6), y: Y(m.quality) - 4, 'text-anchor': right ? 'end' : 'start' }, m.id.length > 22 ? `${m.id.slice(0, 21)}…` : m.id),
+    );
   }
   const marks = { quality: '#e6b450', balanced: '#5aa9e6', cost: '#c678dd' };
   for (const m of f.modes) {
     const x = X(Math.max(m.cost_usd, x0)), y = Y(m.quality);
     svg.append(el('svg:rect', { x: x - 5, y: y - 5, width: 10, height: 10, fill: 'none', stroke: marks[m.id] ?? '#fff', 'stroke-width': 2 }));
-    svg.append(el('svg:text', { x: x - 12, y: y + 16, fill: marks[m.id] ?? '#fff' }, `${m.id} mode`));
+    // Mode names stacked above the chart area's top edge of each mark, so they do not sit on the model labels.
+    svg.append(el('svg:text', { x, y: y - 9 - 11 * f.modes.indexOf(m), 'text-anchor': 'middle', class: `mode mode-${m.id}` }, m.id));
   }
   const used = f.modes.map((m) => `${m.id} ${m.requests}`).join(' · ');
   $('front-note').textContent = `${f.models.length} models, ${onFront.length} on the front; best single model ${f.best_model}${used ? `; modes used: ${used}` : ''}`;

@@ -6,7 +6,7 @@ import { DecideRequest, RecordTurnRequest } from '@moma/proto';
 import { describe, expect, it } from 'vitest';
 import { AgentRegistry } from './registry.ts';
 import { MAX_FAILED_MODELS, nextFailedModels, sessionKey, type SessionRecord } from './session.ts';
-import { createSession, decideTurn, recordTurn, type TurnDeps } from './turns.ts';
+import { createSession, decideTurn, listSessions, recordTurn, type TurnDeps } from './turns.ts';
 import { intent } from './test-support.ts';
 import { CardFetcher } from './card-fetch.ts';
 
@@ -160,5 +160,59 @@ describe('orchestrator turns - the previous model and the failed ones', () => {
     const many = Array.from({ length: MAX_FAILED_MODELS + 3 }, (_, i) => `m${i}`);
     expect(nextFailedModels([], many, undefined)).toEqual(many.slice(3));
     expect(nextFailedModels(['a', 'b'], ['a'], 'b')).toEqual(['a']);
+  });
+});
+
+describe('orchestrator turns - listSessions (the dashboard)', () => {
+  const record = (id: string, over: Partial<SessionRecord>): SessionRecord => ({
+    id,
+    history: [],
+    fsm: { kind: 'idle' },
+    createdAt: 1000,
+    updatedAt: 1000,
+    ...over,
+  });
+
+  it('lists the most recently active first, with FSM state, user turns, what served last, and the tenant filter', async () => {
+    const store = new MemoryStore();
+    const user = (content: string) => ({ role: 'user', content });
+    const assistant = (content: string) => ({ role: 'assistant', content });
+    await store.put(sessionKey('s-old'), record('s-old', { updatedAt: 1000, tenant: 'acme' }), 60);
+    await store.put(
+      sessionKey('s-llm'),
+      record('s-llm', { updatedAt: 3000, fsm: { kind: 'llm' }, history: [user('a'), assistant('b'), user('c'), assistant('d')], lastServedBy: llmTarget('gpt-4o') }),
+      60,
+    );
+    await store.put(
+      sessionKey('s-agent'),
+      record('s-agent', {
+        updatedAt: 2000,
+        tenant: 'acme',
+        history: [user('weather?')],
+        fsm: { kind: 'awaiting_input', agentId: 'weather', taskId: 't', contextId: 'c' },
+        lastServedBy: agentTarget('weather'),
+      }),
+      60,
+    );
+    const deps = depsWith(store);
+    const all = await listSessions(deps, { limit: 0, tenant: '' });
+    expect(all.total).toBe(3);
+    expect(all.sessions).toEqual([
+      { sessionId: 's-llm', tenant: '', fsmState: 'llm', turns: 2, lastServedBy: 'llm:gpt-4o', updatedAtMs: 3000 },
+      { sessionId: 's-agent', tenant: 'acme', fsmState: 'awaiting_input(weather)', turns: 1, lastServedBy: 'agent:weather', updatedAtMs: 2000 },
+      { sessionId: 's-old', tenant: 'acme', fsmState: 'idle', turns: 0, lastServedBy: '', updatedAtMs: 1000 },
+    ]);
+    // `limit` caps the page, `total` still counts them all; a tenant sees only its own.
+    const one = await listSessions(deps, { limit: 1, tenant: '' });
+    expect([one.total, one.sessions.map((x) => x.sessionId)]).toEqual([3, ['s-llm']]);
+    expect((await listSessions(deps, { limit: 10, tenant: 'acme' })).sessions.map((x) => x.sessionId)).toEqual(['s-agent', 's-old']);
+    expect((await listSessions(deps, { limit: 10, tenant: 'globex' })).total).toBe(0);
+  });
+
+  it('a limit outside 1..200 is INVALID_ARGUMENT naming the field', async () => {
+    const deps = depsWith(new MemoryStore());
+    for (const limit of [-1, 201]) {
+      await expect(listSessions(deps, { limit, tenant: '' })).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT, message: expect.stringContaining('limit') });
+    }
   });
 });
