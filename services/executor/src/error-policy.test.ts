@@ -429,7 +429,7 @@ describe.skipIf(!redis.ok)(`executor - breakers shared through Redis${redis.ok ?
     await one.handle.breakers.settle();
     const stored = await stores[1]!.get<BreakerState>(breakerKey('a', 'm'));
     expect(stored?.value).toMatchObject({ failures: 3, reason: 'breaker' });
-    expect(await stores[1]!.ttl(breakerKey('a', 'm'))).toBeGreaterThan(30);
+    expect(await stores[1]!.ttl(breakerKey('a', 'm'))).toBeGreaterThan(25); // the cool-off (30 s) or more when written; Redis counts it down meanwhile
 
     for (let i = 0; i < 3; i++) {
       const r = await execute(two.client, { decision: decision([llmTarget('m')]), messages: user(`two ${i}`) });
