@@ -10,9 +10,8 @@ import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ARTIFACT_DIR, loadRouter } from '@moma/scoring';
 import { startFakeOpenAI, testInfra, uniqueId, type FakeOpenAI } from '@moma/testkit';
-import { dropKeys, startSystem, type System } from './support/system.ts';
+import { artifactPrices, dropKeys, startSystem, type System } from './support/system.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const infra = await testInfra();
@@ -29,8 +28,7 @@ describe.skipIf(skip !== undefined)(`dashboard - /ui in a real browser${skip ? `
   beforeAll(async () => {
     fake = await startFakeOpenAI({ models: ['*'] });
     // The committed router's models at their artifact prices, so spend and savings have numbers.
-    const router = await loadRouter(DEFAULT_ARTIFACT_DIR);
-    const prices = Object.fromEntries(router.models.map((m) => [m.id, { input: m.inputPricePerMTok, output: m.outputPricePerMTok }]));
+    const prices = await artifactPrices();
     sys = await startSystem({
       natsUrl: infra.natsUrl,
       redisUrl: infra.redisUrl,

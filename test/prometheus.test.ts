@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { startFakeOpenAI, testInfra, uniqueId, type FakeOpenAI } from '@moma/testkit';
-import { DEFAULT_ARTIFACT_DIR, loadRouter } from '@moma/scoring';
-import { freePort, SERVICES, startSystemOnPrivateNats, type System } from './support/system.ts';
+import { artifactPrices, freePort, SERVICES, startSystemOnPrivateNats, type System } from './support/system.ts';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const infra = await testInfra();
@@ -54,8 +53,7 @@ describe.skipIf(skip !== undefined)(`prometheus - a real Prometheus scrapes ever
   beforeAll(async () => {
     fake = await startFakeOpenAI({ models: ['*'] });
     // The committed router's models at their artifact prices, so the cost families have something to add up.
-    const router = await loadRouter(DEFAULT_ARTIFACT_DIR);
-    const prices = Object.fromEntries(router.models.map((m) => [m.id, { input: m.inputPricePerMTok, output: m.outputPricePerMTok }]));
+    const prices = await artifactPrices();
     sys = await startSystemOnPrivateNats({
       natsUrl: infra.natsUrl,
       redisUrl: infra.redisUrl,

@@ -3,6 +3,7 @@
 import { connect, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { spawnFleet, SERVICES, type Fleet, type ServiceName } from '@moma/launcher';
+import { DEFAULT_ARTIFACT_DIR, loadRouter } from '@moma/scoring';
 
 export interface SystemOptions {
   natsUrl: string;
@@ -313,3 +314,9 @@ export async function dropKeys(redisUrl: string, keyPrefix: string): Promise<voi
 }
 
 export { SERVICES, type ServiceName };
+
+/** USD per 1M tokens of the committed router's models (its artifact prices), as an executor provider's `prices`. */
+export async function artifactPrices(): Promise<Record<string, { input: number; output: number }>> {
+  const router = await loadRouter(DEFAULT_ARTIFACT_DIR);
+  return Object.fromEntries(router.models.map((m) => [m.id, { input: m.inputPricePerMTok, output: m.outputPricePerMTok }]));
+}
