@@ -54,6 +54,8 @@ export interface ClincMetrics {
   fitSeconds: number;
   /** 'lexical', or the semantic encoder's id (--encoder use). */
   encoder: string;
+  /** With a semantic encoder: whether the joint reranker answered after the experts' product. */
+  jointReranker?: boolean;
   /** With a semantic encoder: share of test queries the lexical expert answered alone (the fast path); null without. */
   fastPathShare: number | null;
 }
@@ -217,6 +219,7 @@ function evalClincRows(file: string, rows: readonly Row[], options: AgentIndexOp
     seed: (options.head || undefined)?.seed ?? 7,
     fitSeconds,
     encoder: options.semantic?.id ?? 'lexical',
+    ...(index.jointReranker !== undefined ? { jointReranker: index.jointReranker } : {}),
     fastPathShare: options.semantic ? test.filter((s) => s.fast).length / test.length : null,
   };
 }

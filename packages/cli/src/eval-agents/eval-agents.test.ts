@@ -253,7 +253,7 @@ describe('eval-agents', () => {
     expect(fakeModel.embedded).toBeGreaterThan(embedded);
     expect(c.clinc!.inScopeAccuracyNoReject).toBe(a.clinc!.inScopeAccuracyNoReject);
     const t = await run(['--clinc', p, '--encoder', 'use', '--quiet'], cache);
-    expect(t.out).toContain('encoder lexical + fake-words-64 (product of experts)');
+    expect(t.out).toContain('encoder lexical + fake-words-64 (product of experts + joint reranker)');
     expect(t.out).toMatch(/\| test queries answered by the fast path \(lexical expert alone\) \| [\d.]+% \|/);
   });
 

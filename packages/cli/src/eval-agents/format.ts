@@ -18,13 +18,14 @@ export interface FormatOptions {
 
 const show = (p: string, o: FormatOptions): string => (o.base ? relative(o.base, p) || '.' : p);
 
-const encoderNote = (e: string): string => (e === 'lexical' ? 'lexical (hashed n-grams)' : `lexical + ${e} (product of experts)`);
+const encoderNote = (e: string, joint?: boolean): string =>
+  e === 'lexical' ? 'lexical (hashed n-grams)' : `lexical + ${e} (product of experts${joint ? ' + joint reranker' : ''})`;
 
 /** Markdown tables (also the readable terminal output), with the issue's baselines beside our figures. */
 export function formatClinc(c: ClincMetrics, o: FormatOptions = {}): string {
   const r = c.rejection;
   const head = [
-    `CLINC150 ${c.split} split of ${show(c.file, o)}, encoder ${encoderNote(c.encoder)}: ${c.agents} intents as agents, ${c.categories} domains as categories; ${c.testInScope} in-scope + ${c.testOos} OOS queries.`,
+    `CLINC150 ${c.split} split of ${show(c.file, o)}, encoder ${encoderNote(c.encoder, c.jointReranker)}: ${c.agents} intents as agents, ${c.categories} domains as categories; ${c.testInScope} in-scope + ${c.testOos} OOS queries.`,
     r
       ? `Threshold ${r.threshold.toFixed(4)} calibrated on val (val: in-scope ${pct(r.val.inScopeAccuracy)}, OOS recall ${pct(r.val.oosRecall)}).`
       : `No rejection metrics: ${c.testOos ? 'val' : c.valOos ? 'test' : 'the data'} has no out-of-scope rows, so no threshold is calibrated and no OOS recall is reported.`,

@@ -14,6 +14,14 @@ const DEFAULT_HEAD = { epochs: 16, learningRate: 1.5 };
 // Beside the semantic expert the lexical one needs fewer epochs (CLINC150 with USE: 93.6-93.9% from 3 to 16 epochs once the
 // experts are combined) and a third of the build time.
 const SEMANTIC_HEAD = { epochs: 4, learningRate: 1.5 };
+// The joint head over the fused features (lexical ‖ semantic), a reranker of the experts' top candidates; each
+// epoch costs (nnz + dim) × candidates per sample.
+const JOINT_HEAD = { epochs: 6, learningRate: 1.5 };
+const JOINT_CANDIDATES = 16;
+// A discriminative head over ~33,000 features needs examples: below this many card texts per agent (SGD's
+// description-only cards have 3-4) it fits them too closely, and the experts' product (whose semantic scale is fitted
+// on held-out rows) does better. CLINC150 has 100 per agent.
+const JOINT_MIN_TEXTS_PER_AGENT = 10;
 
 export interface Category {
   id: string;
@@ -34,6 +42,8 @@ export interface AgentIndexState {
   semantic?: { id: string; dim: number; weight: number };
   head?: { dim: number; w: Float32Array; b: Float32Array };
   lda?: LdaState;
+  /** Softmax over the fused vector (lexical ‖ semantic) reranking the experts' top `candidates` agents. */
+  joint?: { dim: number; candidates: number; w: Float32Array; b: Float32Array };
   centroids: SparseVec[];
   /** Example vectors and their agents: kept only when the kNN signal is on. */
   samples?: { vecs: SparseVec[]; agent: number[] };
@@ -100,6 +110,15 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
     ? SoftmaxHead.fit(sem ? sampleLex : sampleVecs, sampleAgent, sem ? f.lexDim : f.dim, agents.length, { ...(sem ? SEMANTIC_HEAD : DEFAULT_HEAD), ...options.head })
     : null;
   const lda = fitHead && sem ? Lda.fit(sampleDense, sampleAgent, agents.length, options.lda) : null;
+  // The joint head reranks the experts' top candidates: trained against each card text's top JOINT_CANDIDATES
+  // classes under the experts' product (its hardest negatives), at a fraction of a full softmax's cost per sample.
+  let joint: SoftmaxHead | null = null;
+  const jointOn = options.jointHead === undefined ? sampleAgent.length >= JOINT_MIN_TEXTS_PER_AGENT * agents.length : options.jointHead !== false;
+  if (head && lda && sem && jointOn) {
+    const k = Math.min(agents.length, options.jointCandidates ?? JOINT_CANDIDATES);
+    const cands = sampleLex.map((lex, n) => expertsTop(head, lda, lex, sampleDense[n]!, sem.weight, k));
+    joint = SoftmaxHead.fit(sampleVecs, sampleAgent, f.dim, agents.length, { ...JOINT_HEAD, ...options.jointHead, candidates: (n) => cands[n]! });
+  }
   const categories = buildCategories(agents, taxonomy, taxTexts.map((t) => (t ? f.encode(t) : null)), centroids, f.dim, options.clusters);
   const knnOn = (options.weights?.knn ?? DEFAULT_WEIGHTS.knn) > 0;
   let support: AgentIndexState['support'];
@@ -114,6 +133,7 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
     ...(sem ? { semantic: sem } : {}),
     ...(head ? { head: { dim: head.dim, ...head.weights() } } : {}),
     ...(lda ? { lda: lda.state } : {}),
+    ...(joint ? { joint: { dim: joint.dim, candidates: Math.min(agents.length, options.jointCandidates ?? JOINT_CANDIDATES), ...joint.weights() } } : {}),
     centroids,
     ...(knnOn ? { samples: { vecs: sampleVecs, agent: sampleAgent } } : {}),
     ...(support ? { support } : {}),
@@ -161,6 +181,8 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
   const dim = f.dim;
   const head = state.head ? new SoftmaxHead(state.head.dim, agents.length, state.head.w, state.head.b) : null;
   const lda = state.lda ? new Lda(state.lda) : null;
+  const joint = state.joint ? new SoftmaxHead(state.joint.dim, agents.length, state.joint.w, state.joint.b) : null;
+  const jointK = Math.min(agents.length, state.joint?.candidates ?? JOINT_CANDIDATES);
   const sampleVecs = state.samples?.vecs ?? [];
   const sampleAgent = state.samples?.agent ?? [];
   const samples = new SparseMatrix(sampleVecs, dim);
@@ -223,6 +245,8 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
     if (lda && dense) {
       lda.probsInto(dense, ldaProbs);
       mixExperts(probs, ldaProbs, sem!.weight);
+      // the joint head reranks the product's top candidates (the others keep no probability)
+      if (joint) joint.probsOver(q, topIndices(probs, jointK), probs);
     }
     // lexical-only centroid scores carry only the lexical share of the cosine: rescale them to the full range
     const centScale = sem && !dense ? 1 / (1 - sem.weight) : 1;
@@ -283,7 +307,7 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
 
   return {
     size: agents.length,
-    ...(sem ? { semantic: sem.id } : {}),
+    ...(sem ? { semantic: sem.id, jointReranker: joint !== null } : {}),
     classify(text, context, topK, vectors): ClassifyResult {
       if (typeof text !== 'string' || !text.trim()) throw new InvalidInputError('query text is empty', 'text');
       const k = Math.max(1, topK && topK > 0 ? topK : defaultTopK);
@@ -339,6 +363,20 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
       };
     },
   };
+}
+
+/** Indices of the k largest values of v, largest first. */
+function topIndices(v: Float32Array, k: number): Uint32Array {
+  const idx = Uint32Array.from({ length: v.length }, (_, i) => i);
+  idx.sort((a, b) => v[b]! - v[a]! || a - b);
+  return idx.slice(0, k);
+}
+
+/** The experts' product's top k agents for one card text (the joint head's training candidates). */
+function expertsTop(head: SoftmaxHead, lda: Lda, lex: SparseVec, dense: Float32Array, alpha: number, k: number): Uint32Array {
+  const p = head.probsInto(lex, new Float32Array(head.classes));
+  mixExperts(p, lda.probsInto(dense, new Float32Array(head.classes)), alpha);
+  return topIndices(p, k);
 }
 
 function maxOf(v: Float32Array): number {

@@ -90,6 +90,35 @@ describe('semantic agent index', () => {
     for (const r of data.test.slice(0, 5)) expect(back.classify(r.text)).toEqual(forced.classify(r.text));
   });
 
+  it('semantic agent index - the joint head reranks the experts\' candidates: it changes answers, and only among them', () => {
+    const k = 4;
+    // scores = the head's probabilities alone, over every agent, so the candidates list is the head's ranking
+    const serve = { semantic, fastPath: 2, weights: { head: 1, knn: 0, centroid: 0 }, topKCategories: 100 };
+    const withJoint = agentIndexFromState(fitAgentIndex(agents, taxonomy, { semantic, jointCandidates: k }), agents, serve);
+    const experts = agentIndexFromState(fitAgentIndex(agents, taxonomy, { semantic, jointHead: false }), agents, serve);
+    expect(fitAgentIndex(agents, taxonomy, { semantic, jointHead: false }).joint).toBeUndefined();
+    let changed = 0;
+    for (const r of test) {
+      const a = withJoint.classify(r.text);
+      const e = experts.classify(r.text);
+      if (top(a) !== top(e)) changed++;
+      // the joint head answers among the experts' top k; every other agent gets no probability
+      expect(a.candidates.slice(k).every((c) => c.score === 0)).toBe(true);
+      const expertsTopK = new Set(e.candidates.slice(0, k).map((c) => c.agentId));
+      expect(expertsTopK.has(top(a)!)).toBe(true);
+    }
+    expect(changed).toBeGreaterThan(0);
+    const right = test.filter((r) => top(withJoint.classify(r.text)) === r.intent).length;
+    expect(right / test.length).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it('semantic agent index - the joint head is fitted by default only with ≥ 10 card texts per agent; asked for, always', () => {
+    const few = agents.map((a) => ({ ...a, card: { ...a.card, skills: a.card.skills.map((k) => ({ ...k, examples: k.examples.slice(0, 3) })) } }));
+    expect(fitAgentIndex(few, taxonomy, { semantic }).joint).toBeUndefined();
+    expect(fitAgentIndex(few, taxonomy, { semantic, jointHead: {} }).joint).toBeDefined();
+    expect(fitAgentIndex(agents, taxonomy, { semantic }).joint).toBeDefined();
+  });
+
   it('semantic agent index - refuses a fit loaded with another encoder or for other agents', () => {
     expect(() => agentIndexFromState(state, agents, {})).toThrow(/fitted with the semantic encoder "test-words-256"/);
     expect(() => agentIndexFromState(state, agents, { semantic: { ...semantic, id: 'other' } })).toThrow(InvalidInputError);
@@ -107,6 +136,8 @@ describe('agent index file', () => {
       copy.set(bytes, 3);
       const { key, state: back } = decodeAgentIndex(copy.subarray(3));
       expect(key).toBe('key-1');
+      // with a semantic encoder the joint reranker is part of the fit, and of the file
+      expect(back.joint?.candidates).toBe(semanticOpt.semantic ? state.joint!.candidates : undefined);
       const a = agentIndexFromState(state, agents, semanticOpt);
       const b = agentIndexFromState(back, agents, semanticOpt);
       for (const r of data.test) expect(b.classify(r.text)).toEqual(a.classify(r.text));

@@ -62,6 +62,8 @@ export interface AgentIndex {
   readonly size: number;
   /** The semantic encoder's id when the index has a semantic expert. */
   readonly semantic?: string;
+  /** With a semantic expert: whether the joint reranker answers after the experts' product (AgentIndexOptions.jointHead). */
+  readonly jointReranker?: boolean;
   classify(text: string, context?: ReadonlyArray<{ role: string; content: string }>, topK?: number, vectors?: QueryVectors): ClassifyResult;
 }
 
@@ -97,6 +99,15 @@ export interface AgentIndexOptions {
   semanticSupport?: boolean;
   /** Options of the semantic expert (LDA over the semantic vectors). */
   lda?: LdaOptions;
+  /**
+   * With a semantic encoder: a third head, one softmax over the fused (lexical ‖ semantic) features, reranks the
+   * experts' product's top `jointCandidates` agents whenever the semantic vector is there (the lexical expert still
+   * answers the fast path alone). Options of its SGD, or false for the experts' product alone. Default: on when the
+   * cards have at least 10 texts per agent on average (with fewer the product does better).
+   */
+  jointHead?: Omit<SoftmaxHeadOptions, 'candidates'> | false;
+  /** Agents the joint head reranks (default 16). */
+  jointCandidates?: number;
   /** Dimension of the default hashing encoder (default 2^15). */
   dim?: number;
   /** Categories retrieved per query when classify() gets no topK (default 3). */
