@@ -29,7 +29,9 @@ describe.skipIf(!infra.ok)(`sessions - serialised turns, exact histories${infra.
       redisUrl: infra.redisUrl,
       keyPrefix,
       providers: [{ name: 'fake', baseUrl: fake.url, models: ['*'] }],
-      env: { GATEWAY_EXECUTE_TIMEOUT_MS: '10000' },
+      // A call the fake holds (setHanging) is given up after 4 s and the turn falls back, well inside the gateway's 10 s:
+      // whether the slow turn's call reaches the fake before or after the test lifts the hang, it is answered.
+      env: { GATEWAY_EXECUTE_TIMEOUT_MS: '10000', EXECUTOR_FIRST_TOKEN_TIMEOUT_MS: '4000' },
     });
     redis = new Redis(infra.redisUrl, { maxRetriesPerRequest: 1 });
   }, 90_000);
