@@ -7,9 +7,10 @@ import type { EvalResult } from './llm/evaluate.ts';
 import { fullGroups, markdownReport } from './llm/report.ts';
 import { costQualitySvg } from './llm/svg.ts';
 
-const USAGE = `moma docs [--datasets DIR] [--out DIR] [--dim N] [--seed N] [--llm-only] [--quiet]
+const USAGE = `moma docs [--datasets DIR] [--out DIR] [--dim N] [--seed N] [--llm-only | --agents-only] [--quiet]
   Re-runs every LLM evaluation whose data is present and rewrites docs/results/llm/*.md, *.svg and *.json,
-  then the agent-routing results (eval-agents; --llm-only skips them). Default datasets dir: ../shared/datasets.`;
+  then the agent-routing results (eval-agents; --llm-only skips them, --agents-only does only them). Default datasets
+  dir: ../shared/datasets.`;
 
 const LLM_DATA: Array<[string, string]> = [
   ['routerbench', 'routerbench-subset/routerbench_subset.jsonl'],
@@ -35,6 +36,7 @@ export async function runDocs(argv: string[]): Promise<number> {
       dim: { type: 'string', default: '4096' },
       seed: { type: 'string', default: '7' },
       'llm-only': { type: 'boolean', default: false },
+      'agents-only': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -43,6 +45,13 @@ export async function runDocs(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (!values['agents-only']) await llmDocs(values);
+  if (values['llm-only']) return 0;
+  await agentDocs(values.datasets, values.out);
+  return 0;
+}
+
+async function llmDocs(values: { datasets: string; out: string; dim: string; seed: string; quiet: boolean }): Promise<void> {
   const llmDir = path.join(values.out, 'llm');
   mkdirSync(llmDir, { recursive: true });
   const summary: string[] = [];
@@ -85,17 +94,18 @@ ${summary.join('\n')}
 `,
     );
   }
-  if (values['llm-only']) return 0;
+}
+
+async function agentDocs(datasets: string, out: string): Promise<void> {
   try {
-    const clinc = path.join(values.datasets, 'clinc150-oos-eval', 'clinc150.jsonl');
-    const sgd = path.join(values.datasets, 'sgd', 'sgd_user_turns.jsonl');
+    const clinc = path.join(datasets, 'clinc150-oos-eval', 'clinc150.jsonl');
+    const sgd = path.join(datasets, 'sgd', 'sgd_user_turns.jsonl');
     await writeAgentDocs({
       ...(existsSync(clinc) ? { clinc } : {}),
       ...(existsSync(sgd) ? { sgd } : {}),
-      outDir: path.join(values.out, 'agents'),
+      outDir: path.join(out, 'agents'),
     });
   } catch (err) {
     console.error(`agent docs skipped: ${(err as Error).message}`);
   }
-  return 0;
 }

@@ -10,7 +10,7 @@ import type { AgentIndex, AgentIndexOptions, AgentSpec, ClassifyResult, QueryVec
 
 // Chosen on CLINC150 val/test runs: kNN adds nothing over the head there and costs most of the decision time.
 const DEFAULT_WEIGHTS: ScoreWeights = { head: 0.85, knn: 0, centroid: 0.15 };
-const DEFAULT_HEAD = { epochs: 16, learningRate: 1.5 };
+const DEFAULT_HEAD = { epochs: 10, learningRate: 2 };
 // Beside the semantic expert the lexical one needs fewer epochs (CLINC150 with USE: 93.6-93.9% from 3 to 16 epochs once the
 // experts are combined) and a third of the build time.
 const SEMANTIC_HEAD = { epochs: 4, learningRate: 1.5 };

@@ -13,6 +13,8 @@ export interface SoftmaxHeadOptions {
    * softmax per sample; serve it with `probsOver` on the same kind of candidates.
    */
   candidates?: (sample: number) => ArrayLike<number>;
+  /** A class whose gradient for a sample is below this is not updated for it (default 1e-5). */
+  gradSkip?: number;
 }
 
 
@@ -46,6 +48,7 @@ export class SoftmaxHead {
     const active = new Uint32Array(classes + 1);
     const grad = new Float32Array(classes + 1);
     const total = epochs * xs.length;
+    const skip = opts.gradSkip ?? 1e-5;
     let step = 0;
     for (let e = 0; e < epochs; e++) {
       for (let i = order.length - 1; i > 0; i--) {
@@ -78,7 +81,7 @@ export class SoftmaxHead {
         for (let k = 0; k < m; k++) {
           const c = cs[k]!;
           const g = p[k]! - (c === y ? 1 : 0);
-          if (g > -1e-5 && g < 1e-5) continue;
+          if (g > -skip && g < skip) continue;
           active[na] = c;
           grad[na++] = lr * g;
           head.b[c]! -= lr * g * 0.1;
