@@ -42,8 +42,8 @@ export interface AgentIndexState {
   semantic?: { id: string; dim: number; weight: number };
   head?: { dim: number; w: Float32Array; b: Float32Array };
   lda?: LdaState;
-  /** Softmax over the fused vector (lexical ‖ semantic) reranking the experts' top `candidates` agents. */
-  joint?: { dim: number; candidates: number; w: Float32Array; b: Float32Array };
+  /** Softmax over the fused vector (lexical ‖ semantic, the latter a dense block from `denseFrom`) reranking the experts' top `candidates` agents. */
+  joint?: { dim: number; denseFrom: number; candidates: number; w: Float32Array; b: Float32Array };
   centroids: SparseVec[];
   /** Example vectors and their agents: kept only when the kNN signal is on. */
   samples?: { vecs: SparseVec[]; agent: number[] };
@@ -117,7 +117,7 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
   if (head && lda && sem && jointOn) {
     const k = Math.min(agents.length, options.jointCandidates ?? JOINT_CANDIDATES);
     const cands = sampleLex.map((lex, n) => expertsTop(head, lda, lex, sampleDense[n]!, sem.weight, k));
-    joint = SoftmaxHead.fit(sampleVecs, sampleAgent, f.dim, agents.length, { ...JOINT_HEAD, ...options.jointHead, candidates: (n) => cands[n]! });
+    joint = SoftmaxHead.fit(sampleVecs, sampleAgent, f.dim, agents.length, { ...JOINT_HEAD, ...options.jointHead, denseFrom: f.lexDim, candidates: (n) => cands[n]! });
   }
   const categories = buildCategories(agents, taxonomy, taxTexts.map((t) => (t ? f.encode(t) : null)), centroids, f.dim, options.clusters);
   const knnOn = (options.weights?.knn ?? DEFAULT_WEIGHTS.knn) > 0;
@@ -133,7 +133,7 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
     ...(sem ? { semantic: sem } : {}),
     ...(head ? { head: { dim: head.dim, ...head.weights() } } : {}),
     ...(lda ? { lda: lda.state } : {}),
-    ...(joint ? { joint: { dim: joint.dim, candidates: Math.min(agents.length, options.jointCandidates ?? JOINT_CANDIDATES), ...joint.weights() } } : {}),
+    ...(joint ? { joint: { dim: joint.dim, denseFrom: joint.denseFrom, candidates: Math.min(agents.length, options.jointCandidates ?? JOINT_CANDIDATES), ...joint.weights() } } : {}),
     centroids,
     ...(knnOn ? { samples: { vecs: sampleVecs, agent: sampleAgent } } : {}),
     ...(support ? { support } : {}),
@@ -181,7 +181,7 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
   const dim = f.dim;
   const head = state.head ? new SoftmaxHead(state.head.dim, agents.length, state.head.w, state.head.b) : null;
   const lda = state.lda ? new Lda(state.lda) : null;
-  const joint = state.joint ? new SoftmaxHead(state.joint.dim, agents.length, state.joint.w, state.joint.b) : null;
+  const joint = state.joint ? new SoftmaxHead(state.joint.dim, agents.length, state.joint.w, state.joint.b, state.joint.denseFrom) : null;
   const jointK = Math.min(agents.length, state.joint?.candidates ?? JOINT_CANDIDATES);
   const sampleVecs = state.samples?.vecs ?? [];
   const sampleAgent = state.samples?.agent ?? [];
@@ -365,11 +365,22 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
   };
 }
 
-/** Indices of the k largest values of v, largest first. */
+/** Indices of the k largest values of v, largest first (ties: lower index first); one pass with a sorted buffer. */
 function topIndices(v: Float32Array, k: number): Uint32Array {
-  const idx = Uint32Array.from({ length: v.length }, (_, i) => i);
-  idx.sort((a, b) => v[b]! - v[a]! || a - b);
-  return idx.slice(0, k);
+  k = Math.min(k, v.length);
+  const idx = new Uint32Array(k);
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]!;
+    if (n === k && x <= v[idx[k - 1]!]!) continue;
+    let j = n < k ? n++ : k - 1;
+    while (j > 0 && v[idx[j - 1]!]! < x) {
+      idx[j] = idx[j - 1]!;
+      j--;
+    }
+    idx[j] = i;
+  }
+  return idx;
 }
 
 /** The experts' product's top k agents for one card text (the joint head's training candidates). */

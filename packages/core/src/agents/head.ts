@@ -15,28 +15,60 @@ export interface SoftmaxHeadOptions {
   candidates?: (sample: number) => ArrayLike<number>;
   /** A class whose gradient for a sample is below this is not updated for it (default 1e-5). */
   gradSkip?: number;
+  /**
+   * Features from this index on form a dense block (every sample has all of them, e.g. a sentence embedding
+   * appended to the hashes): stored class-major, so each class's share is one contiguous dot product.
+   */
+  denseFrom?: number;
 }
 
 
 /**
  * Multinomial logistic regression over sparse hashed features, trained by SGD on the agents' card texts only.
- * Weights are feature-major (dim × classes) so a query costs nnz × classes multiply-adds.
+ * Weights are feature-major (features below `denseFrom` × classes) so a query costs nnz × classes multiply-adds,
+ * then class-major for the dense block (classes × (dim − denseFrom)), if there is one.
  */
 export class SoftmaxHead {
   readonly classes: number;
   readonly dim: number;
+  /** First feature of the dense block (dim = none). */
+  readonly denseFrom: number;
   private readonly w: Float32Array;
   private readonly b: Float32Array;
+  // a sample's dense entries (offset in the block, value), gathered once per call
+  private readonly di: Int32Array;
+  private readonly dv: Float32Array;
 
-  constructor(dim: number, classes: number, w?: Float32Array, b?: Float32Array) {
+  constructor(dim: number, classes: number, w?: Float32Array, b?: Float32Array, denseFrom = dim) {
     this.dim = dim;
     this.classes = classes;
+    this.denseFrom = Math.max(0, Math.min(dim, denseFrom));
     this.w = w ?? new Float32Array(dim * classes);
     this.b = b ?? new Float32Array(classes);
+    this.di = new Int32Array(dim - this.denseFrom);
+    this.dv = new Float32Array(dim - this.denseFrom);
+  }
+
+  /** Gathers x's dense-block entries into di/dv; returns how many. */
+  private gather(x: SparseVec): number {
+    const F = this.denseFrom;
+    if (F === this.dim) return 0;
+    let n = 0;
+    for (let i = 0; i < x.idx.length; i++) {
+      const f = x.idx[i]!;
+      if (f >= F) {
+        this.di[n] = f - F;
+        this.dv[n++] = x.val[i]!;
+      }
+    }
+    return n;
   }
 
   static fit(xs: readonly SparseVec[], ys: readonly number[], dim: number, classes: number, opts: SoftmaxHeadOptions = {}): SoftmaxHead {
-    const head = new SoftmaxHead(dim, classes);
+    const head = new SoftmaxHead(dim, classes, undefined, undefined, opts.denseFrom ?? dim);
+    const F = head.denseFrom;
+    const D = dim - F;
+    const block = F * classes;
     const epochs = opts.epochs ?? 12;
     const lr0 = opts.learningRate ?? 0.8;
     const l2 = opts.l2 ?? 1e-6;
@@ -87,11 +119,23 @@ export class SoftmaxHead {
           head.b[c]! -= lr * g * 0.1;
         }
         for (let i = 0; i < x.idx.length; i++) {
+          if (x.idx[i]! >= F) continue;
           const row = x.idx[i]! * classes;
           const v = x.val[i]!;
           for (let k = 0; k < na; k++) {
             const o = row + active[k]!;
             head.w[o] = head.w[o]! * decay - grad[k]! * v;
+          }
+        }
+        if (D > 0) {
+          const nd = head.gather(x);
+          for (let k = 0; k < na; k++) {
+            const base = block + active[k]! * D;
+            const g = grad[k]!;
+            for (let j = 0; j < nd; j++) {
+              const o = base + head.di[j]!;
+              head.w[o] = head.w[o]! * decay - g * head.dv[j]!;
+            }
           }
         }
       }
@@ -102,20 +146,37 @@ export class SoftmaxHead {
   /** Logits of the first `m` classes of `cs` for x, into out[0..m); `cs` null = every class in order. */
   private logitsOver(x: SparseVec, cs: ArrayLike<number> | null, m: number, out: Float32Array): void {
     const C = this.classes;
-    if (cs === null) {
-      out.set(this.b);
-      for (let i = 0; i < x.idx.length; i++) {
-        const o = x.idx[i]! * C;
-        const v = x.val[i]!;
-        for (let c = 0; c < C; c++) out[c]! += v * this.w[o + c]!;
-      }
-      return;
-    }
-    for (let k = 0; k < m; k++) out[k] = this.b[cs[k]!]!;
+    const F = this.denseFrom;
+    const w = this.w;
+    if (cs === null) out.set(this.b);
+    else for (let k = 0; k < m; k++) out[k] = this.b[cs[k]!]!;
     for (let i = 0; i < x.idx.length; i++) {
-      const o = x.idx[i]! * C;
+      const f = x.idx[i]!;
+      if (f >= F) continue;
+      const o = f * C;
       const v = x.val[i]!;
-      for (let k = 0; k < m; k++) out[k]! += v * this.w[o + cs[k]!]!;
+      if (cs === null) for (let c = 0; c < C; c++) out[c]! += v * w[o + c]!;
+      else for (let k = 0; k < m; k++) out[k]! += v * w[o + cs[k]!]!;
+    }
+    const D = this.dim - F;
+    if (D === 0) return;
+    const nd = this.gather(x);
+    if (nd === 0) return;
+    const block = F * C;
+    const { di, dv } = this;
+    // four running sums (independent chains), as in Lda.logitsInto
+    const n4 = nd - (nd % 4);
+    for (let k = 0; k < m; k++) {
+      const base = block + (cs === null ? k : cs[k]!) * D;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let j = 0; j < n4; j += 4) {
+        s0 += dv[j]! * w[base + di[j]!]!;
+        s1 += dv[j + 1]! * w[base + di[j + 1]!]!;
+        s2 += dv[j + 2]! * w[base + di[j + 2]!]!;
+        s3 += dv[j + 3]! * w[base + di[j + 3]!]!;
+      }
+      for (let j = n4; j < nd; j++) s0 += dv[j]! * w[base + di[j]!]!;
+      out[k]! += s0 + s1 + (s2 + s3);
     }
   }
 
@@ -132,20 +193,14 @@ export class SoftmaxHead {
     return out;
   }
 
-  /** The fitted weights (feature-major dim × classes) and biases, for serialising. */
+  /** The fitted weights (the layout of the class comment) and biases, for serialising with `denseFrom`. */
   weights(): { w: Float32Array; b: Float32Array } {
     return { w: this.w, b: this.b };
   }
 
   /** Writes the class probabilities for x into out (length classes); returns out. */
   probsInto(x: SparseVec, out: Float32Array): Float32Array {
-    const C = this.classes;
-    out.set(this.b);
-    for (let i = 0; i < x.idx.length; i++) {
-      const o = x.idx[i]! * C;
-      const v = x.val[i]!;
-      for (let c = 0; c < C; c++) out[c]! += v * this.w[o + c]!;
-    }
+    this.logitsOver(x, null, this.classes, out);
     return softmaxInPlace(out);
   }
 }

@@ -107,11 +107,19 @@ export class Lda {
   /** Unscaled logits w_c·x + b_c for x into out. */
   logitsInto(x: Float32Array, out: Float32Array): Float32Array {
     const { dim, classes, w, b } = this.state;
+    // four running sums: independent chains the JIT can overlap (about twice as fast as one)
+    const d4 = dim - (dim % 4);
     for (let c = 0; c < classes; c++) {
-      let s = b[c]!;
       const o = c * dim;
-      for (let i = 0; i < dim; i++) s += w[o + i]! * x[i]!;
-      out[c] = s;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let i = 0; i < d4; i += 4) {
+        s0 += w[o + i]! * x[i]!;
+        s1 += w[o + i + 1]! * x[i + 1]!;
+        s2 += w[o + i + 2]! * x[i + 2]!;
+        s3 += w[o + i + 3]! * x[i + 3]!;
+      }
+      for (let i = d4; i < dim; i++) s0 += w[o + i]! * x[i]!;
+      out[c] = b[c]! + (s0 + s1 + (s2 + s3));
     }
     return out;
   }
