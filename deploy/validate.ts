@@ -6,12 +6,12 @@
 //   node deploy/validate.ts
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { parseProviders } from '../services/executor/src/config.ts';
-import { checkUnknownFields, kubectlAvailable, render, renderTargets, validateSchemas, type K8sObject } from './k8s-check.ts';
+import { checkUnknownFields, deployRoot, kubectlAvailable, render, renderTargets, validateSchemas, type K8sObject } from './k8s-check.ts';
 
-const root = dirname(fileURLToPath(import.meta.url));
+const root = deployRoot;
 const repo = resolve(root, '..');
 
 function walk(dir: string): string[] {
@@ -31,7 +31,7 @@ const fail = (file: string, msg: string): void => {
   problems.push(`${relative(repo, file)}: ${msg}`);
 };
 
-export function checkWorkload(file: string, doc: Obj): void {
+function checkWorkload(file: string, doc: Obj): void {
   const name = String(get(doc, 'metadata', 'name'));
   const pod = get(doc, 'spec', 'template', 'spec');
   if (!isObj(pod)) return fail(file, `${name}: no pod template`);

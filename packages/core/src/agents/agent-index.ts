@@ -113,10 +113,10 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
   // The joint head reranks the experts' top candidates: trained against each card text's top JOINT_CANDIDATES
   // classes under the experts' product (its hardest negatives), at a fraction of a full softmax's cost per sample.
   let joint: SoftmaxHead | null = null;
+  const jointK = Math.min(agents.length, options.jointCandidates ?? JOINT_CANDIDATES);
   const jointOn = options.jointHead === undefined ? sampleAgent.length >= JOINT_MIN_TEXTS_PER_AGENT * agents.length : options.jointHead !== false;
   if (head && lda && sem && jointOn) {
-    const k = Math.min(agents.length, options.jointCandidates ?? JOINT_CANDIDATES);
-    const cands = sampleLex.map((lex, n) => expertsTop(head, lda, lex, sampleDense[n]!, sem.weight, k));
+    const cands = sampleLex.map((lex, n) => expertsTop(head, lda, lex, sampleDense[n]!, sem.weight, jointK));
     joint = SoftmaxHead.fit(sampleVecs, sampleAgent, f.dim, agents.length, { ...JOINT_HEAD, ...options.jointHead, denseFrom: f.lexDim, candidates: (n) => cands[n]! });
   }
   const categories = buildCategories(agents, taxonomy, taxTexts.map((t) => (t ? f.encode(t) : null)), centroids, f.dim, options.clusters);
@@ -133,7 +133,7 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
     ...(sem ? { semantic: sem } : {}),
     ...(head ? { head: { dim: head.dim, ...head.weights() } } : {}),
     ...(lda ? { lda: lda.state } : {}),
-    ...(joint ? { joint: { dim: joint.dim, denseFrom: joint.denseFrom, candidates: Math.min(agents.length, options.jointCandidates ?? JOINT_CANDIDATES), ...joint.weights() } } : {}),
+    ...(joint ? { joint: { dim: joint.dim, denseFrom: joint.denseFrom, candidates: jointK, ...joint.weights() } } : {}),
     centroids,
     ...(knnOn ? { samples: { vecs: sampleVecs, agent: sampleAgent } } : {}),
     ...(support ? { support } : {}),

@@ -13,8 +13,6 @@ export interface SoftmaxHeadOptions {
    * softmax per sample; serve it with `probsOver` on the same kind of candidates.
    */
   candidates?: (sample: number) => ArrayLike<number>;
-  /** A class whose gradient for a sample is below this is not updated for it (default 1e-5). */
-  gradSkip?: number;
   /**
    * Features from this index on form a dense block (every sample has all of them, e.g. a sentence embedding
    * appended to the hashes): stored class-major, so each class's share is one contiguous dot product.
@@ -80,7 +78,6 @@ export class SoftmaxHead {
     const active = new Uint32Array(classes + 1);
     const grad = new Float32Array(classes + 1);
     const total = epochs * xs.length;
-    const skip = opts.gradSkip ?? 1e-5;
     let step = 0;
     for (let e = 0; e < epochs; e++) {
       for (let i = order.length - 1; i > 0; i--) {
@@ -105,7 +102,7 @@ export class SoftmaxHead {
           if (!hasY) set[m++] = y;
           cs = set;
         }
-        head.logitsOver(x, opts.candidates ? cs : null, m, p);
+        const nd = head.logitsOver(x, opts.candidates ? cs : null, m, p);
         softmaxPrefix(p, m);
         const decay = 1 - lr * l2;
         // gradient per class; classes whose gradient is negligible are skipped, the rest updated row by row
@@ -113,7 +110,7 @@ export class SoftmaxHead {
         for (let k = 0; k < m; k++) {
           const c = cs[k]!;
           const g = p[k]! - (c === y ? 1 : 0);
-          if (g > -skip && g < skip) continue;
+          if (g > -1e-5 && g < 1e-5) continue;
           active[na] = c;
           grad[na++] = lr * g;
           head.b[c]! -= lr * g * 0.1;
@@ -127,8 +124,8 @@ export class SoftmaxHead {
             head.w[o] = head.w[o]! * decay - grad[k]! * v;
           }
         }
-        if (D > 0) {
-          const nd = head.gather(x);
+        if (nd > 0) {
+          // di/dv still hold x's dense entries, gathered by logitsOver above
           for (let k = 0; k < na; k++) {
             const base = block + active[k]! * D;
             const g = grad[k]!;
@@ -143,8 +140,11 @@ export class SoftmaxHead {
     return head;
   }
 
-  /** Logits of the first `m` classes of `cs` for x, into out[0..m); `cs` null = every class in order. */
-  private logitsOver(x: SparseVec, cs: ArrayLike<number> | null, m: number, out: Float32Array): void {
+  /**
+   * Logits of the first `m` classes of `cs` for x, into out[0..m); `cs` null = every class in order. Returns how
+   * many dense-block entries of x it gathered into di/dv (0 without a dense block).
+   */
+  private logitsOver(x: SparseVec, cs: ArrayLike<number> | null, m: number, out: Float32Array): number {
     const C = this.classes;
     const F = this.denseFrom;
     const w = this.w;
@@ -159,9 +159,9 @@ export class SoftmaxHead {
       else for (let k = 0; k < m; k++) out[k]! += v * w[o + cs[k]!]!;
     }
     const D = this.dim - F;
-    if (D === 0) return;
+    if (D === 0) return 0;
     const nd = this.gather(x);
-    if (nd === 0) return;
+    if (nd === 0) return 0;
     const block = F * C;
     const { di, dv } = this;
     // four running sums (independent chains), as in Lda.logitsInto
@@ -178,6 +178,7 @@ export class SoftmaxHead {
       for (let j = n4; j < nd; j++) s0 += dv[j]! * w[base + di[j]!]!;
       out[k]! += s0 + s1 + (s2 + s3);
     }
+    return nd;
   }
 
   /**
@@ -220,14 +221,6 @@ function softmaxPrefix(v: Float32Array, m: number): void {
 
 /** Logits → probabilities, in place (max-subtracted for stability); returns v. */
 export function softmaxInPlace(v: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (let c = 0; c < v.length; c++) if (v[c]! > max) max = v[c]!;
-  let sum = 0;
-  for (let c = 0; c < v.length; c++) {
-    const e = Math.exp(v[c]! - max);
-    v[c] = e;
-    sum += e;
-  }
-  for (let c = 0; c < v.length; c++) v[c]! /= sum;
+  softmaxPrefix(v, v.length);
   return v;
 }
