@@ -113,6 +113,9 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
   // The joint head reranks the experts' top candidates: trained against each card text's top JOINT_CANDIDATES
   // classes under the experts' product (its hardest negatives), at a fraction of a full softmax's cost per sample.
   let joint: SoftmaxHead | null = null;
+  if (options.jointCandidates !== undefined && !(Number.isInteger(options.jointCandidates) && options.jointCandidates >= 1)) {
+    throw new InvalidInputError(`jointCandidates must be an integer ≥ 1, got ${options.jointCandidates}`, 'jointCandidates');
+  }
   const jointK = Math.min(agents.length, options.jointCandidates ?? JOINT_CANDIDATES);
   const jointOn = options.jointHead === undefined ? sampleAgent.length >= JOINT_MIN_TEXTS_PER_AGENT * agents.length : options.jointHead !== false;
   if (head && lda && sem && jointOn) {

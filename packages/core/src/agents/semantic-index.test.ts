@@ -117,6 +117,7 @@ describe('semantic agent index', () => {
     expect(fitAgentIndex(few, taxonomy, { semantic }).joint).toBeUndefined();
     expect(fitAgentIndex(few, taxonomy, { semantic, jointHead: {} }).joint).toBeDefined();
     expect(fitAgentIndex(agents, taxonomy, { semantic }).joint).toBeDefined();
+    for (const bad of [0, -1, 2.5]) expect(() => fitAgentIndex(agents, taxonomy, { semantic, jointCandidates: bad })).toThrow(/jointCandidates must be an integer ≥ 1/);
   });
 
   it('semantic agent index - refuses a fit loaded with another encoder or for other agents', () => {
