@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildAgentIndex, calibrateThreshold, indexTexts, thresholdMetrics, type AgentIndexOptions, type AgentSpec, type CalibrationSample, type Taxonomy } from '@moma/core';
+import { agentIndexFromState, calibrateThreshold, fitAgentIndex, indexTexts, thresholdMetrics, type AgentIndexOptions, type AgentSpec, type CalibrationSample, type Taxonomy } from '@moma/core';
 import type { SemanticSource } from './encoders.ts';
 import { EvalInputError } from './errors.ts';
 
@@ -56,7 +56,7 @@ export interface ClincMetrics {
   encoder: string;
   /** With a semantic encoder: whether the joint reranker answered after the experts' product. */
   jointReranker?: boolean;
-  /** With a semantic encoder: share of test queries the lexical expert answered alone (the fast path); null without. */
+  /** With a semantic encoder: share of test queries the lexical expert answered alone (paths fast and fast-reject); null without. */
   fastPathShare: number | null;
 }
 
@@ -158,13 +158,18 @@ function evalClincRows(file: string, rows: readonly Row[], options: AgentIndexOp
   if (!testRows.some((r) => !r.oos)) throw new EvalInputError(`${file}: no in-scope test rows to score`);
   log(`clinc: fitting ${agents.length} agents from ${file}`);
   const t0 = performance.now();
-  const index = buildAgentIndex(agents, taxonomy, options);
+  const state = fitAgentIndex(agents, taxonomy, options);
   const fitSeconds = (performance.now() - t0) / 1000;
+  const index = agentIndexFromState(state, agents, options);
+  // without rejection every query goes to an agent, so nothing is rejected early either
+  const forced = options.semantic ? agentIndexFromState(state, agents, { ...options, fastReject: 0 }) : index;
   type Sample = CalibrationSample & { cat: string; fast: boolean; support: number };
   const sample = (r: Row): Sample => {
     const c = index.classify(r.text);
     const top = c.candidates[0];
-    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '', fast: c.path === 'fast', support: c.support ?? 1 };
+    // support: 1 where the lexical expert was sure of an agent, 0 where it was sure there is none
+    const support = c.path === 'fast-reject' ? 0 : (c.support ?? 1);
+    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '', fast: c.path === 'fast' || c.path === 'fast-reject', support };
   };
   const rejectionOf = (val: readonly CalibrationSample[], test: readonly CalibrationSample[]): ClincRejection => {
     const cal = calibrateThreshold(val);
@@ -182,6 +187,7 @@ function evalClincRows(file: string, rows: readonly Row[], options: AgentIndexOp
   log('clinc: scoring test');
   const test = testRows.map(sample);
   const ins = test.filter((s) => s.inScope);
+  const insForced = forced === index ? ins.map((s) => s.correct) : testRows.filter((r) => !r.oos).map((r) => forced.classify(r.text).candidates[0]?.agentId === r.intent);
   const testOos = test.length - ins.length;
   const valOos = valRows.filter((r) => r.oos).length;
   let rejection: ClincRejection | null = null;
@@ -212,7 +218,7 @@ function evalClincRows(file: string, rows: readonly Row[], options: AgentIndexOp
     testInScope: ins.length,
     testOos,
     valOos,
-    inScopeAccuracyNoReject: ins.filter((s) => s.correct).length / ins.length,
+    inScopeAccuracyNoReject: insForced.filter(Boolean).length / ins.length,
     domainAccuracy: domOk / ins.length,
     rejection,
     rejectionSupport,

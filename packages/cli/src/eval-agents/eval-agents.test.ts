@@ -254,7 +254,14 @@ describe('eval-agents', () => {
     expect(c.clinc!.inScopeAccuracyNoReject).toBe(a.clinc!.inScopeAccuracyNoReject);
     const t = await run(['--clinc', p, '--encoder', 'use', '--quiet'], cache);
     expect(t.out).toContain('encoder lexical + fake-words-64 (product of experts + joint reranker)');
-    expect(t.out).toMatch(/\| test queries answered by the fast path \(lexical expert alone\) \| [\d.]+% \|/);
+    expect(t.out).toMatch(/\| test queries answered without the semantic encoder \(fast path: the lexical expert sure of an agent, or of none\) \| [\d.]+% \|/);
+    // --fast-reject 0: no query is rejected before the encoder, so at most as many skip it; without rejection nothing changes
+    const off = await runJson(['--clinc', p, '--encoder', 'use', '--fast-reject', '0'], cache);
+    const high = await runJson(['--clinc', p, '--encoder', 'use', '--fast-reject', '0.5'], cache);
+    expect(off.clinc!.fastPathShare).toBeLessThanOrEqual(a.clinc!.fastPathShare!);
+    expect(high.clinc!.fastPathShare).toBeGreaterThan(off.clinc!.fastPathShare!);
+    expect(off.clinc!.inScopeAccuracyNoReject).toBe(a.clinc!.inScopeAccuracyNoReject);
+    expect(high.clinc!.inScopeAccuracyNoReject).toBe(a.clinc!.inScopeAccuracyNoReject);
   });
 
   it('eval-agents - --clinc takes the folder; no OOS rows means no rejection metrics', async () => {
@@ -285,6 +292,9 @@ describe('eval-agents', () => {
     [['--sgd', SGD, '--seed', 'abc'], /--seed must be an integer/],
     [['--sgd', SGD, '--encoder', 'bert'], /--encoder must be one of lexical, use \(got "bert"\)/],
     [['--sgd', NO_OOS], /no SGD dev split there/],
+    [['--clinc', NO_OOS, '--fast-reject', '0.1'], /--fast-reject applies with --encoder use only/],
+    [['--clinc', NO_OOS, '--encoder', 'use', '--fast-reject', '1'], /--fast-reject must be a number in \[0, 1\) \(got "1"\)/],
+    [['--clinc', NO_OOS, '--encoder', 'use', '--fast-reject', 'x'], /--fast-reject must be a number in \[0, 1\)/],
   ])('eval-agents - bad input %j exits with 2 and a clear message', async (argv, msg) => {
     const r = await run(argv);
     expect(r.code).toBe(2);

@@ -12,7 +12,7 @@ import { resolveSgdLayout, SGD_SPLITS } from './sgd-data.ts';
 export type { EvalAgentsResult } from './format.ts';
 export { EvalInputError } from './errors.ts';
 
-const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|test] [--no-sgdx]] [--encoder ${ENCODERS.join('|')}] [--seed N] [--no-cache] [--quiet] [--json]
+const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|test] [--no-sgdx]] [--encoder ${ENCODERS.join('|')} [--fast-reject X]] [--seed N] [--no-cache] [--quiet] [--json]
   --clinc PATH   CLINC150 clinc150.jsonl, or the folder that holds it
   --sgd DIR      Schema-Guided Dialogue in the upstream layout: a split folder (schema.json + dialogues_*.json[.gz]),
                  or a root with <split>/ (or raw/<split>/) under it; train/ must sit beside the split
@@ -20,6 +20,8 @@ const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|te
   --no-sgdx      skip the SGD-X schema variants (sgd_x/v1..v5/<split>/schema.json)
   --encoder E    lexical (default): the hashed n-gram index alone; use: add the Universal Sentence Encoder as a second
                  expert (every text is embedded once with the full model and kept in the vector cache)
+  --fast-reject X  with use: the lexical pass's best agent score below which a query is out of scope without the
+                 encoder (default 0.1; 0 = off)
   --seed N       seed of the classifier and shift-detector training (default ${DEFAULT_SEED})
   --no-cache     refit the SGD policy even when a fit for the same inputs is cached, and with --encoder use re-embed
                  every text (nothing is read from or written to the cache)
@@ -42,6 +44,8 @@ export interface EvaluateOptions {
   cacheDir?: string | null;
   /** 'lexical' (default) or 'use' (the sentence encoder as a second expert). */
   encoder?: EncoderName;
+  /** With a semantic encoder: AgentIndexOptions.fastReject (default: the index's). */
+  fastReject?: number;
   /** Tests: a stand-in for the sentence encoder. */
   semanticModel?: SemanticSourceOptions['model'];
 }
@@ -54,10 +58,12 @@ export async function evaluateAgents(opts: EvaluateOptions, log: (m: string) => 
   const seed = opts.seed ?? DEFAULT_SEED;
   const cacheDir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
   const src = await semanticSource(opts.encoder ?? 'lexical', { cacheDir, log, ...(opts.semanticModel ? { model: opts.semanticModel } : {}) });
+  if (opts.fastReject !== undefined && !src) throw new EvalInputError('--fast-reject applies with --encoder use only');
+  const fastReject = opts.fastReject !== undefined ? { fastReject: opts.fastReject } : {};
   const out: EvalAgentsResult = {};
   try {
-    if (clinc) out.clinc = src ? await evalClincSemantic(clinc, src, { head: { seed } }, log) : evalClinc(clinc, { head: { seed } }, log);
-    if (sgd) out.sgd = await evalSgd(sgd, { seed, sgdx: opts.sgdx ?? true, cacheDir, log, ...(src ? { semantic: src } : {}) });
+    if (clinc) out.clinc = src ? await evalClincSemantic(clinc, src, { head: { seed }, ...fastReject }, log) : evalClinc(clinc, { head: { seed } }, log);
+    if (sgd) out.sgd = await evalSgd(sgd, { seed, sgdx: opts.sgdx ?? true, cacheDir, log, ...(src ? { semantic: src } : {}), ...fastReject });
   } finally {
     src?.dispose();
   }
@@ -79,6 +85,12 @@ function parseSeed(s: string | undefined): number | undefined {
   return Number(s);
 }
 
+function parseFastReject(s: string): number {
+  const x = Number(s);
+  if (s.trim() === '' || !(x >= 0 && x < 1)) throw new EvalInputError(`--fast-reject must be a number in [0, 1) (got "${s}")`);
+  return x;
+}
+
 /** `moma eval-agents ...`: prints one JSON object with --json, otherwise readable tables. Returns the exit code. */
 export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Promise<number> {
   const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
@@ -97,6 +109,7 @@ export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Prom
         split: { type: 'string' },
         seed: { type: 'string' },
         encoder: { type: 'string' },
+        'fast-reject': { type: 'string' },
         sgdx: { type: 'boolean', default: true },
         cache: { type: 'boolean', default: true },
         quiet: { type: 'boolean', short: 'q', default: false },
@@ -125,6 +138,7 @@ export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Prom
         ...(values.sgd !== undefined ? { sgd: values.sgd } : {}),
         ...(values.split !== undefined ? { split: values.split } : {}),
         ...(values.seed !== undefined ? { seed: parseSeed(values.seed)! } : {}),
+        ...(values['fast-reject'] !== undefined ? { fastReject: parseFastReject(values['fast-reject']) } : {}),
         sgdx: values.sgdx,
         cacheDir: !values.cache ? null : io.cacheDir !== undefined ? io.cacheDir : defaultCacheDir(),
         ...(io.semanticModel ? { semanticModel: io.semanticModel } : {}),

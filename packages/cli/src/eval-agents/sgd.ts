@@ -45,7 +45,7 @@ export interface SgdMetrics extends ReplayMetrics {
   split: SgdSplit;
   /** 'lexical', or the semantic encoder's id (--encoder use). */
   encoder: string;
-  /** With a semantic encoder: share of evaluated turns the lexical expert answered alone (FSM run); null without. */
+  /** With a semantic encoder: share of evaluated turns the lexical expert answered alone (paths fast and fast-reject, FSM run); null without. */
   fastPathShare: number | null;
   /** The evaluated split folder, its schema and the dialogue files read. */
   dir: string;
@@ -175,13 +175,14 @@ function shiftSamples(dialogues: readonly SgdDialogue[]): ShiftSample[] {
 }
 
 const fitShift = (dialogues: readonly SgdDialogue[], seed: number): ShiftDetector => ShiftDetector.fit(shiftSamples(dialogues), { head: { seed } });
-const indexOptions = (contextWeight: number, shift: ShiftDetector, seed: number, semantic?: Encoder): AgentIndexOptions => ({
+const indexOptions = (contextWeight: number, shift: ShiftDetector, seed: number, semantic?: Encoder, fastReject?: number): AgentIndexOptions => ({
   contextWeight,
   shift,
   dim: DIM,
   weights: WEIGHTS,
   head: { ...HEAD, seed },
   ...(semantic ? { semantic } : {}),
+  ...(fastReject !== undefined ? { fastReject } : {}),
 });
 /** The dialogues of SGD train the knobs are fitted on (the detector is fitted on the others). */
 const tuneThird = (all: readonly SgdDialogue[]): SgdDialogue[] => all.filter((_, i) => i % 3 === 0);
@@ -190,7 +191,7 @@ const tuneThird = (all: readonly SgdDialogue[]): SgdDialogue[] => all.filter((_,
  * Fits the generic knobs (context weight, margins, shift cut-offs) on SGD train, whose services differ from dev's:
  * the shift detector is fitted on two thirds of the train dialogues and the knobs on the remaining third.
  */
-export function fitSgdPolicy(agents: readonly AgentSpec[], all: readonly SgdDialogue[], seed: number, log: (m: string) => void, semantic?: Encoder): Fitted {
+export function fitSgdPolicy(agents: readonly AgentSpec[], all: readonly SgdDialogue[], seed: number, log: (m: string) => void, semantic?: Encoder, fastReject?: number): Fitted {
   const tune = tuneThird(all);
   const rest = all.filter((_, i) => i % 3 !== 0);
   const shift = fitShift(rest.length ? rest : all, seed);
@@ -198,7 +199,7 @@ export function fitSgdPolicy(agents: readonly AgentSpec[], all: readonly SgdDial
   let best: Fitted | null = null;
   for (const contextWeight of GRID.contextWeight) {
     log(`sgd: fitting policy on train (context weight ${contextWeight})`);
-    const cls = acceptAll(classifyAll(agents, tune, indexOptions(contextWeight, shift, seed, semantic)));
+    const cls = acceptAll(classifyAll(agents, tune, indexOptions(contextWeight, shift, seed, semantic, fastReject)));
     for (const switchMargin of GRID.switchMargin) {
       for (const awaitingMargin of GRID.awaitingMargin) {
         for (const shiftThreshold of GRID.shiftThreshold) {
@@ -231,6 +232,8 @@ export interface EvalSgdOptions {
   log?: (m: string) => void;
   /** The sentence encoder as a second expert (--encoder use): every card text and turn is embedded first. */
   semantic?: SemanticSource;
+  /** With `semantic`: AgentIndexOptions.fastReject. */
+  fastReject?: number;
 }
 
 export async function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): Promise<SgdMetrics> {
@@ -258,7 +261,7 @@ export async function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): Promise<
     semantic = src.lookup(texts);
   }
   const encoder = semantic?.id ?? 'lexical';
-  const key = cacheKey({ v: 1, code: codeFingerprint(), agents: trainAgents, dialogues: trainDialogues, seed, DIM, WEIGHTS, HEAD, GRID, ...(semantic ? { encoder } : {}) });
+  const key = cacheKey({ v: 1, code: codeFingerprint(), agents: trainAgents, dialogues: trainDialogues, seed, DIM, WEIGHTS, HEAD, GRID, ...(semantic ? { encoder } : {}), ...(opts.fastReject !== undefined ? { fastReject: opts.fastReject } : {}) });
   const ref = opts.cacheDir === null ? null : cacheRef(opts.cacheDir, 'sgd-policy', key);
   let fitted = ref ? readCache(ref, isFitted) : undefined;
   const fit: SgdFitInfo = { cached: fitted !== undefined, key, file: ref?.file ?? null, seconds: 0 };
@@ -266,7 +269,7 @@ export async function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): Promise<
     log(`sgd: using the cached fit ${ref!.file}`);
   } else {
     const t0 = performance.now();
-    fitted = fitSgdPolicy(trainAgents, trainDialogues, seed, log, semantic);
+    fitted = fitSgdPolicy(trainAgents, trainDialogues, seed, log, semantic, opts.fastReject);
     fit.seconds = (performance.now() - t0) / 1000;
     if (ref && !writeCache(ref, fitted)) fit.file = null;
   }
@@ -276,11 +279,11 @@ export async function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): Promise<
   const shift = fitShift(trainDialogues, seed);
   const run = (schema: string, variant: boolean) => {
     const agents = sgdAgents(schema, variant);
-    const cls = acceptAll(classifyAll(agents, dialogues, indexOptions(contextWeight, shift, seed, semantic)));
+    const cls = acceptAll(classifyAll(agents, dialogues, indexOptions(contextWeight, shift, seed, semantic, opts.fastReject)));
     const fsm = score(dialogues, replayFsm(dialogues, cls, agents.map((a) => a.id), policy));
-    const stateless = statelessAll(agents, dialogues, { dim: DIM, weights: WEIGHTS, head: { ...HEAD, seed }, ...(semantic ? { semantic } : {}) });
+    const stateless = statelessAll(agents, dialogues, { dim: DIM, weights: WEIGHTS, head: { ...HEAD, seed }, ...(semantic ? { semantic } : {}), ...(opts.fastReject !== undefined ? { fastReject: opts.fastReject } : {}) });
     const turns = cls.reduce((n, d) => n + d.length, 0);
-    const fast = cls.reduce((n, d) => n + d.filter((c) => c.path === 'fast').length, 0);
+    const fast = cls.reduce((n, d) => n + d.filter((c) => c.path === 'fast' || c.path === 'fast-reject').length, 0);
     return { agents, fsm, stateless: score(dialogues, stateless), stateless1: stateless, fastPathShare: semantic ? fast / turns : null };
   };
   log(`sgd: replaying ${dialogues.length} ${layout.split} dialogues`);

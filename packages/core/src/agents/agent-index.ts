@@ -18,10 +18,12 @@ const SEMANTIC_HEAD = { epochs: 4, learningRate: 1.5 };
 // epoch costs (nnz + dim) × candidates per sample.
 const JOINT_HEAD = { epochs: 6, learningRate: 1.5 };
 const JOINT_CANDIDATES = 16;
-// A discriminative head over ~33,000 features needs examples: below this many card texts per agent (SGD's
-// description-only cards have 3-4) it fits them too closely, and the experts' product (whose semantic scale is fitted
-// on held-out rows) does better. CLINC150 has 100 per agent.
-const JOINT_MIN_TEXTS_PER_AGENT = 10;
+// Cards with examples (CLINC150: 100 texts per agent) or with descriptions only (SGD: 3-4). Below this many card
+// texts per agent the joint head over ~33,000 features fits them too closely (the experts' product, whose semantic
+// scale is fitted on held-out rows, does better), and the lexical pass scores every agent too low to reject on: SGD
+// dev, where every turn is in scope, lost 1.3 points with fast-reject at 0.1 (24.5% of its turns rejected early).
+const MIN_TEXTS_PER_AGENT = 10;
+const FAST_REJECT = 0.1;
 
 export interface Category {
   id: string;
@@ -50,6 +52,8 @@ export interface AgentIndexState {
   /** Semantic vectors of the card texts (rows × semantic dim, grouped by agent in order): only with semanticSupport. */
   support?: { vecs: Float32Array; agent: Uint32Array };
   categories: Category[];
+  /** Card texts the fit saw (absent in files written before it was recorded: fast-reject then stays off by default). */
+  texts?: number;
 }
 
 /**
@@ -117,7 +121,7 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
     throw new InvalidInputError(`jointCandidates must be an integer ≥ 1, got ${options.jointCandidates}`, 'jointCandidates');
   }
   const jointK = Math.min(agents.length, options.jointCandidates ?? JOINT_CANDIDATES);
-  const jointOn = options.jointHead === undefined ? sampleAgent.length >= JOINT_MIN_TEXTS_PER_AGENT * agents.length : options.jointHead !== false;
+  const jointOn = options.jointHead === undefined ? sampleAgent.length >= MIN_TEXTS_PER_AGENT * agents.length : options.jointHead !== false;
   if (head && lda && sem && jointOn) {
     const cands = sampleLex.map((lex, n) => expertsTop(head, lda, lex, sampleDense[n]!, sem.weight, jointK));
     joint = SoftmaxHead.fit(sampleVecs, sampleAgent, f.dim, agents.length, { ...JOINT_HEAD, ...options.jointHead, denseFrom: f.lexDim, candidates: (n) => cands[n]! });
@@ -141,6 +145,7 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
     ...(knnOn ? { samples: { vecs: sampleVecs, agent: sampleAgent } } : {}),
     ...(support ? { support } : {}),
     categories,
+    texts: sampleAgent.length,
   };
 }
 
@@ -207,6 +212,12 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
   const shiftCutoff = options.shiftContextCutoff ?? 0.5;
   // CLINC150 test: at 0.7 two thirds of the queries skip the semantic encoder, at no loss of accuracy
   const fastAt = options.fastPath ?? 0.7;
+  if (options.fastReject !== undefined && !(options.fastReject >= 0 && options.fastReject < 1)) {
+    throw new InvalidInputError(`fastReject must be in [0, 1), got ${options.fastReject}`, 'fastReject');
+  }
+  // by default only over cards with examples; never above the threshold (a query it would accept is not rejected early)
+  const richCards = state.texts !== undefined && state.texts >= MIN_TEXTS_PER_AGENT * agents.length;
+  const rejectBelow = Math.min(options.fastReject ?? (richCards ? FAST_REJECT : 0), threshold);
   // rows of each agent's card texts in state.support (grouped by agent in order)
   const supportRows: Array<[number, number]> = agents.map(() => [0, 0]);
   if (state.support && sem) {
@@ -328,6 +339,7 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
         // the fast path: the lexical expert alone, kept when it is sure
         scores = scoreAgents(lexQ, lexQ, null);
         if (maxOf(probs) >= fastAt) path = 'fast';
+        else if (rejectBelow > 0 && maxOf(scores) < rejectBelow) path = 'fast-reject';
         else {
           given = vectorsFor(text, ctx);
           if (!given) path = 'needs-semantic';
@@ -393,7 +405,7 @@ function expertsTop(head: SoftmaxHead, lda: Lda, lex: SparseVec, dense: Float32A
   return topIndices(p, k);
 }
 
-function maxOf(v: Float32Array): number {
+function maxOf(v: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < v.length; i++) if (v[i]! > m) m = v[i]!;
   return m;

@@ -35,6 +35,7 @@ export function encodeAgentIndex(state: AgentIndexState, key: string): Uint8Arra
     samples: state.samples ? { vecs: state.samples.vecs.map(vec), agent: state.samples.agent } : null,
     ...(state.support ? { support: { vecs: put(state.support.vecs), agent: put(state.support.agent) } } : {}),
     categories: state.categories.map((c) => ({ id: c.id, members: c.members, text: c.text ? vec(c.text) : null })),
+    ...(state.texts !== undefined ? { texts: state.texts } : {}),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const out = new Uint8Array(8 + json.byteLength + pad(json.byteLength) + offset);
@@ -101,6 +102,7 @@ export function decodeAgentIndex(bytes: Uint8Array): { key: string; state: Agent
     ...(h.samples ? { samples: { vecs: h.samples.vecs.map(vec), agent: h.samples.agent } } : {}),
     ...(h.support ? { support: { vecs: get(h.support.vecs) as Float32Array, agent: get(h.support.agent) as Uint32Array } } : {}),
     categories: h.categories.map((c: { id: string; members: number[]; text: { i: Ref; v: Ref } | null }): Category => ({ id: c.id, members: c.members, text: c.text ? vec(c.text) : null })),
+    ...(typeof h.texts === 'number' ? { texts: h.texts } : {}),
   };
   return { key: h.key, state };
 }

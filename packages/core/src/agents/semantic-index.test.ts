@@ -54,6 +54,42 @@ describe('semantic agent index', () => {
     expect(same / fast.length).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('semantic agent index - fast-reject: a query no agent resembles even lexically is out of scope without the encoder', () => {
+    const calls: string[] = [];
+    const counting: Encoder = { ...semantic, encode: (t) => (calls.push(t), semantic.encode(t)) };
+    const s = fitAgentIndex(agents, taxonomy, { semantic: counting });
+    const cut = 0.2;
+    const rejecting = agentIndexFromState(s, agents, { semantic: counting, fastReject: cut });
+    const never = agentIndexFromState(s, agents, { semantic: counting, fastReject: 0 });
+    const oos = data.test.filter((r) => r.intent === 'oos');
+    const rejected = oos.filter((r) => rejecting.classify(r.text).path === 'fast-reject');
+    expect(rejected.length).toBeGreaterThan(0);
+    calls.length = 0;
+    for (const r of rejected) {
+      const c = rejecting.classify(r.text);
+      expect(c.inScope).toBe(false);
+      expect(c.candidates[0]?.score ?? 0).toBeLessThan(cut);
+    }
+    expect(calls).toEqual([]);
+    // turned off, the same queries pay the encoder
+    for (const r of rejected) expect(never.classify(r.text).path).not.toBe('fast-reject');
+    expect(calls.length).toBeGreaterThan(0);
+    expect(() => agentIndexFromState(s, agents, { semantic, fastReject: 1 })).toThrow(/fastReject must be in \[0, 1\)/);
+    // by default it is on over cards with examples (≥ 10 texts per agent) and off over description-only cards
+    // (with 8 agents the head alone never scores below 1/8 × 0.85: half-weight centroids let gibberish score under 0.1)
+    const weights = { head: 0.5, knn: 0, centroid: 0.5 };
+    const byDefault = agentIndexFromState(s, agents, { semantic, weights });
+    const at01 = agentIndexFromState(s, agents, { semantic, weights, fastReject: 0.1 });
+    const probes = [...data.test.map((r) => r.text), 'zzqx vrrp wlkj'];
+    expect(probes.map((t) => byDefault.classify(t).path)).toEqual(probes.map((t) => at01.classify(t).path));
+    expect(byDefault.classify('zzqx vrrp wlkj').path).toBe('fast-reject');
+    expect(agentIndexFromState({ ...s, texts: 3 * agents.length }, agents, { semantic, weights }).classify('zzqx vrrp wlkj').path).not.toBe('fast-reject');
+    const few = agents.map((a) => ({ ...a, card: { ...a.card, skills: a.card.skills.map((k) => ({ ...k, examples: k.examples.slice(0, 3) })) } }));
+    const sparse = buildAgentIndex(few, taxonomy, { semantic });
+    expect(oos.some((r) => sparse.classify(r.text).path === 'fast-reject')).toBe(false);
+    expect(oos.some((r) => buildAgentIndex(few, taxonomy, { semantic, fastReject: 0.5 }).classify(r.text).path === 'fast-reject')).toBe(true);
+  });
+
   it('semantic agent index - vectors supplied by the caller give the same answer as the index encoding them itself', () => {
     const table = new Map([...indexTexts(agents, taxonomy)].map((t) => [t, semantic.encode(t)]));
     const lookup = new LookupEncoder(semantic.id, semantic.dim, table);
@@ -139,6 +175,8 @@ describe('agent index file', () => {
       expect(key).toBe('key-1');
       // with a semantic encoder the joint reranker is part of the fit, and of the file
       expect(back.joint?.candidates).toBe(semanticOpt.semantic ? state.joint!.candidates : undefined);
+      // and the card-text count that turns fast-reject on
+      expect(back.texts).toBe(state.texts);
       const a = agentIndexFromState(state, agents, semanticOpt);
       const b = agentIndexFromState(back, agents, semanticOpt);
       for (const r of data.test) expect(b.classify(r.text)).toEqual(a.classify(r.text));
