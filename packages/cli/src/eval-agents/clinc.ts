@@ -163,13 +163,13 @@ function evalClincRows(file: string, rows: readonly Row[], options: AgentIndexOp
   const index = agentIndexFromState(state, agents, options);
   // without rejection every query goes to an agent, so nothing is rejected early either
   const forced = options.semantic ? agentIndexFromState(state, agents, { ...options, fastReject: 0 }) : index;
-  type Sample = CalibrationSample & { cat: string; fast: boolean; support: number };
+  type Sample = CalibrationSample & { cat: string; fast: boolean; rejectedEarly: boolean; support: number };
   const sample = (r: Row): Sample => {
     const c = index.classify(r.text);
     const top = c.candidates[0];
     // support: 1 where the lexical expert was sure of an agent, 0 where it was sure there is none
     const support = c.path === 'fast-reject' ? 0 : (c.support ?? 1);
-    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '', fast: c.path === 'fast' || c.path === 'fast-reject', support };
+    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '', fast: c.path === 'fast' || c.path === 'fast-reject', rejectedEarly: c.path === 'fast-reject', support };
   };
   const rejectionOf = (val: readonly CalibrationSample[], test: readonly CalibrationSample[]): ClincRejection => {
     const cal = calibrateThreshold(val);
@@ -187,7 +187,8 @@ function evalClincRows(file: string, rows: readonly Row[], options: AgentIndexOp
   log('clinc: scoring test');
   const test = testRows.map(sample);
   const ins = test.filter((s) => s.inScope);
-  const insForced = forced === index ? ins.map((s) => s.correct) : testRows.filter((r) => !r.oos).map((r) => forced.classify(r.text).candidates[0]?.agentId === r.intent);
+  // only the queries rejected early answer differently with nothing rejected early
+  const insForced = testRows.filter((_, i) => test[i]!.inScope).map((r, i) => (ins[i]!.rejectedEarly ? forced.classify(r.text).candidates[0]?.agentId === r.intent : ins[i]!.correct));
   const testOos = test.length - ins.length;
   const valOos = valRows.filter((r) => r.oos).length;
   let rejection: ClincRejection | null = null;

@@ -21,7 +21,7 @@ const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|te
   --encoder E    lexical (default): the hashed n-gram index alone; use: add the Universal Sentence Encoder as a second
                  expert (every text is embedded once with the full model and kept in the vector cache)
   --fast-reject X  with use: the lexical pass's best agent score below which a query is out of scope without the
-                 encoder (default 0.1; 0 = off)
+                 encoder (default: 0.1 over cards with at least 10 texts per agent, else 0 = off)
   --seed N       seed of the classifier and shift-detector training (default ${DEFAULT_SEED})
   --no-cache     refit the SGD policy even when a fit for the same inputs is cached, and with --encoder use re-embed
                  every text (nothing is read from or written to the cache)

@@ -261,7 +261,8 @@ export async function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): Promise<
     semantic = src.lookup(texts);
   }
   const encoder = semantic?.id ?? 'lexical';
-  const key = cacheKey({ v: 1, code: codeFingerprint(), agents: trainAgents, dialogues: trainDialogues, seed, DIM, WEIGHTS, HEAD, GRID, ...(semantic ? { encoder } : {}), ...(opts.fastReject !== undefined ? { fastReject: opts.fastReject } : {}) });
+  const fastReject = opts.fastReject !== undefined ? { fastReject: opts.fastReject } : {};
+  const key = cacheKey({ v: 1, code: codeFingerprint(), agents: trainAgents, dialogues: trainDialogues, seed, DIM, WEIGHTS, HEAD, GRID, ...(semantic ? { encoder } : {}), ...fastReject });
   const ref = opts.cacheDir === null ? null : cacheRef(opts.cacheDir, 'sgd-policy', key);
   let fitted = ref ? readCache(ref, isFitted) : undefined;
   const fit: SgdFitInfo = { cached: fitted !== undefined, key, file: ref?.file ?? null, seconds: 0 };
@@ -281,7 +282,7 @@ export async function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): Promise<
     const agents = sgdAgents(schema, variant);
     const cls = acceptAll(classifyAll(agents, dialogues, indexOptions(contextWeight, shift, seed, semantic, opts.fastReject)));
     const fsm = score(dialogues, replayFsm(dialogues, cls, agents.map((a) => a.id), policy));
-    const stateless = statelessAll(agents, dialogues, { dim: DIM, weights: WEIGHTS, head: { ...HEAD, seed }, ...(semantic ? { semantic } : {}), ...(opts.fastReject !== undefined ? { fastReject: opts.fastReject } : {}) });
+    const stateless = statelessAll(agents, dialogues, { dim: DIM, weights: WEIGHTS, head: { ...HEAD, seed }, ...(semantic ? { semantic } : {}), ...fastReject });
     const turns = cls.reduce((n, d) => n + d.length, 0);
     const fast = cls.reduce((n, d) => n + d.filter((c) => c.path === 'fast' || c.path === 'fast-reject').length, 0);
     return { agents, fsm, stateless: score(dialogues, stateless), stateless1: stateless, fastPathShare: semantic ? fast / turns : null };
