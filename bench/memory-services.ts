@@ -143,6 +143,10 @@ function envFor(name: string, extra: Record<string, string>): NodeJS.ProcessEnv 
     ...extra,
   };
   if (args['without-redis'].split(',').includes(name)) delete env.REDIS_URL;
+  // an idle executor calls no provider, but it needs one configured to start: a keyless one on this machine
+  if (name === 'executor' && !env.MOMA_PROVIDERS && !env.MOMA_PROVIDERS_FILE && !env.OPENAI_API_KEY) {
+    env.MOMA_PROVIDERS = JSON.stringify([{ name: 'local', baseUrl: 'http://127.0.0.1:9/v1', models: ['*'] }]);
+  }
   return env;
 }
 

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { holdOutTasks, loadDataset } from './data/load.ts';
+import type { RouterArtifact } from '@moma/core';
+import { holdOutTasks, loadDataset, parseModelAliases, renameModels } from './data/load.ts';
 import type { Prices } from './data/format.ts';
 import { readPrices } from './data/prices.ts';
 import { readArtifactDir } from './llm/artifact-files.ts';
@@ -10,11 +11,12 @@ import { markdownReport } from './llm/report.ts';
 import { progressBar } from './progress.ts';
 import { initTf } from './tf.ts';
 
-const USAGE = `moma eval --data PATH [--data PATH ...] [--artifact DIR [--rows all|test] [--knn-train PATH]] [--prices FILE]
+const USAGE = `moma eval --data PATH [--data PATH ...] [--artifact DIR [--rows all|test] [--knn-train PATH] [--model-alias FROM=TO ...]] [--prices FILE]
           [--split data|tasks] [--encoder lexical|static|fused] [--semantic-weight W] [--json] [--dim N] [--seed N] [--k N] [--quiet]
   Without --artifact: trains the router on the data's train split and scores its test split. With --artifact: scores
   that trained artifact on the data (all rows by default: a held-out file) without retraining, on the models both
-  know. Reported per task and for all tasks: AIQ, max quality, cost at the best single model's quality, the modes
+  know; --model-alias FROM=TO evaluates the data's model FROM as the artifact's TO (the same model named differently
+  by another benchmark, e.g. mistralai/mixtral-8x7b-chat=mistralai/Mixtral-8x7B-Instruct-v0.1). Reported per task and for all tasks: AIQ, max quality, cost at the best single model's quality, the modes
   (and APGR/CPT for two models), beside the baselines: zero router, kNN (with --knn-train when evaluating an
   artifact), MLP (when training), random (measured over 200 seeds), oracle, best single.
   Data: routing-data files or folders, or RouterBench / RouteLLM / LLMRouter files (see moma data --help).
@@ -33,14 +35,22 @@ export async function runEvalOn(
   data: string | string[],
   opts: { dim: number; seed: number; k: number; quiet: boolean; prices?: Prices; byTask?: boolean; encoder?: EncoderChoice; semanticWeight?: number; multiTurn?: MultiTurnOptions },
 ): Promise<EvalResult> {
+  return (await trainAndEval(data, opts)).result;
+}
+
+/** runEvalOn, also returning the artifact it trained (to score it on other data). */
+export async function trainAndEval(
+  data: string | string[],
+  opts: Parameters<typeof runEvalOn>[1],
+): Promise<{ result: EvalResult; artifact: RouterArtifact }> {
   const semantic = await semanticPlan(opts.encoder ?? DEFAULT_ENCODER, opts.semanticWeight);
   await initTf('wasm');
   const loaded = loadDataset(data, opts.prices ? { prices: opts.prices } : {});
   const ds = opts.byTask ? holdOutTasks(loaded) : loaded;
   const bar = progressBar(`eval ${ds.name}`, opts.quiet);
-  const { result } = evaluate(ds, { dim: opts.dim, seed: opts.seed, knnK: opts.k, onProgress: bar.update, ...(semantic ? { semantic } : {}), ...(opts.multiTurn ? { multiTurn: opts.multiTurn } : {}) });
+  const { result, trained } = evaluate(ds, { dim: opts.dim, seed: opts.seed, knnK: opts.k, onProgress: bar.update, ...(semantic ? { semantic } : {}), ...(opts.multiTurn ? { multiTurn: opts.multiTurn } : {}) });
   bar.stop();
-  return result;
+  return { result, artifact: trained.artifact };
 }
 
 export async function runEval(argv: string[]): Promise<number> {
@@ -52,6 +62,7 @@ export async function runEval(argv: string[]): Promise<number> {
       rows: { type: 'string', default: 'all' },
       split: { type: 'string', default: 'data' },
       'knn-train': { type: 'string', multiple: true },
+      'model-alias': { type: 'string', multiple: true },
       prices: { type: 'string' },
       json: { type: 'boolean', default: false },
       dim: { type: 'string', default: '4096' },
@@ -75,17 +86,30 @@ export async function runEval(argv: string[]): Promise<number> {
     console.error('--encoder applies when training; with --artifact the encoder is the one the artifact records');
     return 2;
   }
+  if (!values.artifact && values['model-alias']?.length) {
+    console.error('--model-alias applies with --artifact (it names data models the way the artifact does)');
+    return 2;
+  }
   if (values.help || !values.data?.length || !encoder || (values.rows !== 'all' && values.rows !== 'test') || (values.split !== 'data' && values.split !== 'tasks')) {
     (values.help ? console.log : console.error)(USAGE);
     return values.help ? 0 : 2;
+  }
+  let aliases: Map<string, string>;
+  try {
+    aliases = parseModelAliases(values['model-alias']);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
   }
   const prices = readPrices(values.prices);
   const opts = { dim: Number(values.dim), seed: Number(values.seed), k: Number(values.k), quiet: values.quiet, ...(prices ? { prices } : {}) };
   let result: EvalResult;
   if (values.artifact) {
     const artifact = readArtifactDir(values.artifact);
-    const data = loadDataset(values.data, prices ? { prices } : {});
-    const knnTrain = values['knn-train']?.length ? loadDataset(values['knn-train'], prices ? { prices } : {}) : undefined;
+    const data = renameModels(loadDataset(values.data, prices ? { prices } : {}), aliases);
+    const knnData = values['knn-train']?.length ? loadDataset(values['knn-train'], prices ? { prices } : {}) : undefined;
+    // The kNN data may name its models either way: only the aliases it has apply to it.
+    const knnTrain = knnData && renameModels(knnData, new Map([...aliases].filter(([from]) => knnData.models.some((m) => m.id === from))));
     const semantic = await semanticEncoderFor(artifact);
     result = evaluateArtifact(artifact, data, { seed: opts.seed, knnK: opts.k, rows: values.rows as 'all' | 'test', ...(knnTrain ? { knnTrain } : {}), ...(semantic ? { semantic } : {}), ...(multiTurn ? { multiTurn } : {}) });
   } else {

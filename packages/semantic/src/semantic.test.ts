@@ -48,6 +48,21 @@ describe('semantic encoder', () => {
     expect(cache.stats.hits).toBeGreaterThanOrEqual(1);
   });
 
+  it('semantic encoder - a batch holds at most maxBatchChars characters (a longer text alone), with the same vectors', async () => {
+    const texts = ['a'.repeat(30), 'b'.repeat(30), 'c'.repeat(30), 'd'.repeat(100), 'e'.repeat(10)];
+    const small = new SemanticCache(model, { maxBatchChars: 64 });
+    const big = new SemanticCache(model);
+    const [a, b] = [await small.embedAll(texts), await big.embedAll(texts)];
+    // [a b] [c] [d] [e]: 60 chars, then 30 + 100 > 64, then 100 alone
+    expect(small.stats.batches).toBe(4);
+    expect(big.stats.batches).toBe(1);
+    a.forEach((v, i) => v.forEach((x, j) => expect(x).toBeCloseTo(b[i]![j]!, 5)));
+    // the concurrent-query path splits the same way
+    const q = new SemanticCache(model, { maxBatchChars: 64 });
+    await Promise.all(texts.map((t) => q.embed([t])));
+    expect(q.stats.batches).toBe(4);
+  });
+
   it('semantic encoder - long texts are tokenised in chunks with the same ids as whole, and a megabyte is no hang', () => {
     const tok = useTokenizer();
     const text = 'What is the capital of France?  It is Paris,\nwhich lies on the Seine. '.repeat(40);

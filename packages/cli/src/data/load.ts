@@ -236,3 +236,37 @@ export function holdOutTasks(ds: RoutingDataset, fraction = TEST_FRACTION, seed 
     notes: [...ds.notes, `split by task: test = ${[...held].sort().join(', ')} (${n} rows), never seen in training`],
   };
 }
+
+/**
+ * The same data with models renamed, `aliases` mapping a data model id to the id to use instead (the id a trained
+ * artifact knows it by: `mistralai/mixtral-8x7b-chat` in one benchmark is `mistralai/Mixtral-8x7B-Instruct-v0.1` in
+ * another). An alias for a model the data does not have, or two models renamed to one id, is an error naming them.
+ */
+export function renameModels(ds: RoutingDataset, aliases: ReadonlyMap<string, string>): RoutingDataset {
+  if (aliases.size === 0) return ds;
+  const ids = ds.models.map((m) => m.id);
+  const unknown = [...aliases.keys()].filter((id) => !ids.includes(id));
+  if (unknown.length > 0) throw new Error(`--model-alias names ${unknown.join(', ')}, not a model of ${ds.name} (its models: ${ids.join(', ')})`);
+  const renamed = ids.map((id) => aliases.get(id) ?? id);
+  const twice = renamed.filter((id, i) => renamed.indexOf(id) !== i);
+  if (twice.length > 0) throw new Error(`--model-alias gives two models of ${ds.name} the id ${[...new Set(twice)].join(', ')}`);
+  return {
+    ...ds,
+    models: ds.models.map((m, i) => ({ ...m, id: renamed[i]! })),
+    notes: [...ds.notes, ...[...aliases].map(([from, to]) => `the data's ${from} is evaluated as ${to}`)],
+  };
+}
+
+/** `FROM=TO` flags as a map (FROM a data model id, TO the id it is evaluated as); a malformed flag is an error. */
+export function parseModelAliases(flags: readonly string[] | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const flag of flags ?? []) {
+    const eq = flag.indexOf('=');
+    const from = flag.slice(0, eq).trim();
+    const to = flag.slice(eq + 1).trim();
+    if (eq < 0 || !from || !to) throw new Error(`--model-alias ${JSON.stringify(flag)}: expected DATA_MODEL=ARTIFACT_MODEL`);
+    if (out.has(from)) throw new Error(`--model-alias gives ${from} twice`);
+    out.set(from, to);
+  }
+  return out;
+}

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { createLlmRouter, decodeArtifact, encodeArtifact } from '@moma/core';
 import { type TrainSet, trainHead } from '@moma/core/train';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset } from '../data/load.ts';
+import { loadDataset, parseModelAliases, renameModels } from '../data/load.ts';
 import { initTf } from '../tf.ts';
 import { semanticPlan, staticSemanticEncoder } from './encoders.ts';
 import { evaluate, evaluateArtifact } from './evaluate.ts';
@@ -84,6 +84,22 @@ describe('evaluation - end to end on a small LLMRouter excerpt', () => {
     expect(part.evals[0]!.router.apgr).toBeDefined(); // two shared models: APGR is reported
     const none = { ...fewer, models: fewer.models.map((m) => ({ ...m, id: `x-${m.id}` })) };
     expect(() => evaluateArtifact(trained.artifact, none, { seed: 3, knnK: 5, rows: 'all' })).toThrow(/share 0 model/);
+    // The same models named another way (another benchmark's names): --model-alias maps them back.
+    const aliases = parseModelAliases(none.models.map((m) => `${m.id}=${m.id.slice(2)}`));
+    const back = evaluateArtifact(trained.artifact, renameModels(none, aliases), { seed: 3, knnK: 5, rows: 'all' });
+    expect(back.evals[0]!.router.apgr).toBeCloseTo(part.evals[0]!.router.apgr!, 6);
+    expect(back.notes.join(' ')).toContain(`the data's ${none.models[1]!.id} is evaluated as ${fewer.models[1]!.id}`);
+  });
+
+  it('model aliases - a malformed flag, an alias for a model the data lacks, or two models given one id name what is wrong', () => {
+    const { ds } = small();
+    expect(() => parseModelAliases(['no-equals-sign'])).toThrow(/expected DATA_MODEL=ARTIFACT_MODEL/);
+    expect(() => parseModelAliases(['a='])).toThrow(/expected DATA_MODEL=ARTIFACT_MODEL/);
+    expect(() => parseModelAliases(['a=b', 'a=c'])).toThrow(/gives a twice/);
+    expect(() => renameModels(ds, parseModelAliases(['nope=x']))).toThrow(/names nope, not a model of/);
+    const [m0, m1] = ds.models;
+    expect(() => renameModels(ds, parseModelAliases([`${m0!.id}=${m1!.id}`]))).toThrow(`gives two models of ${ds.name} the id ${m1!.id}`);
+    expect(renameModels(ds, new Map())).toBe(ds);
   });
 });
 

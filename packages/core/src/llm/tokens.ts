@@ -1,6 +1,7 @@
 // gpt-tokenizer's cl100k_base: the same counts as tiktoken, about half the resident memory of js-tiktoken (which keeps a
 // 100k-entry decode table a counter never uses) — scoring must idle under 150 MB.
-import { countTokens as cl100kCount } from 'gpt-tokenizer/encoding/cl100k_base';
+import { createRequire } from 'node:module';
+import type { countTokens as Cl100kCount } from 'gpt-tokenizer/encoding/cl100k_base';
 
 /** Exact BPE up to this many characters; beyond it, extrapolate from a head and a tail sample. */
 const EXACT_CHARS = 1024;
@@ -11,7 +12,12 @@ const cache = new Map<string, number>();
 // User text is counted as text: "<|endoftext|>" in a prompt is not a control token and must not make routing fail.
 const PLAIN = { disallowedSpecial: new Set<string>() };
 
+let cl100kCount: typeof Cl100kCount | undefined;
+
 function bpeCount(text: string): number {
+  // Loaded on first use, not when @moma/core is imported: its tables take ~30 MB resident, which only what counts
+  // tokens (scoring, the CLI) should pay; intent, the orchestrator, the gateway and the executor never do.
+  cl100kCount ??= (createRequire(import.meta.url)('gpt-tokenizer/encoding/cl100k_base') as { countTokens: typeof Cl100kCount }).countTokens;
   return cl100kCount(text, PLAIN);
 }
 
