@@ -16,7 +16,8 @@ const USAGE = `moma eval --data PATH [--data PATH ...] [--artifact DIR [--rows a
   Without --artifact: trains the router on the data's train split and scores its test split. With --artifact: scores
   that trained artifact on the data (all rows by default: a held-out file) without retraining, on the models both
   know; --model-alias FROM=TO evaluates the data's model FROM as the artifact's TO (the same model named differently
-  by another benchmark, e.g. mistralai/mixtral-8x7b-chat=mistralai/Mixtral-8x7B-Instruct-v0.1). Reported per task and for all tasks: AIQ, max quality, cost at the best single model's quality, the modes
+  by another benchmark, e.g. mistralai/mixtral-8x7b-chat=mistralai/Mixtral-8x7B-Instruct-v0.1).
+  Reported per task and for all tasks: AIQ, max quality, cost at the best single model's quality, the modes
   (and APGR/CPT for two models), beside the baselines: zero router, kNN (with --knn-train when evaluating an
   artifact), MLP (when training), random (measured over 200 seeds), oracle, best single.
   Data: routing-data files or folders, or RouterBench / RouteLLM / LLMRouter files (see moma data --help).

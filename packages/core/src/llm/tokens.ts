@@ -15,8 +15,8 @@ const PLAIN = { disallowedSpecial: new Set<string>() };
 let cl100kCount: typeof Cl100kCount | undefined;
 
 function bpeCount(text: string): number {
-  // Loaded on first use, not when @moma/core is imported: its tables take ~30 MB resident, which only what counts
-  // tokens (scoring, the CLI) should pay; intent, the orchestrator, the gateway and the executor never do.
+  // Loaded on first use, not when @moma/core is imported: its tables take ~25 MB resident, which only what counts
+  // tokens (scoring, the CLI) should pay; intent and the orchestrator never count.
   cl100kCount ??= (createRequire(import.meta.url)('gpt-tokenizer/encoding/cl100k_base') as { countTokens: typeof Cl100kCount }).countTokens;
   return cl100kCount(text, PLAIN);
 }
