@@ -72,7 +72,7 @@ async function llmDocs(values: { datasets: string; out: string; dim: string; see
   const llmDir = path.join(values.out, 'llm');
   mkdirSync(llmDir, { recursive: true });
   const summary: string[] = [];
-  const trainedOn = new Map<string, RouterArtifact>();
+  const trainedOn = new Map<string, { artifact: RouterArtifact; file: string }>();
   const writePage = (page: string, r: EvalResult): void => {
     const plots: Record<string, string> = {};
     for (const g of fullGroups(r)) {
@@ -95,20 +95,30 @@ async function llmDocs(values: { datasets: string; out: string; dim: string; see
     // The data's own split, then whole tasks held out (tasks the router never saw in training).
     for (const [page, byTask] of [[slug, false], [`${slug}-by-task`, true]] as const) {
       const { result, artifact } = await trainAndEval(file, { dim: Number(values.dim), seed: Number(values.seed), k: 40, quiet: values.quiet, byTask });
-      if (!byTask) trainedOn.set(slug, artifact);
+      if (!byTask) trainedOn.set(slug, { artifact, file });
       writePage(page, result);
     }
   }
   for (const cross of CROSS_DATA) {
-    const artifact = trainedOn.get(cross.trainedOn);
+    const trained = trainedOn.get(cross.trainedOn);
     const file = path.join(values.datasets, cross.rel);
-    if (!artifact || !existsSync(file)) {
-      console.error(`skip ${cross.page}: ${artifact ? `${file} not found` : `no ${cross.trainedOn} router trained`}`);
+    if (!trained || !existsSync(file)) {
+      console.error(`skip ${cross.page}: ${trained ? `${file} not found` : `no ${cross.trainedOn} router trained`}`);
       continue;
     }
-    const data = renameModels(loadDataset(file), new Map(Object.entries(cross.aliases)));
-    const semantic = await semanticEncoderFor(artifact);
-    writePage(cross.page, { ...evaluateArtifact(artifact, data, { seed: Number(values.seed), knnK: 40, rows: 'all', ...(semantic ? { semantic } : {}) }), dataset: `${data.name} (${cross.trainedOn} router)` });
+    const loaded = loadDataset(file);
+    const aliases = new Map(Object.entries(cross.aliases).filter(([from]) => loaded.models.some((m) => m.id === from)));
+    const data = renameModels(loaded, aliases);
+    const known = new Set(trained.artifact.models.map((m) => m.id));
+    if (data.models.filter((m) => known.has(m.id)).length < 2) {
+      console.error(`skip ${cross.page}: ${file} has fewer than two of the ${cross.trainedOn} router's models`);
+      continue;
+    }
+    const semantic = await semanticEncoderFor(trained.artifact);
+    // kNN over the router's own training rows: the baseline that knows what the router knew
+    const knnTrain = loadDataset(trained.file);
+    const r = evaluateArtifact(trained.artifact, data, { seed: Number(values.seed), knnK: 40, rows: 'all', knnTrain, ...(semantic ? { semantic } : {}) });
+    writePage(cross.page, { ...r, dataset: `${data.name} (${cross.trainedOn} router)` });
   }
   if (summary.length > 0) {
     writeFileSync(
