@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadDataset, renameModels } from './data/load.ts';
+import { loadDataset, renameModels, type RoutingDataset } from './data/load.ts';
 import { trainAndEval } from './eval.ts';
 import { writeAgentDocs } from './eval-agents/index.ts';
 import type { RouterArtifact } from '@moma/core';
@@ -72,7 +72,7 @@ async function llmDocs(values: { datasets: string; out: string; dim: string; see
   const llmDir = path.join(values.out, 'llm');
   mkdirSync(llmDir, { recursive: true });
   const summary: string[] = [];
-  const trainedOn = new Map<string, { artifact: RouterArtifact; file: string }>();
+  const trainedOn = new Map<string, { artifact: RouterArtifact; data: RoutingDataset }>();
   const writePage = (page: string, r: EvalResult): void => {
     const plots: Record<string, string> = {};
     for (const g of fullGroups(r)) {
@@ -94,8 +94,8 @@ async function llmDocs(values: { datasets: string; out: string; dim: string; see
     }
     // The data's own split, then whole tasks held out (tasks the router never saw in training).
     for (const [page, byTask] of [[slug, false], [`${slug}-by-task`, true]] as const) {
-      const { result, artifact } = await trainAndEval(file, { dim: Number(values.dim), seed: Number(values.seed), k: 40, quiet: values.quiet, byTask });
-      if (!byTask) trainedOn.set(slug, { artifact, file });
+      const { result, artifact, data } = await trainAndEval(file, { dim: Number(values.dim), seed: Number(values.seed), k: 40, quiet: values.quiet, byTask });
+      if (!byTask) trainedOn.set(slug, { artifact, data });
       writePage(page, result);
     }
   }
@@ -106,9 +106,7 @@ async function llmDocs(values: { datasets: string; out: string; dim: string; see
       console.error(`skip ${cross.page}: ${trained ? `${file} not found` : `no ${cross.trainedOn} router trained`}`);
       continue;
     }
-    const loaded = loadDataset(file);
-    const aliases = new Map(Object.entries(cross.aliases).filter(([from]) => loaded.models.some((m) => m.id === from)));
-    const data = renameModels(loaded, aliases);
+    const data = renameModels(loadDataset(file), new Map(Object.entries(cross.aliases)), { onlyPresent: true });
     const known = new Set(trained.artifact.models.map((m) => m.id));
     if (data.models.filter((m) => known.has(m.id)).length < 2) {
       console.error(`skip ${cross.page}: ${file} has fewer than two of the ${cross.trainedOn} router's models`);
@@ -116,8 +114,7 @@ async function llmDocs(values: { datasets: string; out: string; dim: string; see
     }
     const semantic = await semanticEncoderFor(trained.artifact);
     // kNN over the router's own training rows: the baseline that knows what the router knew
-    const knnTrain = loadDataset(trained.file);
-    const r = evaluateArtifact(trained.artifact, data, { seed: Number(values.seed), knnK: 40, rows: 'all', knnTrain, ...(semantic ? { semantic } : {}) });
+    const r = evaluateArtifact(trained.artifact, data, { seed: Number(values.seed), knnK: 40, rows: 'all', knnTrain: trained.data, ...(semantic ? { semantic } : {}) });
     writePage(cross.page, { ...r, dataset: `${data.name} (${cross.trainedOn} router)` });
   }
   if (summary.length > 0) {

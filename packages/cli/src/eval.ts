@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { RouterArtifact } from '@moma/core';
-import { holdOutTasks, loadDataset, parseModelAliases, renameModels } from './data/load.ts';
+import { holdOutTasks, loadDataset, parseModelAliases, renameModels, type RoutingDataset } from './data/load.ts';
 import type { Prices } from './data/format.ts';
 import { readPrices } from './data/prices.ts';
 import { readArtifactDir } from './llm/artifact-files.ts';
@@ -32,18 +32,24 @@ function compact(r: EvalResult): unknown {
   return JSON.parse(JSON.stringify(r, (k, v: unknown) => (k === 'points' ? undefined : typeof v === 'number' ? Number(v.toPrecision(6)) : v)));
 }
 
-export async function runEvalOn(
-  data: string | string[],
-  opts: { dim: number; seed: number; k: number; quiet: boolean; prices?: Prices; byTask?: boolean; encoder?: EncoderChoice; semanticWeight?: number; multiTurn?: MultiTurnOptions },
-): Promise<EvalResult> {
+export interface EvalRunOptions {
+  dim: number;
+  seed: number;
+  k: number;
+  quiet: boolean;
+  prices?: Prices;
+  byTask?: boolean;
+  encoder?: EncoderChoice;
+  semanticWeight?: number;
+  multiTurn?: MultiTurnOptions;
+}
+
+export async function runEvalOn(data: string | string[], opts: EvalRunOptions): Promise<EvalResult> {
   return (await trainAndEval(data, opts)).result;
 }
 
-/** runEvalOn, also returning the artifact it trained (to score it on other data). */
-export async function trainAndEval(
-  data: string | string[],
-  opts: Parameters<typeof runEvalOn>[1],
-): Promise<{ result: EvalResult; artifact: RouterArtifact }> {
+/** runEvalOn, also returning the artifact it trained and the data it loaded (to score it on other data). */
+export async function trainAndEval(data: string | string[], opts: EvalRunOptions): Promise<{ result: EvalResult; artifact: RouterArtifact; data: RoutingDataset }> {
   const semantic = await semanticPlan(opts.encoder ?? DEFAULT_ENCODER, opts.semanticWeight);
   await initTf('wasm');
   const loaded = loadDataset(data, opts.prices ? { prices: opts.prices } : {});
@@ -51,7 +57,7 @@ export async function trainAndEval(
   const bar = progressBar(`eval ${ds.name}`, opts.quiet);
   const { result, trained } = evaluate(ds, { dim: opts.dim, seed: opts.seed, knnK: opts.k, onProgress: bar.update, ...(semantic ? { semantic } : {}), ...(opts.multiTurn ? { multiTurn: opts.multiTurn } : {}) });
   bar.stop();
-  return { result, artifact: trained.artifact };
+  return { result, artifact: trained.artifact, data: ds };
 }
 
 export async function runEval(argv: string[]): Promise<number> {
@@ -108,9 +114,8 @@ export async function runEval(argv: string[]): Promise<number> {
   if (values.artifact) {
     const artifact = readArtifactDir(values.artifact);
     const data = renameModels(loadDataset(values.data, prices ? { prices } : {}), aliases);
-    const knnData = values['knn-train']?.length ? loadDataset(values['knn-train'], prices ? { prices } : {}) : undefined;
     // The kNN data may name its models either way: only the aliases it has apply to it.
-    const knnTrain = knnData && renameModels(knnData, new Map([...aliases].filter(([from]) => knnData.models.some((m) => m.id === from))));
+    const knnTrain = values['knn-train']?.length ? renameModels(loadDataset(values['knn-train'], prices ? { prices } : {}), aliases, { onlyPresent: true }) : undefined;
     const semantic = await semanticEncoderFor(artifact);
     result = evaluateArtifact(artifact, data, { seed: opts.seed, knnK: opts.k, rows: values.rows as 'all' | 'test', ...(knnTrain ? { knnTrain } : {}), ...(semantic ? { semantic } : {}), ...(multiTurn ? { multiTurn } : {}) });
   } else {

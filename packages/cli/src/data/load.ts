@@ -240,11 +240,13 @@ export function holdOutTasks(ds: RoutingDataset, fraction = TEST_FRACTION, seed 
 /**
  * The same data with models renamed, `aliases` mapping a data model id to the id to use instead (the id a trained
  * artifact knows it by: `mistralai/mixtral-8x7b-chat` in one benchmark is `mistralai/Mixtral-8x7B-Instruct-v0.1` in
- * another). An alias for a model the data does not have, or two models renamed to one id, is an error naming them.
+ * another). An alias for a model the data does not have is an error naming it, unless `onlyPresent` (data that may
+ * already use the artifact's names: the aliases it has apply); two models renamed to one id is always an error.
  */
-export function renameModels(ds: RoutingDataset, aliases: ReadonlyMap<string, string>): RoutingDataset {
-  if (aliases.size === 0) return ds;
+export function renameModels(ds: RoutingDataset, given: ReadonlyMap<string, string>, opts: { onlyPresent?: boolean } = {}): RoutingDataset {
   const ids = ds.models.map((m) => m.id);
+  const aliases = opts.onlyPresent ? new Map([...given].filter(([from]) => ids.includes(from))) : given;
+  if (aliases.size === 0) return ds;
   const unknown = [...aliases.keys()].filter((id) => !ids.includes(id));
   if (unknown.length > 0) throw new Error(`--model-alias names ${unknown.join(', ')}, not a model of ${ds.name} (its models: ${ids.join(', ')})`);
   const renamed = ids.map((id) => aliases.get(id) ?? id);

@@ -100,6 +100,9 @@ describe('evaluation - end to end on a small LLMRouter excerpt', () => {
     const [m0, m1] = ds.models;
     expect(() => renameModels(ds, parseModelAliases([`${m0!.id}=${m1!.id}`]))).toThrow(`gives two models of ${ds.name} the id ${m1!.id}`);
     expect(renameModels(ds, new Map())).toBe(ds);
+    // onlyPresent (kNN data that may already use the artifact's names): the aliases it lacks are left out
+    expect(renameModels(ds, parseModelAliases(['nope=x']), { onlyPresent: true })).toBe(ds);
+    expect(renameModels(ds, parseModelAliases(['nope=x', `${m0!.id}=renamed`]), { onlyPresent: true }).models[0]!.id).toBe('renamed');
   });
 });
 
