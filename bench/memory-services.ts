@@ -9,6 +9,7 @@
 //   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node bench/memory-services.ts   # exporter path too
 //   node bench/memory-services.ts --services=intent,orchestrator --agents=150 --settle-ms=12000   # 150 agents registered
 //   node bench/memory-services.ts --without-redis=scoring   # as if scoring opened no Redis connection
+//   MOMA_AGENT_ENCODER=use node bench/memory-services.ts --services=intent --agents=150 --queries=200   # memory after serving 200 queries
 // Memory flags in the environment (NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_=131072) are passed on to the services.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,8 +18,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connectNatsBus, connectRedisStore } from '@moma/platform';
-import { Agent } from '@moma/proto';
+import { connectNatsBus, connectRedisStore, stageClient } from '@moma/platform';
+import { Agent, IntentStageDefinition } from '@moma/proto';
 import { TestRegistry } from '@moma/testkit';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -37,6 +38,12 @@ const { values: args } = parseArgs({
      * the orchestrator, served through the orchestrator's ListAgents contract for intent.
      */
     agents: { type: 'string', default: '0' },
+    /**
+     * Intent only: after the settle time, this many classify requests (distinct questions, in and out of the
+     * synthetic agents' topics, one at a time), then `--after-queries-ms` (15 s) more before measuring: memory after serving, not only at start.
+     */
+    queries: { type: 'string', default: '0' },
+    'after-queries-ms': { type: 'string', default: '15000' },
     /** Services started without REDIS_URL (what a stage that never touches the store saves by not connecting). */
     'without-redis': { type: 'string', default: '' },
   },
@@ -128,6 +135,22 @@ async function seedAgents(name: string, n: number): Promise<() => Promise<void>>
   };
 }
 
+const ASKS = ['how do I change my', 'what is the latest on', 'can you check the status of', 'remind me later about', 'who wrote the song about', 'is it going to rain during'];
+
+/** `n` classify requests to the intent stage, one at a time, each question different. */
+async function sendQueries(n: number): Promise<void> {
+  const bus = await connectNatsBus({ url: NATS_URL, name: 'bench-queries' });
+  try {
+    const intent = stageClient(bus, IntentStageDefinition);
+    for (let i = 0; i < n; i++) {
+      const text = `${ASKS[i % ASKS.length]} ${TOPICS[(i * 7) % TOPICS.length]} ${i % 3 === 0 ? 'order' : 'plan'} number ${i}`;
+      await intent.classify({ text, context: [], topK: 3, tenant: '' });
+    }
+  } finally {
+    await bus.close();
+  }
+}
+
 function envFor(name: string, extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -182,6 +205,10 @@ async function measure(name: string, extraEnv: Record<string, string>): Promise<
     // One probe, as Kubernetes would send: proves the stage answers over the bus.
     const health = healthPort ? (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.status ?? 0 : undefined;
     await new Promise((r) => setTimeout(r, Number(args['settle-ms'])));
+    if (name === 'intent' && Number(args.queries) > 0) {
+      await sendQueries(Number(args.queries));
+      await new Promise((r) => setTimeout(r, Number(args['after-queries-ms'])));
+    }
     const mem = await new Promise<Omit<Sample, 'readyMs' | 'health'>>((resolve, reject) => {
       child.once('message', (m) => resolve(m as Omit<Sample, 'readyMs' | 'health'>));
       child.send('mem', (err) => err && reject(err));
@@ -207,7 +234,7 @@ if (args['compile-cache']) {
   for (const name of services) await measure(name, extraEnv); // warm the cache; this run is discarded
 }
 
-const mode = `TS sources${Number(args.agents) > 0 ? `, ${args.agents} agents` : ''}${cacheDir ? ' + NODE_COMPILE_CACHE' : ''}${args['node-args'] ? ` + ${args['node-args']}` : ''}`;
+const mode = `TS sources${Number(args.agents) > 0 ? `, ${args.agents} agents` : ''}${Number(args.queries) > 0 ? `, after ${args.queries} queries` : ''}${cacheDir ? ' + NODE_COMPILE_CACHE' : ''}${args['node-args'] ? ` + ${args['node-args']}` : ''}`;
 const otel = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
 const results: Record<string, Sample> = {};
 if (!args.json) {

@@ -3,12 +3,18 @@
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfConverter from '@tensorflow/tfjs-converter';
+import type * as TfWasm from '@tensorflow/tfjs-backend-wasm';
 import { readVocabulary, tokenIds, USE_DIM, USE_ID, USE_MAX_TOKENS, useModelDir, useTokenizer } from './use-vocab.ts';
 
 const require = createRequire(import.meta.url);
+// tfjs ships CommonJS: required, not imported. An ESM import of a CommonJS file keeps its source text alive (the three
+// bundles: 13 MB of external memory, 8 MB of resident memory more than require, measured on this machine).
+const tf = require('@tensorflow/tfjs-core') as typeof TfCore;
+const { loadGraphModel } = require('@tensorflow/tfjs-converter') as typeof TfConverter;
+const { setWasmPaths } = require('@tensorflow/tfjs-backend-wasm') as typeof TfWasm;
+type GraphModel = TfConverter.GraphModel;
 
 
 export interface UseModel {
@@ -37,7 +43,7 @@ export async function loadUseModel(dir = useModelDir()): Promise<UseModel> {
   await wasmBackend();
   const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
     modelTopology: object;
-    weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+    weightsManifest: Array<{ paths: string[]; weights: TfCore.io.WeightsManifestEntry[] }>;
   };
   const model: GraphModel = await loadGraphModel(
     tf.io.fromMemory({
@@ -65,7 +71,7 @@ export async function loadUseModel(dir = useModelDir()): Promise<UseModel> {
       const indices = tf.tensor2d(idx, [vals.length, 2], 'int32');
       const values = tf.tensor1d(vals, 'int32');
       try {
-        const out = (await model.executeAsync({ indices, values })) as tf.Tensor;
+        const out = (await model.executeAsync({ indices, values })) as TfCore.Tensor;
         const flat = (await out.data()) as Float32Array;
         out.dispose();
         return seqs.map((_, i) => normalize(flat.slice(i * USE_DIM, (i + 1) * USE_DIM)));

@@ -2,9 +2,11 @@
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Tokenizer, type Vocabulary } from '@tensorflow-models/universal-sentence-encoder/dist/tokenizer/index.js';
+import type { Tokenizer as TokenizerClass, Vocabulary } from '@tensorflow-models/universal-sentence-encoder/dist/tokenizer/index.js';
 
 const require = createRequire(import.meta.url);
+// CommonJS, required rather than imported (see use-model.ts)
+const { Tokenizer } = require('@tensorflow-models/universal-sentence-encoder/dist/tokenizer/index.js') as { Tokenizer: typeof TokenizerClass };
 
 /** Where the model files are: the installed package's dist folder. */
 export function useModelDir(): string {
@@ -34,7 +36,7 @@ export function readVocabulary(dir = useModelDir()): Vocabulary {
 const CHUNK = 1024;
 
 /** The ids of `text` in linear time; at most `limit` of them (the first ones), and no more work than that needs. */
-export function tokenIds(tokenizer: Tokenizer, text: string, limit = Infinity): number[] {
+export function tokenIds(tokenizer: TokenizerClass, text: string, limit = Infinity): number[] {
   if (text.length <= CHUNK) return tokenizer.encode(text).slice(0, limit);
   const out: number[] = [];
   // words (an empty one stands for an extra space) joined by spaces, so a chunk is exactly a slice of the text
@@ -59,7 +61,7 @@ export function tokenIds(tokenizer: Tokenizer, text: string, limit = Infinity): 
 }
 
 /** The USE sentencepiece tokenizer (pure JS): the same ids the model is fed. */
-export function useTokenizer(vocab: Vocabulary = readVocabulary()): Tokenizer {
+export function useTokenizer(vocab: Vocabulary = readVocabulary()): TokenizerClass {
   return new Tokenizer(vocab);
 }
 

@@ -1,5 +1,6 @@
-// Building one serving index, the same in the service and in its worker thread: load a saved fit when its key
-// matches, otherwise fit (with the semantic vectors the host computed, when the index is semantic) and serialise.
+// Building one serving index: load a saved fit when its key matches (in the service: milliseconds), or fit (with
+// the semantic vectors of the card texts, when the index is semantic) and serialise. Fitting takes seconds for ~150
+// agents and runs in a worker thread for large registries (index-worker.ts); what serves is always the loaded form.
 import {
   agentIndexFromState,
   decodeAgentIndex,
@@ -12,7 +13,7 @@ import {
   type Taxonomy,
 } from '@moma/core';
 
-/** Precomputed semantic vectors of every text the fit encodes (see indexTexts). */
+/** Precomputed semantic vectors of every text the fit encodes (see indexTexts); none are needed to load a fit. */
 export interface SemanticTable {
   id: string;
   dim: number;
@@ -25,31 +26,27 @@ export interface BuildInput {
   taxonomy?: Taxonomy;
   options: AgentIndexOptions;
   semantic?: SemanticTable;
-  /** A saved index and the key it must carry to be used. */
-  saved?: Uint8Array;
   key: string;
 }
 
-export interface Built {
-  index: AgentIndex;
-  /** The serialised fit, when it was fitted now (not loaded). */
-  encoded?: Uint8Array;
-  loaded: boolean;
-}
-
-export function buildIndex(input: BuildInput): Built {
-  const { agents, taxonomy, semantic } = input;
-  const options: AgentIndexOptions = semantic
+function indexOptions(input: BuildInput): AgentIndexOptions {
+  const { semantic } = input;
+  return semantic
     ? { ...input.options, semantic: new LookupEncoder(semantic.id, semantic.dim, new Map(semantic.texts.map((t, i) => [t, semantic.vectors[i]!]))), semanticAtQuery: true }
     : input.options;
-  if (input.saved) {
-    try {
-      const { key, state } = decodeAgentIndex(input.saved);
-      if (key === input.key) return { index: agentIndexFromState(state, agents, options), loaded: true };
-    } catch {
-      // unreadable or stale: refit below
-    }
+}
+
+/** The index a saved fit serves, or null when the bytes are unreadable or were fitted for other inputs. */
+export function loadIndex(input: BuildInput, saved: Uint8Array): AgentIndex | null {
+  try {
+    const { key, state } = decodeAgentIndex(saved);
+    return key === input.key ? agentIndexFromState(state, input.agents, indexOptions(input)) : null;
+  } catch {
+    return null;
   }
-  const state = fitAgentIndex(agents, taxonomy, options);
-  return { index: agentIndexFromState(state, agents, options), encoded: encodeAgentIndex(state, input.key), loaded: false };
+}
+
+/** Fits the index and serialises it under the input's key. */
+export function fitIndex(input: BuildInput): Uint8Array {
+  return encodeAgentIndex(fitAgentIndex(input.agents, input.taxonomy, indexOptions(input)), input.key);
 }

@@ -1,24 +1,26 @@
-// The service side of an index: either built in a worker thread (default; the event loop stays free while a new
-// index trains) or inline (small registries, tests). With the semantic encoder, the host embeds the card texts
-// (the model lives here, once) and answers the queries the lexical expert is unsure of with their vectors.
+// The service side of an index. A saved fit for the same inputs is loaded (milliseconds); otherwise the index is
+// fitted, in a worker thread (default for large registries: the event loop stays free while a new index trains, and
+// the worker's memory goes away with it) or inline (small registries, tests), and the fit is loaded here to serve.
+// With the semantic encoder, card texts are embedded where the fit runs (the worker has its own copy of the model;
+// inline, the service's copy), and queries the lexical expert is unsure of are answered with the service's copy.
 // A fitted index is saved under a key of its inputs, so an instance that starts with the same agents loads it
 // (without embedding the card texts: they are only an input of fitting).
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { indexTexts, savedIndexKey, type AgentIndexOptions, type AgentSpec, type ClassifyResult, type QueryVectors, type Taxonomy } from '@moma/core';
-import { MomaError } from '@moma/platform';
-import { buildIndex, type BuildInput, type SemanticTable } from './index-build.ts';
-import { fromWire, type ToHost, type ToWorker } from './index-protocol.ts';
+import { indexTexts, savedIndexKey, type AgentIndex, type AgentIndexOptions, type AgentSpec, type ClassifyResult, type Taxonomy } from '@moma/core';
+import { fitIndex, loadIndex, type BuildInput, type SemanticTable } from './index-build.ts';
+import { fromWire, type ToHost, type WorkerInput } from './index-protocol.ts';
 
 export interface ServingIndex {
   readonly size: number;
+  /** Wall time of this build: loading, or embedding the card texts that needed it and fitting. */
   readonly buildMs: number;
   /** Whether the fit was loaded from the index directory instead of fitted. */
   readonly loaded: boolean;
   classify(text: string, context: Array<{ role: string; content: string }>, topK: number | undefined): Promise<ClassifyResult>;
-  /** Stops serving once the requests in flight are answered. */
+  /** Stops serving (the index is in this thread: nothing is left to stop). */
   close(): Promise<void>;
 }
 
@@ -49,9 +51,11 @@ export function indexKey(agents: readonly AgentSpec[], taxonomy: Taxonomy | unde
 }
 
 export async function buildServingIndex(agents: AgentSpec[], taxonomy: Taxonomy | undefined, options: AgentIndexOptions, mode: BuildMode, extras: BuildExtras = {}): Promise<ServingIndex> {
+  const started = performance.now();
   const { semantic, dir } = extras;
   const key = indexKey(agents, taxonomy, options, semantic?.id);
   const file = dir ? join(dir, `${key}.agent-index`) : undefined;
+  const input: BuildInput = { agents, taxonomy, options, key, ...(semantic ? { semantic: { id: semantic.id, dim: semantic.dim, texts: [], vectors: [] } } : {}) };
   let saved: Uint8Array | undefined;
   if (file) {
     try {
@@ -61,140 +65,72 @@ export async function buildServingIndex(agents: AgentSpec[], taxonomy: Taxonomy 
     }
   }
   // A saved fit for these very inputs needs no card vectors: they are only an input of fitting.
-  const reusable = saved !== undefined && savedIndexKey(saved) === key;
-  const embedCards = async (): Promise<SemanticTable> => {
-    const texts = indexTexts(agents, taxonomy);
-    const known = extras.cardVectors ?? new Map<string, Float32Array>();
-    const missing = texts.filter((t) => !known.has(t));
-    const fresh = await semantic!.embedAll(missing);
-    missing.forEach((t, i) => known.set(t, fresh[i]!));
+  const reused = saved !== undefined && savedIndexKey(saved) === key ? loadIndex(input, saved) : null;
+  if (reused) return serve(reused, semantic, performance.now() - started, true);
+
+  const texts = semantic ? indexTexts(agents, taxonomy) : [];
+  const known = extras.cardVectors ?? new Map<string, Float32Array>();
+  const missing = texts.filter((t) => !known.has(t));
+  const table = (): SemanticTable => ({ id: semantic!.id, dim: semantic!.dim, texts: texts.filter((t) => known.has(t)), vectors: texts.filter((t) => known.has(t)).map((t) => known.get(t)!) });
+  let encoded: Uint8Array;
+  if (mode === 'worker') {
+    const fitted = await fitInWorker({ ...input, ...(semantic ? { semantic: table(), embed: { encoder: semantic.id, texts: missing } } : {}) });
+    fitted.embedded.forEach((v, i) => known.set(missing[i]!, v));
+    encoded = fitted.encoded;
+  } else {
+    if (semantic && missing.length > 0) (await semantic.embedAll(missing)).forEach((v, i) => known.set(missing[i]!, v));
+    encoded = fitIndex({ ...input, ...(semantic ? { semantic: table() } : {}) });
+  }
+  if (semantic) {
     const keep = new Set(texts);
     for (const t of known.keys()) if (!keep.has(t)) known.delete(t);
-    return { id: semantic!.id, dim: semantic!.dim, texts, vectors: texts.map((t) => known.get(t)!) };
-  };
-  const build = async (fromSaved: boolean) => {
-    const table = semantic ? (fromSaved ? { id: semantic.id, dim: semantic.dim, texts: [], vectors: [] } : await embedCards()) : undefined;
-    const input: BuildInput = { agents, taxonomy, options, key, ...(table ? { semantic: table } : {}), ...(fromSaved ? { saved: saved! } : {}) };
-    return mode === 'worker' ? buildInWorker(input) : buildInline(input);
-  };
-  let inner;
-  try {
-    inner = await build(reusable);
-  } catch (err) {
-    // a saved file whose body does not load: fit from the cards after all
-    if (!reusable) throw err;
-    inner = await build(false);
   }
-  if (file && inner.encoded) {
+  if (file) {
     try {
       mkdirSync(dir!, { recursive: true });
-      writeFileSync(`${file}.tmp`, inner.encoded);
+      writeFileSync(`${file}.tmp`, encoded);
       renameSync(`${file}.tmp`, file);
     } catch {
       // saving is an optimisation: a read-only directory only costs a refit at the next start
     }
   }
-  if (!semantic) return inner.serving;
-  const { serving } = inner;
+  const index = loadIndex(input, encoded);
+  if (!index) throw new Error('the agent index just fitted does not load');
+  return serve(index, semantic, performance.now() - started, false);
+}
+
+function serve(index: AgentIndex, semantic: HostEncoder | undefined, buildMs: number, loaded: boolean): ServingIndex {
   return {
-    ...serving,
+    size: index.size,
+    buildMs,
+    loaded,
     async classify(text, context, topK) {
-      const first = await serving.classify(text, context, topK);
-      if (first.path !== 'needs-semantic') return first;
+      const first = index.classify(text, context, topK);
+      if (!semantic || first.path !== 'needs-semantic') return first;
       const [v, ...ctx] = await semantic.embed([text, ...context.map((m) => m.content)]);
-      return serving.classify(text, context, topK, { text: v!, context: ctx });
+      return index.classify(text, context, topK, { text: v!, context: ctx });
     },
+    close: async () => {},
   };
 }
 
-type Inner = Omit<ServingIndex, 'classify'> & {
-  classify(text: string, context: Array<{ role: string; content: string }>, topK: number | undefined, vectors?: QueryVectors): Promise<ClassifyResult>;
-};
-
-async function buildInline(input: BuildInput): Promise<{ serving: Inner; encoded?: Uint8Array }> {
-  const started = performance.now();
-  const { index, encoded, loaded } = buildIndex(input);
-  return {
-    serving: {
-      size: index.size,
-      buildMs: performance.now() - started,
-      loaded,
-      classify: async (text, context, topK, vectors) => index.classify(text, context, topK, vectors),
-      close: async () => {},
-    },
-    ...(encoded ? { encoded } : {}),
-  };
-}
-
-function buildInWorker(input: BuildInput): Promise<{ serving: Inner; encoded?: Uint8Array }> {
+/** Fits in a worker thread that exits afterwards (with whatever memory the fit and the card embedding took). */
+function fitInWorker(input: WorkerInput): Promise<{ encoded: Uint8Array; embedded: Float32Array[] }> {
   const worker = new Worker(new URL('./index-worker.ts', import.meta.url), { workerData: input });
-  worker.unref(); // an index must never keep a stopping process alive
-  const pending = new Map<number, { resolve: (r: ClassifyResult) => void; reject: (e: unknown) => void }>();
-  let nextId = 1;
-  let closing: (() => void) | null = null;
-  let dead: Error | null = null;
-
-  const settle = (id: number) => {
-    pending.delete(id);
-    if (closing && pending.size === 0) closing();
-  };
-  const failAll = (err: Error) => {
-    dead = err;
-    for (const [id, p] of pending) {
-      p.reject(MomaError.unavailable(`agent index worker stopped: ${err.message}`, err));
-      settle(id);
-    }
-  };
-
-  return new Promise<{ serving: Inner; encoded?: Uint8Array }>((resolveBuild, rejectBuild) => {
-    worker.on('error', (err) => {
-      failAll(err);
-      rejectBuild(err);
-    });
-    worker.on('exit', (code) => {
-      const err = new Error(`index worker exited with code ${code}`);
-      failAll(err);
-      rejectBuild(err);
-    });
+  worker.unref(); // a fit must never keep a stopping process alive
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (f: () => void) => {
+      if (done) return;
+      done = true;
+      f();
+      void worker.terminate();
+    };
+    worker.on('error', (err) => finish(() => reject(err)));
+    worker.on('exit', (code) => finish(() => reject(new Error(`index worker exited with code ${code} before its fit was done`))));
     worker.on('message', (msg: ToHost) => {
-      switch (msg.type) {
-        case 'ready':
-          resolveBuild({
-            serving: {
-              size: msg.size,
-              buildMs: msg.buildMs,
-              loaded: msg.loaded,
-              classify(text, context, topK, vectors) {
-                if (dead) return Promise.reject(MomaError.unavailable(`agent index worker stopped: ${dead.message}`));
-                const id = nextId++;
-                return new Promise<ClassifyResult>((resolve, reject) => {
-                  pending.set(id, { resolve, reject });
-                  worker.postMessage({ id, text, context, topK, ...(vectors ? { vectors } : {}) } satisfies ToWorker);
-                });
-              },
-              close: () =>
-                new Promise<void>((done) => {
-                  const finish = () => void worker.terminate().then(() => done(), () => done());
-                  if (pending.size === 0) finish();
-                  else closing = finish;
-                }),
-            },
-            ...(msg.encoded ? { encoded: msg.encoded } : {}),
-          });
-          return;
-        case 'failed':
-          void worker.terminate();
-          rejectBuild(fromWire(msg.error));
-          return;
-        case 'result':
-          pending.get(msg.id)?.resolve(msg.result);
-          settle(msg.id);
-          return;
-        case 'error':
-          pending.get(msg.id)?.reject(fromWire(msg.error));
-          settle(msg.id);
-          return;
-      }
+      if (msg.type === 'fitted') finish(() => resolve({ encoded: msg.encoded, embedded: msg.embedded }));
+      else finish(() => reject(fromWire(msg.error)));
     });
   });
 }

@@ -1,5 +1,5 @@
-// Messages between the intent service and its index worker (index-worker.ts).
-import type { ClassifyResult, QueryVectors } from '@moma/core';
+// Messages between the intent service and the worker thread that fits an index (index-worker.ts).
+import type { BuildInput } from './index-build.ts';
 
 export interface WireError {
   name: string;
@@ -7,19 +7,15 @@ export interface WireError {
   field?: string;
 }
 
-export interface ToWorker {
-  id: number;
-  text: string;
-  context: Array<{ role: string; content: string }>;
-  topK: number | undefined;
-  vectors?: QueryVectors;
+export interface WorkerInput extends BuildInput {
+  /** Card texts the host has no vector for: the worker embeds them with its own copy of this encoder first. */
+  embed?: { encoder: string; texts: string[] };
 }
 
 export type ToHost =
-  | { type: 'ready'; size: number; buildMs: number; loaded: boolean; encoded?: Uint8Array }
-  | { type: 'failed'; error: WireError }
-  | { type: 'result'; id: number; result: ClassifyResult }
-  | { type: 'error'; id: number; error: WireError };
+  /** The serialised fit, and the vectors of `embed.texts` in order (for the host's card-vector cache). */
+  | { type: 'fitted'; encoded: Uint8Array; embedded: Float32Array[] }
+  | { type: 'failed'; error: WireError };
 
 /** Rebuilds an Error that keeps the name (e.g. InvalidInputError), so MomaError.from maps it to the right code. */
 export function fromWire(w: WireError): Error {

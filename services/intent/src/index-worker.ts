@@ -1,10 +1,11 @@
-// Worker thread that builds one AgentIndex and then answers classify requests from it. Building takes seconds for
-// ~150 agents (the softmax head is trained on the cards); in a worker that never blocks the service's event loop,
-// so the previous index keeps answering while the next one is built.
+// Worker thread that fits one AgentIndex and exits. Fitting takes seconds for ~150 agents (the softmax heads are
+// trained on the cards); in a worker it never blocks the service's event loop, so the previous index keeps answering.
+// With the semantic encoder the worker also embeds the card texts, with its own copy of the model: its memory (the
+// model's wasm heap grows to the largest batch of card texts and never shrinks) goes away with the worker, and the
+// service's own copy only ever embeds queries.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AgentIndex } from '@moma/core';
-import { buildIndex, type BuildInput } from './index-build.ts';
-import type { ToHost, ToWorker, WireError } from './index-protocol.ts';
+import { fitIndex } from './index-build.ts';
+import type { ToHost, WireError, WorkerInput } from './index-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('index-worker.ts must run as a worker thread');
@@ -19,20 +20,28 @@ const toWire = (err: unknown): WireError => {
 };
 const send = (msg: ToHost, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
-let index: AgentIndex;
-const started = performance.now();
+async function embed(encoder: string, texts: string[]): Promise<Float32Array[]> {
+  const { loadUseModel, SemanticCache } = await import('@moma/semantic');
+  const model = await loadUseModel();
+  try {
+    if (model.id !== encoder) throw new Error(`the index worker has encoder ${model.id}, the service asked for ${encoder}`);
+    return await new SemanticCache(model).embedAll(texts);
+  } finally {
+    model.dispose();
+  }
+}
+
+const input = workerData as WorkerInput;
 try {
-  const built = buildIndex(workerData as BuildInput);
-  index = built.index;
-  const encoded = built.encoded;
-  send({ type: 'ready', size: index.size, buildMs: performance.now() - started, loaded: built.loaded, ...(encoded ? { encoded } : {}) }, encoded ? [encoded.buffer as ArrayBuffer] : []);
-  port.on('message', (msg: ToWorker) => {
-    try {
-      send({ type: 'result', id: msg.id, result: index.classify(msg.text, msg.context, msg.topK, msg.vectors) });
-    } catch (err) {
-      send({ type: 'error', id: msg.id, error: toWire(err) });
-    }
-  });
+  let { semantic } = input;
+  let embedded: Float32Array[] = [];
+  if (input.embed && input.embed.texts.length > 0) {
+    if (!semantic) throw new Error('card texts to embed but no semantic table');
+    embedded = await embed(input.embed.encoder, input.embed.texts);
+    semantic = { ...semantic, texts: [...semantic.texts, ...input.embed.texts], vectors: [...semantic.vectors, ...embedded] };
+  }
+  const encoded = fitIndex({ ...input, ...(semantic ? { semantic } : {}) });
+  send({ type: 'fitted', encoded, embedded }, [encoded.buffer as ArrayBuffer, ...embedded.map((v) => v.buffer as ArrayBuffer)]);
 } catch (err) {
   send({ type: 'failed', error: toWire(err) });
 }

@@ -42,10 +42,11 @@ export interface AgentIndexState {
   lexical: HashingEncoderState;
   /** The semantic encoder the index was fitted with and its share α. */
   semantic?: { id: string; dim: number; weight: number };
-  head?: { dim: number; w: Float32Array; b: Float32Array };
+  /** Softmax weights in compact form (`rows`: the features stored; absent in older files, where `w` has every row). */
+  head?: { dim: number; w: Float32Array; b: Float32Array; rows?: Uint32Array };
   lda?: LdaState;
   /** Softmax over the fused vector (lexical ‖ semantic, the latter a dense block from `denseFrom`) reranking the experts' top `candidates` agents. */
-  joint?: { dim: number; denseFrom: number; candidates: number; w: Float32Array; b: Float32Array };
+  joint?: { dim: number; denseFrom: number; candidates: number; w: Float32Array; b: Float32Array; rows?: Uint32Array };
   centroids: SparseVec[];
   /** Example vectors and their agents: kept only when the kNN signal is on. */
   samples?: { vecs: SparseVec[]; agent: number[] };
@@ -187,9 +188,10 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
   const f = fusion(state.lexical, options, state.semantic);
   const sem = f.semantic;
   const dim = f.dim;
-  const head = state.head ? new SoftmaxHead(state.head.dim, agents.length, state.head.w, state.head.b) : null;
+  // served compact (a file written before `rows` was recorded is compacted here)
+  const head = state.head ? new SoftmaxHead(state.head.dim, agents.length, state.head.w, state.head.b, state.head.dim, state.head.rows).compact() : null;
   const lda = state.lda ? new Lda(state.lda) : null;
-  const joint = state.joint ? new SoftmaxHead(state.joint.dim, agents.length, state.joint.w, state.joint.b, state.joint.denseFrom) : null;
+  const joint = state.joint ? new SoftmaxHead(state.joint.dim, agents.length, state.joint.w, state.joint.b, state.joint.denseFrom, state.joint.rows).compact() : null;
   const jointK = Math.min(agents.length, state.joint?.candidates ?? JOINT_CANDIDATES);
   const sampleVecs = state.samples?.vecs ?? [];
   const sampleAgent = state.samples?.agent ?? [];

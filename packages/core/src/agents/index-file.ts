@@ -28,9 +28,9 @@ export function encodeAgentIndex(state: AgentIndexState, key: string): Uint8Arra
     agentIds: state.agentIds,
     lexical: { ...state.lexical, idf: put(Float32Array.from(state.lexical.idf)) },
     semantic: state.semantic ?? null,
-    head: state.head ? { dim: state.head.dim, w: put(state.head.w), b: put(state.head.b) } : null,
+    head: state.head ? { dim: state.head.dim, w: put(state.head.w), b: put(state.head.b), ...(state.head.rows ? { rows: put(state.head.rows) } : {}) } : null,
     lda: state.lda ? { dim: state.lda.dim, classes: state.lda.classes, scale: state.lda.scale, w: put(state.lda.w), b: put(state.lda.b) } : null,
-    ...(state.joint ? { joint: { dim: state.joint.dim, denseFrom: state.joint.denseFrom, candidates: state.joint.candidates, w: put(state.joint.w), b: put(state.joint.b) } } : {}),
+    ...(state.joint ? { joint: { dim: state.joint.dim, denseFrom: state.joint.denseFrom, candidates: state.joint.candidates, w: put(state.joint.w), b: put(state.joint.b), ...(state.joint.rows ? { rows: put(state.joint.rows) } : {}) } } : {}),
     centroids: state.centroids.map(vec),
     samples: state.samples ? { vecs: state.samples.vecs.map(vec), agent: state.samples.agent } : null,
     ...(state.support ? { support: { vecs: put(state.support.vecs), agent: put(state.support.agent) } } : {}),
@@ -83,11 +83,11 @@ export function decodeAgentIndex(bytes: Uint8Array): { key: string; state: Agent
   }
   if (h?.magic !== MAGIC) throw bad('wrong magic');
   const base = 8 + len + pad(len);
-  // copy into fresh aligned buffers: the input may be a Buffer slice at any offset
+  // copy into fresh aligned buffers: the input may be a Buffer slice at any offset (and a Buffer's slice() is a view)
   const get = (r: Ref): Float32Array | Uint32Array => {
     const end = base + r.o + r.n * 4;
     if (end > bytes.byteLength) throw bad('truncated data');
-    const copy = bytes.slice(base + r.o, end);
+    const copy = new Uint8Array(bytes.subarray(base + r.o, end));
     return r.t === 'f32' ? new Float32Array(copy.buffer) : new Uint32Array(copy.buffer);
   };
   const vec = (v: { i: Ref; v: Ref }): SparseVec => ({ idx: get(v.i) as Uint32Array, val: get(v.v) as Float32Array });
@@ -95,9 +95,9 @@ export function decodeAgentIndex(bytes: Uint8Array): { key: string; state: Agent
     agentIds: h.agentIds,
     lexical: { ...h.lexical, idf: Array.from(get(h.lexical.idf)) },
     ...(h.semantic ? { semantic: h.semantic } : {}),
-    ...(h.head ? { head: { dim: h.head.dim, w: get(h.head.w) as Float32Array, b: get(h.head.b) as Float32Array } } : {}),
+    ...(h.head ? { head: { dim: h.head.dim, w: get(h.head.w) as Float32Array, b: get(h.head.b) as Float32Array, ...(h.head.rows ? { rows: get(h.head.rows) as Uint32Array } : {}) } } : {}),
     ...(h.lda ? { lda: { dim: h.lda.dim, classes: h.lda.classes, scale: h.lda.scale, w: get(h.lda.w) as Float32Array, b: get(h.lda.b) as Float32Array } } : {}),
-    ...(h.joint ? { joint: { dim: h.joint.dim, denseFrom: h.joint.denseFrom, candidates: h.joint.candidates, w: get(h.joint.w) as Float32Array, b: get(h.joint.b) as Float32Array } } : {}),
+    ...(h.joint ? { joint: { dim: h.joint.dim, denseFrom: h.joint.denseFrom, candidates: h.joint.candidates, w: get(h.joint.w) as Float32Array, b: get(h.joint.b) as Float32Array, ...(h.joint.rows ? { rows: get(h.joint.rows) as Uint32Array } : {}) } } : {}),
     centroids: h.centroids.map(vec),
     ...(h.samples ? { samples: { vecs: h.samples.vecs.map(vec), agent: h.samples.agent } } : {}),
     ...(h.support ? { support: { vecs: get(h.support.vecs) as Float32Array, agent: get(h.support.agent) as Uint32Array } } : {}),

@@ -168,8 +168,8 @@ describe('agent index file', () => {
     for (const semanticOpt of [{}, { semantic }]) {
       const state = fitAgentIndex(agents, taxonomy, semanticOpt);
       const bytes = encodeAgentIndex(state, 'key-1');
-      // as read from disk: a Buffer slice at an odd offset
-      const copy = new Uint8Array(bytes.byteLength + 3);
+      // as read from disk: a Buffer (whose slice() is a view, not a copy) at an odd offset
+      const copy = Buffer.alloc(bytes.byteLength + 3);
       copy.set(bytes, 3);
       const { key, state: back } = decodeAgentIndex(copy.subarray(3));
       expect(key).toBe('key-1');
@@ -181,6 +181,32 @@ describe('agent index file', () => {
       const b = agentIndexFromState(back, agents, semanticOpt);
       for (const r of data.test) expect(b.classify(r.text)).toEqual(a.classify(r.text));
     }
+  });
+
+  it('agent index file - the softmax heads keep only the rows of features some card text has; a dense fit (older files) answers the same', () => {
+    const state = fitAgentIndex(agents, taxonomy, { semantic });
+    const C = agents.length;
+    const head = state.head!;
+    const joint = state.joint!;
+    expect(head.rows!.length).toBeGreaterThan(0);
+    expect(head.rows!.length).toBeLessThan(head.dim / 4);
+    expect(head.w.length).toBe(head.rows!.length * C);
+    expect(joint.w.length).toBe((joint.rows!.length + joint.dim - joint.denseFrom) * C);
+    // the layout files held before `rows`: a row for every hashed feature, then the dense block
+    const dense = (h: { dim: number; w: Float32Array; rows?: Uint32Array }, from: number): Float32Array => {
+      const w = new Float32Array(h.dim * C);
+      h.rows!.forEach((f, r) => w.set(h.w.subarray(r * C, (r + 1) * C), f * C));
+      w.set(h.w.subarray(h.rows!.length * C), from * C);
+      return w;
+    };
+    const old = {
+      ...state,
+      head: { dim: head.dim, w: dense(head, head.dim), b: head.b },
+      joint: { dim: joint.dim, denseFrom: joint.denseFrom, candidates: joint.candidates, w: dense(joint, joint.denseFrom), b: joint.b },
+    };
+    const a = agentIndexFromState(state, agents, { semantic, fastPath: 2 });
+    const b = agentIndexFromState(decodeAgentIndex(encodeAgentIndex(old, 'k')).state, agents, { semantic, fastPath: 2 });
+    for (const r of data.test) expect(b.classify(r.text)).toEqual(a.classify(r.text));
   });
 
   it('agent index file - bytes that are not an index are refused with a clear error', () => {
