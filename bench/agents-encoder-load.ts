@@ -48,14 +48,16 @@ async function run(encoder: 'lexical' | 'use', natsUrl: string, redisUrl: string
       const res = await fetch(`${sys.httpUrl}/v1/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ card }) });
       if (!res.ok) throw new Error(`register ${id}: ${res.status} ${await res.text()}`);
     }
-    // the index is rebuilt once the registry settles: wait until a question for the first agent finds it
+    // the index is rebuilt once the registry settles: wait (at most 3 min: 150 agents × 100 examples embed for about a
+    // minute) until a question for the first agent finds it
     const probe = byIntent.get(intents[0]!)![0]!;
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 900; i++) {
       const r = await fetch(`${sys.httpUrl}/v1/route`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: probe }] }) });
       const body = (await r.json()) as { decision?: { target?: { id?: string } } } & Record<string, unknown>;
       if (JSON.stringify(body).includes(intents[0]!)) break;
       await new Promise((r) => setTimeout(r, 200));
     }
+    const pathsBefore = await intentPaths(sys.healthUrls.intent);
     let next = 0;
     const times: number[] = [];
     let agentTurns = 0;
@@ -78,12 +80,25 @@ async function run(encoder: 'lexical' | 'use', natsUrl: string, redisUrl: string
       if (status === 200) times.push(ms);
     });
     const result = await instance;
+    const pathsAfter = await intentPaths(sys.healthUrls.intent);
+    const paths = Object.fromEntries(Object.entries(pathsAfter).map(([k, v]) => [k, v - (pathsBefore[k] ?? 0)]).filter(([, v]) => (v as number) > 0)) as Record<string, number>;
     times.sort((a, b) => a - b);
     const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? NaN;
-    return { encoder, requests: times.length, distinct: Math.min(next, questions.length), p50: round(pct(50)), p90: round(pct(90)), p99: round(pct(99)), errors: result.errors + result.non2xx, agentTurns };
+    return { encoder, requests: times.length, distinct: Math.min(next, questions.length), p50: round(pct(50)), p90: round(pct(90)), p99: round(pct(99)), errors: result.errors + result.non2xx, agentTurns, paths };
   } finally {
     await sys.stop();
   }
+}
+
+/** The intent stage's classifications so far by the path that answered (moma_intent_classifications_total on /metrics). */
+async function intentPaths(healthUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${healthUrl}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^moma_intent_classifications_total\{([^}]*)\} (\S+)$/gm)) {
+    const path = /path="([^"]*)"/.exec(m[1]!)?.[1] ?? '?';
+    out[path] = (out[path] ?? 0) + Number(m[2]);
+  }
+  return out;
 }
 
 const infra = await testInfra();
@@ -100,6 +115,8 @@ try {
   console.log(`${'encoder'.padEnd(10)} ${'req'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p90 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
   for (const r of [lexical, use]) console.log(`${r.encoder.padEnd(10)} ${String(r.requests).padStart(6)} ${r.p50.toFixed(2).padStart(8)} ${r.p90.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}`);
   console.log(`routed to an agent: lexical ${lexical.agentTurns}, use ${use.agentTurns}`);
+  const share = (p: Record<string, number>, keys: string[]) => keys.reduce((n, k) => n + (p[k] ?? 0), 0) / Math.max(1, Object.values(p).reduce((a, b) => a + b, 0));
+  console.log(`intent paths with use: ${JSON.stringify(use.paths)}: ${(100 * share(use.paths, ['fast', 'fast-reject'])).toFixed(1)}% answered without the encoder (the p50 moves by the encoder's cost once fewer than half are)`);
   console.log(`decision p50 with the encoder − without: ${round(use.p50 - lexical.p50)} ms (budget ≤ 1 ms); p99: ${round(use.p99 - lexical.p99)} ms`);
 } finally {
   await upstream.stop();

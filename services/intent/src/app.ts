@@ -29,7 +29,7 @@ export interface IntentOptions {
 }
 
 type Config = Pick<IntentConfig, 'MOMA_TAXONOMY_FILE'> &
-  Partial<Pick<IntentConfig, 'MOMA_INTENT_WORKER_MIN_AGENTS' | 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_AGENT_ENCODER' | 'MOMA_AGENT_INDEX_DIR'>>;
+  Partial<Pick<IntentConfig, 'MOMA_INTENT_WORKER_MIN_AGENTS' | 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_AGENT_ENCODER' | 'MOMA_AGENT_INDEX_DIR' | 'MOMA_AGENT_FAST_PATH'>>;
 
 const EMPTY: ClassifyResponse = { categories: [], candidates: [], inScope: false, threshold: 0 };
 
@@ -49,6 +49,7 @@ export async function startIntent(
   const cardVectors = new Map<string, Float32Array>();
   if (semantic) log.info({ encoder: semantic.id }, 'semantic encoder loaded');
 
+  const indexOptions: AgentIndexOptions = { ...(config.MOMA_AGENT_FAST_PATH !== undefined ? { fastPath: config.MOMA_AGENT_FAST_PATH } : {}), ...options.index };
   const build = async (): Promise<void> => {
     const version = registry.version;
     const agents = registry.specs();
@@ -56,7 +57,7 @@ export async function startIntent(
     const next =
       agents.length === 0
         ? null
-        : await buildServingIndex(agents, taxonomy, options.index ?? {}, mode, {
+        : await buildServingIndex(agents, taxonomy, indexOptions, mode, {
             ...(semantic ? { semantic, cardVectors } : {}),
             ...(config.MOMA_AGENT_INDEX_DIR ? { dir: config.MOMA_AGENT_INDEX_DIR } : {}),
           });

@@ -262,6 +262,11 @@ describe('eval-agents', () => {
     expect(high.clinc!.fastPathShare).toBeGreaterThan(off.clinc!.fastPathShare!);
     expect(off.clinc!.inScopeAccuracyNoReject).toBe(a.clinc!.inScopeAccuracyNoReject);
     expect(high.clinc!.inScopeAccuracyNoReject).toBe(a.clinc!.inScopeAccuracyNoReject);
+    // --fast-path above 1 (and no fast reject): every query goes through both experts
+    const both = await runJson(['--clinc', p, '--encoder', 'use', '--fast-path', '2', '--fast-reject', '0'], cache);
+    expect(both.clinc!.fastPathShare).toBe(0);
+    const always = await runJson(['--clinc', p, '--encoder', 'use', '--fast-path', '0'], cache);
+    expect(always.clinc!.fastPathShare).toBe(1);
   });
 
   it('eval-agents - --clinc takes the folder; no OOS rows means no rejection metrics', async () => {
@@ -293,6 +298,8 @@ describe('eval-agents', () => {
     [['--sgd', SGD, '--encoder', 'bert'], /--encoder must be one of lexical, use \(got "bert"\)/],
     [['--sgd', NO_OOS], /no SGD dev split there/],
     [['--clinc', NO_OOS, '--fast-reject', '0.1'], /--fast-reject applies with --encoder use only/],
+    [['--clinc', NO_OOS, '--fast-path', '0.5'], /--fast-path applies to --clinc with --encoder use only/],
+    [['--clinc', NO_OOS, '--encoder', 'use', '--fast-path', 'x'], /--fast-path must be a number ≥ 0 \(got "x"\)/],
     [['--clinc', NO_OOS, '--encoder', 'use', '--fast-reject', '1'], /--fast-reject must be a number in \[0, 1\) \(got "1"\)/],
     [['--clinc', NO_OOS, '--encoder', 'use', '--fast-reject', 'x'], /--fast-reject must be a number in \[0, 1\)/],
   ])('eval-agents - bad input %j exits with 2 and a clear message', async (argv, msg) => {

@@ -12,7 +12,7 @@ import { resolveSgdLayout, SGD_SPLITS } from './sgd-data.ts';
 export type { EvalAgentsResult } from './format.ts';
 export { EvalInputError } from './errors.ts';
 
-const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|test] [--no-sgdx]] [--encoder ${ENCODERS.join('|')} [--fast-reject X]] [--seed N] [--no-cache] [--quiet] [--json]
+const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|test] [--no-sgdx]] [--encoder ${ENCODERS.join('|')} [--fast-path X] [--fast-reject X]] [--seed N] [--no-cache] [--quiet] [--json]
   --clinc PATH   CLINC150 clinc150.jsonl, or the folder that holds it
   --sgd DIR      Schema-Guided Dialogue in the upstream layout: a split folder (schema.json + dialogues_*.json[.gz]),
                  or a root with <split>/ (or raw/<split>/) under it; train/ must sit beside the split
@@ -20,6 +20,8 @@ const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|te
   --no-sgdx      skip the SGD-X schema variants (sgd_x/v1..v5/<split>/schema.json)
   --encoder E    lexical (default): the hashed n-gram index alone; use: add the Universal Sentence Encoder as a second
                  expert (every text is embedded once with the full model and kept in the vector cache)
+  --fast-path X  with use, CLINC150: the lexical expert's top probability from which it answers alone, without the
+                 encoder (default 0.7; above 1 = never: every query through both experts)
   --fast-reject X  with use: the lexical pass's best agent score below which a query is out of scope without the
                  encoder (default: 0.1 over cards with at least 10 texts per agent, else 0 = off)
   --seed N       seed of the classifier and shift-detector training (default ${DEFAULT_SEED})
@@ -46,6 +48,8 @@ export interface EvaluateOptions {
   encoder?: EncoderName;
   /** With a semantic encoder: AgentIndexOptions.fastReject (default: the index's). */
   fastReject?: number;
+  /** With a semantic encoder, CLINC150: AgentIndexOptions.fastPath (default: the index's, 0.7). */
+  fastPath?: number;
   /** Tests: a stand-in for the sentence encoder. */
   semanticModel?: SemanticSourceOptions['model'];
 }
@@ -60,9 +64,11 @@ export async function evaluateAgents(opts: EvaluateOptions, log: (m: string) => 
   const src = await semanticSource(opts.encoder ?? 'lexical', { cacheDir, log, ...(opts.semanticModel ? { model: opts.semanticModel } : {}) });
   if (opts.fastReject !== undefined && !src) throw new EvalInputError('--fast-reject applies with --encoder use only');
   const fastReject = opts.fastReject !== undefined ? { fastReject: opts.fastReject } : {};
+  if (opts.fastPath !== undefined && (!src || !clinc)) throw new EvalInputError('--fast-path applies to --clinc with --encoder use only');
+  const fastPath = opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {};
   const out: EvalAgentsResult = {};
   try {
-    if (clinc) out.clinc = src ? await evalClincSemantic(clinc, src, { head: { seed }, ...fastReject }, log) : evalClinc(clinc, { head: { seed } }, log);
+    if (clinc) out.clinc = src ? await evalClincSemantic(clinc, src, { head: { seed }, ...fastReject, ...fastPath }, log) : evalClinc(clinc, { head: { seed } }, log);
     if (sgd) out.sgd = await evalSgd(sgd, { seed, sgdx: opts.sgdx ?? true, cacheDir, log, ...(src ? { semantic: src } : {}), ...fastReject });
   } finally {
     src?.dispose();
@@ -91,6 +97,12 @@ function parseFastReject(s: string): number {
   return x;
 }
 
+function parseFastPath(s: string): number {
+  const x = Number(s);
+  if (s.trim() === '' || !(x >= 0 && Number.isFinite(x))) throw new EvalInputError(`--fast-path must be a number ≥ 0 (got "${s}")`);
+  return x;
+}
+
 /** `moma eval-agents ...`: prints one JSON object with --json, otherwise readable tables. Returns the exit code. */
 export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Promise<number> {
   const stdout = io.stdout ?? ((s: string) => void process.stdout.write(s));
@@ -110,6 +122,7 @@ export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Prom
         seed: { type: 'string' },
         encoder: { type: 'string' },
         'fast-reject': { type: 'string' },
+        'fast-path': { type: 'string' },
         sgdx: { type: 'boolean', default: true },
         cache: { type: 'boolean', default: true },
         quiet: { type: 'boolean', short: 'q', default: false },
@@ -139,6 +152,7 @@ export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Prom
         ...(values.split !== undefined ? { split: values.split } : {}),
         ...(values.seed !== undefined ? { seed: parseSeed(values.seed)! } : {}),
         ...(values['fast-reject'] !== undefined ? { fastReject: parseFastReject(values['fast-reject']) } : {}),
+        ...(values['fast-path'] !== undefined ? { fastPath: parseFastPath(values['fast-path']) } : {}),
         sgdx: values.sgdx,
         cacheDir: !values.cache ? null : io.cacheDir !== undefined ? io.cacheDir : defaultCacheDir(),
         ...(io.semanticModel ? { semanticModel: io.semanticModel } : {}),

@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@moma/platform';
+import { loadIntentConfig } from './config.ts';
+
+describe('intent config', () => {
+  it('intent config - MOMA_AGENT_FAST_PATH is unset by default (the index keeps its own), a number ≥ 0 when given', () => {
+    expect(loadIntentConfig({}).MOMA_AGENT_FAST_PATH).toBeUndefined();
+    expect(loadIntentConfig({ MOMA_AGENT_FAST_PATH: '2' }).MOMA_AGENT_FAST_PATH).toBe(2);
+    expect(loadIntentConfig({ MOMA_AGENT_FAST_PATH: '0.5' }).MOMA_AGENT_FAST_PATH).toBe(0.5);
+    for (const bad of ['x', '-1']) {
+      expect(() => loadIntentConfig({ MOMA_AGENT_FAST_PATH: bad })).toThrow(ConfigError);
+      expect(() => loadIntentConfig({ MOMA_AGENT_FAST_PATH: bad })).toThrow(/MOMA_AGENT_FAST_PATH/);
+    }
+  });
+});
