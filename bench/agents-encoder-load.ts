@@ -5,7 +5,7 @@
 // with a different CLINC150 test question in every request (no cache hits), once with MOMA_AGENT_ENCODER=lexical and
 // once with =use, in one run. A chat turn adds the same execution cost to both.
 //
-//   node bench/agents-encoder-load.ts [path/to/clinc150.jsonl] [--agents 30] [--examples 20] [--duration 10]
+//   node bench/agents-encoder-load.ts [path/to/clinc150.jsonl] [--agents 30] [--examples 20]
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -15,7 +15,7 @@ import { startPrivateNats, startSystem } from '../test/support/system.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { agents: { type: 'string', default: '30' }, examples: { type: 'string', default: '20' }, duration: { type: 'string', default: '10' } },
+  options: { agents: { type: 'string', default: '30' }, examples: { type: 'string', default: '20' } },
 });
 const path = positionals[0] ?? '../shared/datasets/clinc150-oos-eval/clinc150.jsonl';
 if (!existsSync(path)) {
@@ -32,7 +32,6 @@ const intents = [...byIntent.keys()].slice(0, Number(args.agents));
 const chosen = new Set(intents);
 // questions for these intents and out-of-scope ones, each sent once
 const questions = [...new Set(rows.filter((r) => r.split === 'test' && (r.oos || chosen.has(r.intent))).map((r) => r.text))];
-const duration = Number(args.duration);
 
 async function run(encoder: 'lexical' | 'use', natsUrl: string, redisUrl: string, upstreamUrl: string) {
   const sys = await startSystem({
@@ -48,15 +47,15 @@ async function run(encoder: 'lexical' | 'use', natsUrl: string, redisUrl: string
       const res = await fetch(`${sys.httpUrl}/v1/agents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ card }) });
       if (!res.ok) throw new Error(`register ${id}: ${res.status} ${await res.text()}`);
     }
-    // the index is rebuilt once the registry settles: wait (at most 3 min: 150 agents × 100 examples embed for about a
-    // minute) until a question for the first agent finds it
-    const probe = byIntent.get(intents[0]!)![0]!;
-    for (let i = 0; i < 900; i++) {
-      const r = await fetch(`${sys.httpUrl}/v1/route`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: probe }] }) });
-      const body = (await r.json()) as { decision?: { target?: { id?: string } } } & Record<string, unknown>;
-      if (JSON.stringify(body).includes(intents[0]!)) break;
-      await new Promise((r) => setTimeout(r, 200));
+    // the index is rebuilt as registrations arrive: wait (at most 3 min: 150 agents × 100 examples embed for about a
+    // minute) until the serving index holds every agent (intent's moma_intent_index_agents gauge)
+    let ready = false;
+    for (let i = 0; i < 900 && !ready; i++) {
+      const text = await (await fetch(`${sys.healthUrls.intent}/metrics`)).text();
+      ready = Number(/^moma_intent_index_agents(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0) === intents.length;
+      if (!ready) await new Promise((r) => setTimeout(r, 200));
     }
+    if (!ready) throw new Error(`${encoder}: the index did not serve all ${intents.length} agents within 3 min`);
     const pathsBefore = await intentPaths(sys.healthUrls.intent);
     let next = 0;
     const times: number[] = [];
@@ -64,7 +63,8 @@ async function run(encoder: 'lexical' | 'use', natsUrl: string, redisUrl: string
     const instance = autocannon({
       url: `${sys.httpUrl}/v1/route`,
       connections: 1,
-      duration,
+      // each question once: a repeat would be answered from the encoder's cache
+      amount: questions.length,
       requests: [
         {
           method: 'POST',
@@ -111,7 +111,7 @@ const nats = await startPrivateNats();
 try {
   const lexical = await run('lexical', nats?.url ?? infra.natsUrl, infra.redisUrl, upstream.url);
   const use = await run('use', nats?.url ?? infra.natsUrl, infra.redisUrl, upstream.url);
-  console.log(`\nagents-encoder-load: ${intents.length} CLINC150 agents × ${args.examples} examples, 1 connection, ${duration} s each, ${questions.length} distinct questions`);
+  console.log(`\nagents-encoder-load: ${intents.length} CLINC150 agents × ${args.examples} examples, 1 connection, ${questions.length} requests per run (every question once)`);
   console.log(`${'encoder'.padEnd(10)} ${'req'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p90 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}`);
   for (const r of [lexical, use]) console.log(`${r.encoder.padEnd(10)} ${String(r.requests).padStart(6)} ${r.p50.toFixed(2).padStart(8)} ${r.p90.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}`);
   console.log(`routed to an agent: lexical ${lexical.agentTurns}, use ${use.agentTurns}`);

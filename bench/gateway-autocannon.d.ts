@@ -5,6 +5,8 @@ declare module 'autocannon' {
     method?: string;
     connections?: number;
     duration?: number;
+    /** Requests to send before ending; overrides duration. */
+    amount?: number;
     headers?: Record<string, string>;
     body?: string;
     /** Request templates cycled per connection; setupRequest can give each request its own body. */

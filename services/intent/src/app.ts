@@ -2,7 +2,7 @@
 // query from an AgentIndex built from its copy of the agent registry, and rebuilt whenever that copy changes. The
 // copy comes from the orchestrator, the registry's owner, over the bus (registry-copy.ts): intent reads no Redis.
 import type { AgentIndexOptions, Taxonomy } from '@moma/core';
-import { counter, MomaError, serveStage, stageClient, subscribeEvent, withSpan, type Metered, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
+import { counter, gauge, MomaError, serveStage, stageClient, subscribeEvent, withSpan, type Metered, type ServiceContext, type ServiceHandle, type Subscription } from '@moma/platform';
 import { IntentStageDefinition, OrchestratorStageDefinition, Topics, type ClassifyResponse } from '@moma/proto';
 import { RegistryCopy } from './registry-copy.ts';
 import type { IntentConfig } from './config.ts';
@@ -50,6 +50,8 @@ export async function startIntent(
   if (semantic) log.info({ encoder: semantic.id }, 'semantic encoder loaded');
 
   const indexOptions: AgentIndexOptions = { ...(config.MOMA_AGENT_FAST_PATH !== undefined ? { fastPath: config.MOMA_AGENT_FAST_PATH } : {}), ...options.index };
+  const indexAgents = ctx.registry ? gauge(ctx.registry, 'moma_intent_index_agents', 'Agents in the serving index (0 until the first index is built)', []) : undefined;
+  indexAgents?.set(0);
   const build = async (): Promise<void> => {
     const version = registry.version;
     const agents = registry.specs();
@@ -63,6 +65,7 @@ export async function startIntent(
           });
     const old = index;
     index = next; // swapped whole: a request sees the old index or the new one
+    indexAgents?.set(next?.size ?? 0);
     void old?.close(); // answers what it has in flight, then stops
     log.info({ agents: agents.length, version, buildMs: +(next?.buildMs ?? 0).toFixed(1), mode, loaded: next?.loaded ?? false, encoder: semantic?.id ?? 'lexical' }, 'agent index built');
   };
