@@ -9,7 +9,7 @@
 //   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 node bench/memory-services.ts   # exporter path too
 //   node bench/memory-services.ts --services=intent,orchestrator --agents=150 --settle-ms=12000   # 150 agents registered
 //   node bench/memory-services.ts --without-redis=scoring   # as if scoring opened no Redis connection
-//   MOMA_AGENT_ENCODER=use node bench/memory-services.ts --services=intent --agents=150 --queries=200   # memory after serving 200 queries
+//   node bench/memory-services.ts --services=intent --agents=150 --queries=200   # after serving 200 queries (MOMA_AGENT_ENCODER=lexical: without the encoder)
 // Memory flags in the environment (NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_=131072) are passed on to the services.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,7 +40,8 @@ const { values: args } = parseArgs({
     agents: { type: 'string', default: '0' },
     /**
      * Intent only: after the settle time, this many classify requests (distinct questions, in and out of the
-     * synthetic agents' topics, one at a time), then `--after-queries-ms` (15 s) more before measuring: memory after serving, not only at start.
+     * synthetic agents' topics, one at a time), then `--after-queries-ms` (15 s) more before measuring: memory after
+     * serving, not only at start.
      */
     queries: { type: 'string', default: '0' },
     'after-queries-ms': { type: 'string', default: '15000' },
