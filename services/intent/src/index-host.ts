@@ -114,9 +114,18 @@ function serve(index: AgentIndex, semantic: HostEncoder | undefined, buildMs: nu
   };
 }
 
+let fitWorkers = 0;
+
+/** Fit workers started and not yet exited (each exits once its fit is sent back). */
+export function liveFitWorkers(): number {
+  return fitWorkers;
+}
+
 /** Fits in a worker thread that exits afterwards (with whatever memory the fit and the card embedding took). */
 function fitInWorker(input: WorkerInput): Promise<{ encoded: Uint8Array; embedded: Float32Array[] }> {
   const worker = new Worker(new URL('./index-worker.ts', import.meta.url), { workerData: input });
+  fitWorkers++;
+  worker.once('exit', () => fitWorkers--);
   worker.unref(); // a fit must never keep a stopping process alive
   return new Promise((resolve, reject) => {
     let done = false;

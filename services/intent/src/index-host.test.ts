@@ -1,0 +1,44 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AgentSpec } from '@moma/core';
+import { buildServingIndex, liveFitWorkers } from './index-host.ts';
+import { BANK, WEATHER, testAgent } from './test-support.ts';
+
+const MUSIC = testAgent('music-bot', 'Music: play songs, albums and playlists', ['play some jazz', 'put on my workout playlist', 'skip this song']);
+const agents = [WEATHER, BANK, MUSIC] as unknown as AgentSpec[];
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe('intent index host', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'moma-index-host-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('intent index host - a fit in a worker is served from this thread once the worker has exited; the same inputs load the saved fit', async () => {
+    const fitted = await buildServingIndex(agents, undefined, {}, 'worker', { dir });
+    expect(fitted.loaded).toBe(false);
+    await until(() => liveFitWorkers() === 0);
+    expect(liveFitWorkers()).toBe(0);
+    expect((await fitted.classify('will it rain in Paris tomorrow', [], 3)).candidates[0]?.agentId).toBe('weather-bot');
+    expect((await fitted.classify('transfer 50 euros to my savings account', [], 3)).candidates[0]?.agentId).toBe('bank-helper');
+    expect(readdirSync(dir).filter((f) => f.endsWith('.agent-index'))).toHaveLength(1);
+    // a second build of the same inputs loads the file: no worker at all
+    const loaded = await buildServingIndex(agents, undefined, {}, 'worker', { dir });
+    expect(loaded.loaded).toBe(true);
+    expect(liveFitWorkers()).toBe(0);
+    for (const q of ['will it rain in Paris tomorrow', 'skip this song', 'my debit card was declined']) {
+      expect(await loaded.classify(q, [], 3)).toEqual(await fitted.classify(q, [], 3));
+    }
+  });
+
+  it("intent index host - a fit that fails in the worker rejects with the worker's error and leaves no worker behind", async () => {
+    const dup = [WEATHER, WEATHER] as unknown as AgentSpec[];
+    await expect(buildServingIndex(dup, undefined, {}, 'worker')).rejects.toThrow(/weather-bot/);
+    await until(() => liveFitWorkers() === 0);
+    expect(liveFitWorkers()).toBe(0);
+  });
+});
