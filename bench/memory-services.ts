@@ -10,7 +10,8 @@
 //   node bench/memory-services.ts --services=intent,orchestrator --agents=150 --settle-ms=12000   # 150 agents registered
 //   node bench/memory-services.ts --without-redis=scoring   # as if scoring opened no Redis connection
 //   node bench/memory-services.ts --services=intent --agents=150 --queries=200   # after serving 200 queries (MOMA_AGENT_ENCODER=lexical: without the encoder)
-// Memory flags in the environment (NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_=131072) are passed on to the services.
+// Memory flags in the environment (NODE_OPTIONS, MALLOC_MMAP_THRESHOLD_=131072, MALLOC_ARENA_MAX=2: the image's) are
+// passed on to the services.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
