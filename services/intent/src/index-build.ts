@@ -1,6 +1,6 @@
 // Building one serving index: load a saved fit when its key matches (in the service: milliseconds), or fit (with
-// the semantic vectors of the card texts, when the index is semantic) and serialise. Fitting takes seconds for ~150
-// agents and runs in a worker thread for large registries (index-worker.ts); what serves is always the loaded form.
+// the semantic vectors of the card texts, when the index is semantic). Fitting takes seconds for ~150 agents and
+// runs in a worker thread for large registries (index-worker.ts), which sends the fit back serialised.
 import {
   agentIndexFromState,
   decodeAgentIndex,
@@ -9,6 +9,7 @@ import {
   LookupEncoder,
   type AgentIndex,
   type AgentIndexOptions,
+  type AgentIndexState,
   type AgentSpec,
   type Taxonomy,
 } from '@moma/core';
@@ -36,17 +37,27 @@ function indexOptions(input: BuildInput): AgentIndexOptions {
     : input.options;
 }
 
+/** The index serving a fitted state. */
+export function indexFromState(input: BuildInput, state: AgentIndexState): AgentIndex {
+  return agentIndexFromState(state, input.agents, indexOptions(input));
+}
+
 /** The index a saved fit serves, or null when the bytes are unreadable or were fitted for other inputs. */
 export function loadIndex(input: BuildInput, saved: Uint8Array): AgentIndex | null {
   try {
     const { key, state } = decodeAgentIndex(saved);
-    return key === input.key ? agentIndexFromState(state, input.agents, indexOptions(input)) : null;
+    return key === input.key ? indexFromState(input, state) : null;
   } catch {
     return null;
   }
 }
 
-/** Fits the index and serialises it under the input's key. */
-export function fitIndex(input: BuildInput): Uint8Array {
-  return encodeAgentIndex(fitAgentIndex(input.agents, input.taxonomy, indexOptions(input)), input.key);
+/** Fits the index (the slow part). */
+export function fitIndex(input: BuildInput): AgentIndexState {
+  return fitAgentIndex(input.agents, input.taxonomy, indexOptions(input));
+}
+
+/** A fitted state as bytes, under the input's key. */
+export function encodeIndex(input: BuildInput, state: AgentIndexState): Uint8Array {
+  return encodeAgentIndex(state, input.key);
 }

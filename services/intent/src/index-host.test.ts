@@ -35,6 +35,23 @@ describe('intent index host', () => {
     }
   });
 
+  it('intent index host - an inline fit serves at once and is saved, so the next build loads it', async () => {
+    const inlineDir = mkdtempSync(join(tmpdir(), 'moma-index-inline-'));
+    try {
+      const fitted = await buildServingIndex(agents, undefined, {}, 'inline', { dir: inlineDir });
+      expect(fitted.loaded).toBe(false);
+      expect(liveFitWorkers()).toBe(0);
+      expect(readdirSync(inlineDir).filter((f) => f.endsWith('.agent-index'))).toHaveLength(1);
+      const loaded = await buildServingIndex(agents, undefined, {}, 'inline', { dir: inlineDir });
+      expect(loaded.loaded).toBe(true);
+      for (const q of ['will it rain in Paris tomorrow', 'skip this song', 'my debit card was declined']) {
+        expect(await loaded.classify(q, [], 3)).toEqual(await fitted.classify(q, [], 3));
+      }
+    } finally {
+      rmSync(inlineDir, { recursive: true, force: true });
+    }
+  });
+
   it("intent index host - a fit that fails in the worker rejects with the worker's error and leaves no worker behind", async () => {
     const dup = [WEATHER, WEATHER] as unknown as AgentSpec[];
     await expect(buildServingIndex(dup, undefined, {}, 'worker')).rejects.toThrow(/weather-bot/);

@@ -1,6 +1,6 @@
 // The service side of an index. A saved fit for the same inputs is loaded (milliseconds); otherwise the index is
 // fitted, in a worker thread (default for large registries: the event loop stays free while a new index trains, and
-// the worker's memory goes away with it) or inline (small registries, tests), and the fit is loaded here to serve.
+// the worker's memory goes away with it; its fit is loaded here to serve) or inline (small registries, tests).
 // With the semantic encoder, card texts are embedded where the fit runs (the worker has its own copy of the model;
 // inline, the service's copy), and queries the lexical expert is unsure of are answered with the service's copy.
 // A fitted index is saved under a key of its inputs, so an instance that starts with the same agents loads it
@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { indexTexts, savedIndexKey, type AgentIndex, type AgentIndexOptions, type AgentSpec, type ClassifyResult, type Taxonomy } from '@moma/core';
-import { fitIndex, loadIndex, type BuildInput, type SemanticTable } from './index-build.ts';
+import { encodeIndex, fitIndex, indexFromState, loadIndex, type BuildInput, type SemanticTable } from './index-build.ts';
 import { fromWire, type ToHost, type WorkerInput } from './index-protocol.ts';
 
 export interface ServingIndex {
@@ -71,21 +71,30 @@ export async function buildServingIndex(agents: AgentSpec[], taxonomy: Taxonomy 
   const texts = semantic ? indexTexts(agents, taxonomy) : [];
   const known = extras.cardVectors ?? new Map<string, Float32Array>();
   const missing = texts.filter((t) => !known.has(t));
-  const table = (): SemanticTable => ({ id: semantic!.id, dim: semantic!.dim, texts: texts.filter((t) => known.has(t)), vectors: texts.filter((t) => known.has(t)).map((t) => known.get(t)!) });
-  let encoded: Uint8Array;
+  const table = (): SemanticTable => {
+    const have = texts.filter((t) => known.has(t));
+    return { id: semantic!.id, dim: semantic!.dim, texts: have, vectors: have.map((t) => known.get(t)!) };
+  };
+  let index: AgentIndex | null;
+  let encoded: Uint8Array | undefined;
   if (mode === 'worker') {
     const fitted = await fitInWorker({ ...input, ...(semantic ? { semantic: table(), embed: { encoder: semantic.id, texts: missing } } : {}) });
     fitted.embedded.forEach((v, i) => known.set(missing[i]!, v));
     encoded = fitted.encoded;
+    index = loadIndex(input, encoded);
+    if (!index) throw new Error('the agent index fitted in the worker does not load');
   } else {
     if (semantic && missing.length > 0) (await semantic.embedAll(missing)).forEach((v, i) => known.set(missing[i]!, v));
-    encoded = fitIndex({ ...input, ...(semantic ? { semantic: table() } : {}) });
+    const state = fitIndex({ ...input, ...(semantic ? { semantic: table() } : {}) });
+    index = indexFromState(input, state);
+    // serialised only to be saved
+    if (file) encoded = encodeIndex(input, state);
   }
   if (semantic) {
     const keep = new Set(texts);
     for (const t of known.keys()) if (!keep.has(t)) known.delete(t);
   }
-  if (file) {
+  if (file && encoded) {
     try {
       mkdirSync(dir!, { recursive: true });
       writeFileSync(`${file}.tmp`, encoded);
@@ -94,8 +103,6 @@ export async function buildServingIndex(agents: AgentSpec[], taxonomy: Taxonomy 
       // saving is an optimisation: a read-only directory only costs a refit at the next start
     }
   }
-  const index = loadIndex(input, encoded);
-  if (!index) throw new Error('the agent index just fitted does not load');
   return serve(index, semantic, performance.now() - started, false);
 }
 

@@ -4,7 +4,7 @@
 // model's wasm heap grows to the largest batch of card texts and never shrinks) goes away with the worker, and the
 // service's own copy only ever embeds queries.
 import { parentPort, workerData } from 'node:worker_threads';
-import { fitIndex } from './index-build.ts';
+import { encodeIndex, fitIndex } from './index-build.ts';
 import type { ToHost, WireError, WorkerInput } from './index-protocol.ts';
 
 const port = parentPort;
@@ -40,7 +40,8 @@ try {
     embedded = await embed(input.embed.encoder, input.embed.texts);
     semantic = { ...semantic, texts: [...semantic.texts, ...input.embed.texts], vectors: [...semantic.vectors, ...embedded] };
   }
-  const encoded = fitIndex({ ...input, ...(semantic ? { semantic } : {}) });
+  const fitInput = { ...input, ...(semantic ? { semantic } : {}) };
+  const encoded = encodeIndex(fitInput, fitIndex(fitInput));
   send({ type: 'fitted', encoded, embedded }, [encoded.buffer as ArrayBuffer, ...embedded.map((v) => v.buffer as ArrayBuffer)]);
 } catch (err) {
   send({ type: 'failed', error: toWire(err) });

@@ -52,15 +52,7 @@ export class SoftmaxHead {
     this.b = b ?? new Float32Array(classes);
     if (this.w.length !== (stored + dim - this.denseFrom) * classes) throw new Error(`softmax head: ${this.w.length} weights for ${stored} rows, ${dim - this.denseFrom} dense features and ${classes} classes`);
     this.rows = rows ?? null;
-    this.rowOf = null;
-    if (rows) {
-      const rowOf = new Int32Array(this.denseFrom).fill(-1);
-      rows.forEach((f, r) => {
-        if (f >= this.denseFrom) throw new Error(`softmax head: row feature ${f} is not below ${this.denseFrom}`);
-        rowOf[f] = r;
-      });
-      this.rowOf = rowOf;
-    }
+    this.rowOf = rows ? rowIndex(rows, this.denseFrom) : null;
     this.di = new Int32Array(dim - this.denseFrom);
     this.dv = new Float32Array(dim - this.denseFrom);
   }
@@ -248,6 +240,16 @@ export class SoftmaxHead {
     this.logitsOver(x, null, this.classes, out);
     return softmaxInPlace(out);
   }
+}
+
+/** Each feature's row in a compact head's weights (−1 = an all-zero row, not stored). */
+function rowIndex(rows: Uint32Array, features: number): Int32Array {
+  const rowOf = new Int32Array(features).fill(-1);
+  rows.forEach((f, r) => {
+    if (f >= features) throw new Error(`softmax head: row feature ${f} is not below ${features}`);
+    rowOf[f] = r;
+  });
+  return rowOf;
 }
 
 /** Softmax of v[0..m) in place (the rest untouched). */
