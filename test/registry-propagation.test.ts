@@ -33,7 +33,7 @@ function propagationSuite(rigFor: () => Promise<Rig>): void {
       { name: 'orchestrator', bus: rig.orchestratorBus, store: rig.orchestratorStore, logger },
       { SESSION_TTL_SECONDS: 60, AGENT_CARD_TIMEOUT_MS: 3000, SESSION_MAX_MESSAGES: 50 },
     );
-    intent = await startIntent({ name: 'intent', bus: rig.intentBus, store: rig.intentStore, logger }, { MOMA_INTENT_WORKER_MIN_AGENTS: 0 });
+    intent = await startIntent({ name: 'intent', bus: rig.intentBus, store: rig.intentStore, logger }, { MOMA_INTENT_WORKER_MIN_AGENTS: 0, MOMA_AGENT_ENCODER: 'lexical' });
   });
   afterAll(async () => {
     await intent?.stop();

@@ -26,7 +26,7 @@ function intentSuite(rigFor: () => Promise<Rig>, inWorker: boolean): void {
   beforeAll(async () => {
     rig = await rigFor();
     // intent starts before the registry answers: it must keep asking until it gets its first snapshot
-    intent = await startIntent({ name: 'intent', bus: rig.bus, store: new MemoryStore(), logger }, { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_WORKER_MIN_AGENTS: inWorker ? 0 : 1_000_000, MOMA_REGISTRY_RESYNC_MS: 50 });
+    intent = await startIntent({ name: 'intent', bus: rig.bus, store: new MemoryStore(), logger }, { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_WORKER_MIN_AGENTS: inWorker ? 0 : 1_000_000, MOMA_REGISTRY_RESYNC_MS: 50, MOMA_AGENT_ENCODER: 'lexical' });
     registry = await new TestRegistry(rig.bus).serve();
     await waitFor(() => intent.registryVersion() === 0);
   });

@@ -45,7 +45,8 @@ export async function startIntent(
   let index: ServingIndex | null = null;
   // the full encoder is loaded once per process and only when configured (~75 MB resident once it has answered: tfjs,
   // the weights and XNNPACK's packed copy of them); card texts are embedded by the fit's worker when there is one
-  const semantic = config.MOMA_AGENT_ENCODER === 'use' ? new SemanticCache(await loadUseModel()) : undefined;
+  // unset means the config's default (use), as for a service started from its environment
+  const semantic = (config.MOMA_AGENT_ENCODER ?? 'use') === 'use' ? new SemanticCache(await loadUseModel()) : undefined;
   const cardVectors = new Map<string, Float32Array>();
   if (semantic) log.info({ encoder: semantic.id }, 'semantic encoder loaded');
 

@@ -52,6 +52,31 @@ describe('intent index host', () => {
     }
   });
 
+  it('intent index host - serving options (threshold, fast path) load the saved fit and apply to it; a fit option refits', async () => {
+    const optsDir = mkdtempSync(join(tmpdir(), 'moma-index-opts-'));
+    try {
+      const first = await buildServingIndex(agents, undefined, {}, 'inline', { dir: optsDir });
+      expect(first.loaded).toBe(false);
+      // a threshold no agent reaches: the same fit, loaded, now rejects what it accepted
+      const strict = await buildServingIndex(agents, undefined, { threshold: 0.99, fastPath: 0.9 }, 'inline', { dir: optsDir });
+      expect(strict.loaded).toBe(true);
+      const q = 'will it rain in Paris tomorrow';
+      const before = await first.classify(q, [], 3);
+      const after = await strict.classify(q, [], 3);
+      expect(before.inScope).toBe(true);
+      expect(after.inScope).toBe(false);
+      expect(after.threshold).toBe(0.99);
+      expect(after.candidates.map((c) => c.agentId)).toEqual(before.candidates.map((c) => c.agentId));
+      expect(readdirSync(optsDir).filter((f) => f.endsWith('.agent-index'))).toHaveLength(1);
+      // the head's options change what is fitted: a new fit, saved beside the first
+      const other = await buildServingIndex(agents, undefined, { head: { epochs: 3 } }, 'inline', { dir: optsDir });
+      expect(other.loaded).toBe(false);
+      expect(readdirSync(optsDir).filter((f) => f.endsWith('.agent-index'))).toHaveLength(2);
+    } finally {
+      rmSync(optsDir, { recursive: true, force: true });
+    }
+  });
+
   it("intent index host - a fit that fails in the worker rejects with the worker's error and leaves no worker behind", async () => {
     const dup = [WEATHER, WEATHER] as unknown as AgentSpec[];
     await expect(buildServingIndex(dup, undefined, {}, 'worker')).rejects.toThrow(/weather-bot/);

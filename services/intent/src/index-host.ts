@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { indexTexts, savedIndexKey, type AgentIndex, type AgentIndexOptions, type AgentSpec, type ClassifyResult, type Taxonomy } from '@moma/core';
+import { fitOptions, indexTexts, savedIndexKey, type AgentIndex, type AgentIndexOptions, type AgentSpec, type ClassifyResult, type Taxonomy } from '@moma/core';
 import { encodeIndex, fitIndex, indexFromState, loadIndex, type BuildInput, type SemanticTable } from './index-build.ts';
 import { fromWire, type ToHost, type WorkerInput } from './index-protocol.ts';
 
@@ -42,11 +42,10 @@ export interface BuildExtras {
   dir?: string;
 }
 
-/** sha256 of everything a fit depends on. */
+/** sha256 of everything a fit depends on (serving options such as the fast-path bar are not: a saved fit serves any). */
 export function indexKey(agents: readonly AgentSpec[], taxonomy: Taxonomy | undefined, options: AgentIndexOptions, semantic: string | undefined): string {
-  const { shift, semantic: _s, ...rest } = options;
   return createHash('sha256')
-    .update(JSON.stringify({ v: 1, agents: agents.map((a) => ({ id: a.id, card: a.card, category: a.category ?? null })), taxonomy: taxonomy ?? null, options: rest, shift: shift ? 'shift' : null, semantic: semantic ?? null }))
+    .update(JSON.stringify({ v: 2, agents: agents.map((a) => ({ id: a.id, card: a.card, category: a.category ?? null })), taxonomy: taxonomy ?? null, options: fitOptions(options), semantic: semantic ?? null }))
     .digest('hex');
 }
 

@@ -77,6 +77,21 @@ export function indexTexts(agents: readonly AgentSpec[], taxonomy?: Taxonomy): s
 }
 
 /** Fits the index's state (the slow part: seconds for 150 agents). */
+/**
+ * The options a fit depends on: `options` without the ones only the serving index reads (thresholds, the fast
+ * path, context weights, the shift detector, how queries get their vectors) or the encoder object itself (its id is
+ * recorded in the state). Two option sets with the same fit options give the same state, so a saved fit can be
+ * served under different serving options.
+ */
+export function fitOptions(options: AgentIndexOptions): AgentIndexOptions {
+  const {
+    semantic: _semantic, semanticAtQuery: _atQuery, shift: _shift, shiftContextCutoff: _cutoff, threshold: _threshold,
+    topKCategories: _topK, contextWeight: _cw, contextTurns: _ct, headTemperature: _temp, fastPath: _fast, fastReject: _reject, knnK: _k,
+    ...fit
+  } = options;
+  return fit;
+}
+
 export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy, options: AgentIndexOptions = {}): AgentIndexState {
   const ids = new Set<string>();
   for (const a of agents) {
