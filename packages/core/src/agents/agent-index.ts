@@ -76,7 +76,6 @@ export function indexTexts(agents: readonly AgentSpec[], taxonomy?: Taxonomy): s
   return [...new Set([...agents.flatMap((a) => agentTexts(a.card)), ...taxonomyTexts(taxonomy).filter((t) => t)])];
 }
 
-/** Fits the index's state (the slow part: seconds for 150 agents). */
 /**
  * The options a fit depends on: `options` without the ones only the serving index reads (thresholds, the fast
  * path, context weights, the shift detector, how queries get their vectors) or the encoder object itself (its id is
@@ -92,6 +91,7 @@ export function fitOptions(options: AgentIndexOptions): AgentIndexOptions {
   return fit;
 }
 
+/** Fits the index's state (the slow part: seconds for 150 agents). */
 export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy, options: AgentIndexOptions = {}): AgentIndexState {
   const ids = new Set<string>();
   for (const a of agents) {
