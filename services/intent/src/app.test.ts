@@ -122,10 +122,10 @@ describe.skipIf(!infra.ok)(`intent - real NATS, index built in a worker${infra.o
 
 describe.skipIf(!infra.ok)(`intent - the semantic encoder (USE), real NATS${infra.ok ? '' : ` (skipped: ${infra.reason})`}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'moma-index-'));
-  const start = async (bus: Bus) =>
+  const start = async (bus: Bus, extra: { MOMA_AGENT_FAST_REJECT?: number } = {}) =>
     startIntent(
       { name: 'intent', bus, store: new MemoryStore(), logger },
-      { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_WORKER_MIN_AGENTS: 0, MOMA_REGISTRY_RESYNC_MS: 50, MOMA_AGENT_ENCODER: 'use', MOMA_AGENT_INDEX_DIR: dir },
+      { MOMA_TAXONOMY_FILE: TAXONOMY, MOMA_INTENT_WORKER_MIN_AGENTS: 0, MOMA_REGISTRY_RESYNC_MS: 50, MOMA_AGENT_ENCODER: 'use', MOMA_AGENT_INDEX_DIR: dir, ...extra },
     );
   let nats: Awaited<ReturnType<typeof connectNatsBus>>;
   let bus: Bus;
@@ -145,7 +145,7 @@ describe.skipIf(!infra.ok)(`intent - the semantic encoder (USE), real NATS${infr
   });
 
   // the lexical index sends all three to bank-helper (checked with buildAgentIndex on the same cards)
-  it('intent - with the semantic encoder requests sharing no word with a card find their agent, and a restart loads the saved index', async () => {
+  it('intent - with the semantic encoder requests sharing no word with a card find their agent, a restart loads the saved index, and so does one with a fast-reject bar set', async () => {
     const classify = (text: string) => stageClient(bus, IntentStageDefinition).classify({ text, context: [], topK: 3, tenant: '' });
     const first = await start(bus);
     try {
@@ -165,6 +165,16 @@ describe.skipIf(!infra.ok)(`intent - the semantic encoder (USE), real NATS${infr
       expect((await classify('umbrella needed?')).candidates[0]?.agentId).toBe('weather-bot');
     } finally {
       await second.stop();
+    }
+    // MOMA_AGENT_FAST_REJECT is a serving option: the same saved fit, and a turn no card shares a word with is now
+    // out of scope from the lexical pass alone (the bar is capped at the in-scope threshold)
+    const strict = await start(bus, { MOMA_AGENT_FAST_REJECT: 0.9 });
+    try {
+      await waitFor(() => strict.agentCount() === 3, 60_000);
+      expect(strict.indexInfo()?.loaded).toBe(true);
+      expect((await classify('umbrella needed?')).inScope).toBe(false);
+    } finally {
+      await strict.stop();
     }
   }, 120_000);
 });

@@ -29,7 +29,7 @@ export interface IntentOptions {
 }
 
 type Config = Pick<IntentConfig, 'MOMA_TAXONOMY_FILE'> &
-  Partial<Pick<IntentConfig, 'MOMA_INTENT_WORKER_MIN_AGENTS' | 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_AGENT_ENCODER' | 'MOMA_AGENT_INDEX_DIR' | 'MOMA_AGENT_FAST_PATH'>>;
+  Partial<Pick<IntentConfig, 'MOMA_INTENT_WORKER_MIN_AGENTS' | 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_AGENT_ENCODER' | 'MOMA_AGENT_INDEX_DIR' | 'MOMA_AGENT_FAST_PATH' | 'MOMA_AGENT_FAST_REJECT'>>;
 
 const EMPTY: ClassifyResponse = { categories: [], candidates: [], inScope: false, threshold: 0 };
 
@@ -50,7 +50,11 @@ export async function startIntent(
   const cardVectors = new Map<string, Float32Array>();
   if (semantic) log.info({ encoder: semantic.id }, 'semantic encoder loaded');
 
-  const indexOptions: AgentIndexOptions = { ...(config.MOMA_AGENT_FAST_PATH !== undefined ? { fastPath: config.MOMA_AGENT_FAST_PATH } : {}), ...options.index };
+  const indexOptions: AgentIndexOptions = {
+    ...(config.MOMA_AGENT_FAST_PATH !== undefined ? { fastPath: config.MOMA_AGENT_FAST_PATH } : {}),
+    ...(config.MOMA_AGENT_FAST_REJECT !== undefined ? { fastReject: config.MOMA_AGENT_FAST_REJECT } : {}),
+    ...options.index,
+  };
   const indexAgents = ctx.registry ? gauge(ctx.registry, 'moma_intent_index_agents', 'Agents in the serving index (0 until the first index is built)', []) : undefined;
   indexAgents?.set(0);
   const build = async (): Promise<void> => {

@@ -12,4 +12,11 @@ describe('intent config', () => {
       expect(() => loadIntentConfig({ MOMA_AGENT_FAST_PATH: bad })).toThrow(/MOMA_AGENT_FAST_PATH/);
     }
   });
+
+  it('intent config - MOMA_AGENT_FAST_REJECT is unset by default, a number in [0, 1) when given', () => {
+    expect(loadIntentConfig({}).MOMA_AGENT_FAST_REJECT).toBeUndefined();
+    expect(loadIntentConfig({ MOMA_AGENT_FAST_REJECT: '0.05' }).MOMA_AGENT_FAST_REJECT).toBe(0.05);
+    expect(loadIntentConfig({ MOMA_AGENT_FAST_REJECT: '0' }).MOMA_AGENT_FAST_REJECT).toBe(0);
+    for (const bad of ['x', '-0.1', '1']) expect(() => loadIntentConfig({ MOMA_AGENT_FAST_REJECT: bad })).toThrow(/MOMA_AGENT_FAST_REJECT/);
+  });
 });

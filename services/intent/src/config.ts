@@ -25,6 +25,12 @@ export const intentConfigSchema = commonConfigSchema.extend({
    * pays the encoder, about 5 ms, instead of a quarter of them).
    */
   MOMA_AGENT_FAST_PATH: z.coerce.number().min(0).optional(),
+  /**
+   * With `use`: the lexical pass's best agent score under which a query is out of scope without the encoder (unset =
+   * the index's 0.1 over cards with ≥ 10 texts per agent, off over fewer; 0 = off). Lower it for many agents with few
+   * examples each (150 × 20: 8.7% of in-scope questions fall under 0.1; docs/agent-routing.md).
+   */
+  MOMA_AGENT_FAST_REJECT: z.coerce.number().min(0).lt(1).optional(),
   /** Directory where fitted agent indexes are saved, so an instance that starts with the same agents loads one. */
   MOMA_AGENT_INDEX_DIR: z.string().optional(),
   /** How often to check the registry version in case an announcement was missed; 0 = never. */
