@@ -96,8 +96,18 @@ export async function writeStaticTable(file = STATIC_TABLE_FILE): Promise<Static
   }
 }
 
-/** The static encoder, from the table `pnpm install` distilled (or distilled now, once, if it is missing or damaged). */
-export async function loadStaticEncoder(file = STATIC_TABLE_FILE): Promise<StaticEncoder> {
-  const table = (existsSync(file) ? decodeTable(readFileSync(file)) : undefined) ?? (await writeStaticTable(file));
-  return new StaticEncoder(table);
+const loaded = new Map<string, Promise<StaticEncoder>>();
+
+/**
+ * The static encoder, from the table `pnpm install` distilled (or distilled now, once, if it is missing or damaged).
+ * One instance per file and process (it is immutable): intent and scoring in one process share its 4 MB table.
+ */
+export function loadStaticEncoder(file = STATIC_TABLE_FILE): Promise<StaticEncoder> {
+  let p = loaded.get(file);
+  if (!p) {
+    p = (async () => new StaticEncoder((existsSync(file) ? decodeTable(readFileSync(file)) : undefined) ?? (await writeStaticTable(file))))();
+    loaded.set(file, p);
+    p.catch(() => loaded.delete(file));
+  }
+  return p;
 }

@@ -8,7 +8,7 @@ import { RegistryCopy } from './registry-copy.ts';
 import type { IntentConfig } from './config.ts';
 import { buildServingIndex, type BuildMode, type ServingIndex } from './index-host.ts';
 import { loadTaxonomy } from './taxonomy.ts';
-import { loadUseModel, SemanticCache } from '@moma/semantic';
+import { loadStaticEncoder, loadUseModel, SemanticCache } from '@moma/semantic';
 
 export interface IntentHandle extends ServiceHandle {
   /** Agents in the index currently serving. */
@@ -29,7 +29,7 @@ export interface IntentOptions {
 }
 
 type Config = Pick<IntentConfig, 'MOMA_TAXONOMY_FILE'> &
-  Partial<Pick<IntentConfig, 'MOMA_INTENT_WORKER_MIN_AGENTS' | 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_AGENT_ENCODER' | 'MOMA_AGENT_INDEX_DIR' | 'MOMA_AGENT_FAST_PATH' | 'MOMA_AGENT_FAST_REJECT'>>;
+  Partial<Pick<IntentConfig, 'MOMA_INTENT_WORKER_MIN_AGENTS' | 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_AGENT_ENCODER' | 'MOMA_AGENT_INDEX_DIR' | 'MOMA_AGENT_FAST_PATH' | 'MOMA_AGENT_FAST_REJECT' | 'MOMA_AGENT_STATIC_PATH'>>;
 
 const EMPTY: ClassifyResponse = { categories: [], candidates: [], inScope: false, threshold: 0 };
 
@@ -47,12 +47,16 @@ export async function startIntent(
   // the weights and XNNPACK's packed copy of them); card texts are embedded by the fit's worker when there is one
   // unset means the config's default (use), as for a service started from its environment
   const semantic = (config.MOMA_AGENT_ENCODER ?? 'use') === 'use' ? new SemanticCache(await loadUseModel()) : undefined;
+  // and its static distillation, the middle path between the lexical expert alone and the full encoder
+  const staticSemantic = semantic ? await loadStaticEncoder() : undefined;
   const cardVectors = new Map<string, Float32Array>();
   if (semantic) log.info({ encoder: semantic.id }, 'semantic encoder loaded');
 
   const indexOptions: AgentIndexOptions = {
     ...(config.MOMA_AGENT_FAST_PATH !== undefined ? { fastPath: config.MOMA_AGENT_FAST_PATH } : {}),
     ...(config.MOMA_AGENT_FAST_REJECT !== undefined ? { fastReject: config.MOMA_AGENT_FAST_REJECT } : {}),
+    ...(staticSemantic ? { staticSemantic } : {}),
+    ...(config.MOMA_AGENT_STATIC_PATH !== undefined ? { staticPath: config.MOMA_AGENT_STATIC_PATH } : {}),
     ...options.index,
   };
   const indexAgents = ctx.registry ? gauge(ctx.registry, 'moma_intent_index_agents', 'Agents in the serving index (0 until the first index is built)', []) : undefined;

@@ -31,6 +31,12 @@ export const intentConfigSchema = commonConfigSchema.extend({
    * examples each (150 × 20: 8.7% of in-scope questions fall under 0.1; docs/agent-routing.md).
    */
   MOMA_AGENT_FAST_REJECT: z.coerce.number().min(0).lt(1).optional(),
+  /**
+   * With `use`: the best agent score of the lexical expert with the static distillation of the encoder (a 4 MB table,
+   * about 0.05 ms a query) from which they answer without the full encoder (unset = 0.8; above 1 = never). CLINC150,
+   * 30 intents × 20 examples: 61.6% of the test questions skip the encoder instead of 53.6%, at the same accuracy.
+   */
+  MOMA_AGENT_STATIC_PATH: z.coerce.number().min(0).optional(),
   /** Directory where fitted agent indexes are saved, so an instance that starts with the same agents loads one. */
   MOMA_AGENT_INDEX_DIR: z.string().optional(),
   /** How often to check the registry version in case an announcement was missed; 0 = never. */

@@ -11,6 +11,7 @@ import {
   type AgentIndexOptions,
   type AgentIndexState,
   type AgentSpec,
+  type Encoder,
   type Taxonomy,
 } from '@moma/core';
 
@@ -25,15 +26,23 @@ export interface SemanticTable {
 export interface BuildInput {
   agents: AgentSpec[];
   taxonomy?: Taxonomy;
+  /** Plain options (they cross to the fit's worker): no encoder objects. */
   options: AgentIndexOptions;
   semantic?: SemanticTable;
+  /** The static encoder (AgentIndexOptions.staticSemantic); a worker loads its own (WorkerInput.staticId). */
+  staticSemantic?: Encoder;
   key: string;
 }
 
 function indexOptions(input: BuildInput): AgentIndexOptions {
-  const { semantic } = input;
+  const { semantic, staticSemantic } = input;
   return semantic
-    ? { ...input.options, semantic: new LookupEncoder(semantic.id, semantic.dim, new Map(semantic.texts.map((t, i) => [t, semantic.vectors[i]!]))), semanticAtQuery: true }
+    ? {
+        ...input.options,
+        semantic: new LookupEncoder(semantic.id, semantic.dim, new Map(semantic.texts.map((t, i) => [t, semantic.vectors[i]!]))),
+        semanticAtQuery: true,
+        ...(staticSemantic ? { staticSemantic } : {}),
+      }
     : input.options;
 }
 

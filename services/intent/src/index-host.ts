@@ -54,7 +54,17 @@ export async function buildServingIndex(agents: AgentSpec[], taxonomy: Taxonomy 
   const { semantic, dir } = extras;
   const key = indexKey(agents, taxonomy, options, semantic?.id);
   const file = dir ? join(dir, `${key}.agent-index`) : undefined;
-  const input: BuildInput = { agents, taxonomy, options, key, ...(semantic ? { semantic: { id: semantic.id, dim: semantic.dim, texts: [], vectors: [] } } : {}) };
+  // the static encoder goes beside the plain options (which cross to a worker); without the full encoder it has no use
+  const { staticSemantic: staticEnc, ...plain } = options;
+  const staticSemantic = semantic ? staticEnc : undefined;
+  const input: BuildInput = {
+    agents,
+    taxonomy,
+    options: plain,
+    key,
+    ...(semantic ? { semantic: { id: semantic.id, dim: semantic.dim, texts: [], vectors: [] } } : {}),
+    ...(staticSemantic ? { staticSemantic } : {}),
+  };
   let saved: Uint8Array | undefined;
   if (file) {
     try {
@@ -77,7 +87,12 @@ export async function buildServingIndex(agents: AgentSpec[], taxonomy: Taxonomy 
   let index: AgentIndex | null;
   let encoded: Uint8Array | undefined;
   if (mode === 'worker') {
-    const fitted = await fitInWorker({ ...input, ...(semantic ? { semantic: table(), embed: { encoder: semantic.id, texts: missing } } : {}) });
+    const { staticSemantic: _s, ...wire } = input;
+    const fitted = await fitInWorker({
+      ...wire,
+      ...(semantic ? { semantic: table(), embed: { encoder: semantic.id, texts: missing } } : {}),
+      ...(staticSemantic ? { staticId: staticSemantic.id } : {}),
+    });
     fitted.embedded.forEach((v, i) => known.set(missing[i]!, v));
     encoded = fitted.encoded;
     index = loadIndex(input, encoded);

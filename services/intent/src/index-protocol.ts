@@ -7,9 +7,11 @@ export interface WireError {
   field?: string;
 }
 
-export interface WorkerInput extends BuildInput {
+export interface WorkerInput extends Omit<BuildInput, 'staticSemantic'> {
   /** Card texts the host has no vector for: the worker embeds them with its own copy of this encoder first. */
   embed?: { encoder: string; texts: string[] };
+  /** The host's static encoder's id: the worker loads its own (loadStaticEncoder) and checks it is the same. */
+  staticId?: string;
 }
 
 export type ToHost =

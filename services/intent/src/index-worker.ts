@@ -40,7 +40,14 @@ try {
     embedded = await embed(input.embed.encoder, input.embed.texts);
     semantic = { ...semantic, texts: [...semantic.texts, ...input.embed.texts], vectors: [...semantic.vectors, ...embedded] };
   }
-  const fitInput = { ...input, ...(semantic ? { semantic } : {}) };
+  let staticSemantic;
+  if (input.staticId) {
+    const { loadStaticEncoder } = await import('@moma/semantic');
+    staticSemantic = await loadStaticEncoder();
+    if (staticSemantic.id !== input.staticId) throw new Error(`the index worker has static encoder ${staticSemantic.id}, the service asked for ${input.staticId}`);
+  }
+  const { staticId: _id, embed: _embed, ...rest } = input;
+  const fitInput = { ...rest, ...(semantic ? { semantic } : {}), ...(staticSemantic ? { staticSemantic } : {}) };
   const encoded = encodeIndex(fitInput, fitIndex(fitInput));
   send({ type: 'fitted', encoded, embedded }, [encoded.buffer as ArrayBuffer, ...embedded.map((v) => v.buffer as ArrayBuffer)]);
 } catch (err) {

@@ -24,6 +24,10 @@ const JOINT_CANDIDATES = 16;
 // dev, where every turn is in scope, lost 1.3 points with fast-reject at 0.1 (24.5% of its turns rejected early).
 const MIN_TEXTS_PER_AGENT = 10;
 const FAST_REJECT = 0.1;
+// The lexical × static product's score from which it answers without the full encoder: on CLINC150 test questions
+// that the lexical expert alone is unsure of, its answers at ≥ 0.8 agree with the full scorer's on 93–94%, at the
+// same accuracy over 30 intents × 20 examples and 0.1 point less over the whole registry (docs/agent-routing.md).
+const STATIC_PATH = 0.8;
 
 export interface Category {
   id: string;
@@ -45,6 +49,8 @@ export interface AgentIndexState {
   /** Softmax weights in compact form (`rows`: the features stored; absent in older files, where `w` has every row). */
   head?: { dim: number; w: Float32Array; b: Float32Array; rows?: Uint32Array };
   lda?: LdaState;
+  /** The static expert (`staticSemantic`): its encoder and an LDA over its vectors of the card texts. */
+  static?: { id: string; dim: number; lda: LdaState };
   /** Softmax over the fused vector (lexical ‖ semantic, the latter a dense block from `denseFrom`) reranking the experts' top `candidates` agents. */
   joint?: { dim: number; denseFrom: number; candidates: number; w: Float32Array; b: Float32Array; rows?: Uint32Array };
   centroids: SparseVec[];
@@ -84,11 +90,11 @@ export function indexTexts(agents: readonly AgentSpec[], taxonomy?: Taxonomy): s
  */
 export function fitOptions(options: AgentIndexOptions): AgentIndexOptions {
   const {
-    semantic: _semantic, semanticAtQuery: _atQuery, shift: _shift, shiftContextCutoff: _cutoff, threshold: _threshold,
+    semantic: _semantic, staticSemantic: _static, staticPath: _staticPath, semanticAtQuery: _atQuery, shift: _shift, shiftContextCutoff: _cutoff, threshold: _threshold,
     topKCategories: _topK, contextWeight: _cw, contextTurns: _ct, headTemperature: _temp, fastPath: _fast, fastReject: _reject, knnK: _k,
     ...fit
   } = options;
-  return fit;
+  return { ...fit, ...(options.staticSemantic ? { staticSemantic: options.staticSemantic.id } : {}) } as AgentIndexOptions;
 }
 
 /** Fits the index's state (the slow part: seconds for 150 agents). */
@@ -130,6 +136,9 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
     ? SoftmaxHead.fit(sem ? sampleLex : sampleVecs, sampleAgent, sem ? f.lexDim : f.dim, agents.length, { ...(sem ? SEMANTIC_HEAD : DEFAULT_HEAD), ...options.head })
     : null;
   const lda = fitHead && sem ? Lda.fit(sampleDense, sampleAgent, agents.length, options.lda) : null;
+  const staticEnc = sem ? options.staticSemantic : undefined;
+  // like the joint head, only over cards with examples: over 3-4 texts per agent its LDA is sure and often wrong
+  const staticLda = lda && staticEnc && sampleAgent.length >= MIN_TEXTS_PER_AGENT * agents.length ? Lda.fit(texts.flat().map((t) => staticEnc.encode(t)), sampleAgent, agents.length, options.lda) : null;
   // The joint head reranks the experts' top candidates: trained against each card text's top JOINT_CANDIDATES
   // classes under the experts' product (its hardest negatives), at a fraction of a full softmax's cost per sample.
   let joint: SoftmaxHead | null = null;
@@ -156,6 +165,7 @@ export function fitAgentIndex(agents: readonly AgentSpec[], taxonomy?: Taxonomy,
     ...(sem ? { semantic: sem } : {}),
     ...(head ? { head: { dim: head.dim, ...head.weights() } } : {}),
     ...(lda ? { lda: lda.state } : {}),
+    ...(staticLda && staticEnc ? { static: { id: staticEnc.id, dim: staticEnc.dim, lda: staticLda.state } } : {}),
     ...(joint ? { joint: { dim: joint.dim, denseFrom: joint.denseFrom, candidates: jointK, ...joint.weights() } } : {}),
     centroids,
     ...(knnOn ? { samples: { vecs: sampleVecs, agent: sampleAgent } } : {}),
@@ -206,6 +216,10 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
   // served compact (a file written before `rows` was recorded is compacted here)
   const head = state.head ? new SoftmaxHead(state.head.dim, agents.length, state.head.w, state.head.b, state.head.dim, state.head.rows).compact() : null;
   const lda = state.lda ? new Lda(state.lda) : null;
+  // the static expert serves only with its own encoder; without one (or another) the index skips that path
+  const staticEnc = state.static && options.staticSemantic?.id === state.static.id ? options.staticSemantic : undefined;
+  const staticLda = staticEnc && state.static ? new Lda(state.static.lda) : null;
+  const staticAt = options.staticPath ?? STATIC_PATH;
   const joint = state.joint ? new SoftmaxHead(state.joint.dim, agents.length, state.joint.w, state.joint.b, state.joint.denseFrom, state.joint.rows).compact() : null;
   const jointK = Math.min(agents.length, state.joint?.candidates ?? JOINT_CANDIDATES);
   const sampleVecs = state.samples?.vecs ?? [];
@@ -265,10 +279,14 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
   const centScores = new Float32Array(agents.length);
   const probs = new Float32Array(agents.length);
   const ldaProbs = new Float32Array(agents.length);
+  const staticProbs = new Float32Array(agents.length);
   const top = new Float32Array(knnK);
 
-  /** Scores from the vectors; `dense` null = the lexical expert alone (centroids then use only their lexical part). */
-  function scoreAgents(q: SparseVec, lexQ: SparseVec, dense: Float32Array | null): Float64Array {
+  /**
+   * Scores from the vectors; `dense` null = the lexical expert alone (centroids then use only their lexical part);
+   * `staticDense` = the lexical expert with the static one (q is then the lexical vector, as for the lexical pass).
+   */
+  function scoreAgents(q: SparseVec, lexQ: SparseVec, dense: Float32Array | null, staticDense: Float32Array | null = null): Float64Array {
     const out = new Float64Array(agents.length);
     if (w.knn > 0) samples.scores(q, sampleScores);
     centroidMatrix.scores(q, centScores);
@@ -278,6 +296,9 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
       mixExperts(probs, ldaProbs, sem!.weight);
       // the joint head reranks the product's top candidates (the others keep no probability)
       if (joint) joint.probsOver(q, topIndices(probs, jointK), probs);
+    } else if (staticLda && staticDense && head) {
+      staticLda.probsInto(staticDense, staticProbs);
+      mixExperts(probs, staticProbs, sem!.weight);
     }
     // lexical-only centroid scores carry only the lexical share of the cosine: rescale them to the full range
     const centScale = sem && !dense ? 1 / (1 - sem.weight) : 1;
@@ -330,6 +351,12 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
     return out;
   }
 
+  /** The static encoder's vector of the turn blended with its context turns, as the semantic query is. */
+  function staticQuery(text: string, turns: ReadonlyArray<{ weight: number; at: number }>, context: ReadonlyArray<{ role: string; content: string }> | undefined): Float32Array {
+    const enc = staticEnc!;
+    return denseQuery(turns, { text: enc.encode(text), ...(context ? { context: context.map((m) => (m.content.trim() ? enc.encode(m.content) : new Float32Array(enc.dim))) } : {}) }, enc.dim);
+  }
+
   function vectorsFor(text: string, context: ReadonlyArray<{ role: string; content: string }> | undefined): QueryVectors | null {
     const enc = options.semantic;
     if (!sem || !enc || options.semanticAtQuery) return null;
@@ -358,8 +385,15 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
         if (maxOf(probs) >= fastAt) path = 'fast';
         else if (rejectBelow > 0 && maxOf(scores) < rejectBelow) path = 'fast-reject';
         else {
-          given = vectorsFor(text, ctx);
-          if (!given) path = 'needs-semantic';
+          // the static expert next, when the index has one: kept when the product is sure
+          const withStatic = staticEnc ? scoreAgents(lexQ, lexQ, null, staticQuery(text, turns, ctx)) : null;
+          if (withStatic && maxOf(withStatic) >= staticAt) {
+            scores = withStatic;
+            path = 'static';
+          } else {
+            given = vectorsFor(text, ctx);
+            if (!given) path = 'needs-semantic';
+          }
         }
       }
       if (path === 'semantic' || path === 'lexical') {

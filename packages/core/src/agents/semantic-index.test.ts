@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HashingEncoder, LookupEncoder, type Encoder } from '../encoder/index.ts';
 import { InvalidInputError } from '../errors.ts';
-import { agentIndexFromState, buildAgentIndex, fitAgentIndex, indexTexts } from './agent-index.ts';
+import { agentIndexFromState, buildAgentIndex, fitAgentIndex, fitOptions, indexTexts } from './agent-index.ts';
 import mini from './fixtures/clinc-mini.json' with { type: 'json' };
 import { decodeAgentIndex, encodeAgentIndex, savedIndexKey } from './index-file.ts';
 import { agentTexts } from './texts.ts';
@@ -101,6 +101,46 @@ describe('semantic agent index', () => {
       expect(given).toEqual(always.classify(r.text, context));
     }
     expect(() => lookup.encode('a text nobody embedded')).toThrow(InvalidInputError);
+  });
+
+  it('semantic agent index - the static expert answers, before the full encoder, the queries its product with the lexical one is sure of', () => {
+    // a second cheap stand-in in its own space: character trigrams, dense
+    const chars = HashingEncoder.fit(data.train.map((r) => r.text), { dim: 128, wordNgrams: 0, charNgrams: [3, 3] });
+    const staticSemantic: Encoder = { id: 'test-chars-128', dim: 128, encode: (t) => chars.encode(t) };
+    const calls: string[] = [];
+    const counting: Encoder = { ...semantic, encode: (t) => (calls.push(t), semantic.encode(t)) };
+    const s = fitAgentIndex(agents, taxonomy, { semantic: counting, staticSemantic });
+    expect(s.static).toMatchObject({ id: 'test-chars-128', dim: 128 });
+    const withStatic = agentIndexFromState(s, agents, { semantic: counting, staticSemantic, staticPath: 0.5 });
+    const full = agentIndexFromState(s, agents, { semantic: counting, fastPath: 2, fastReject: 0 });
+    const queries = data.test.map((r) => r.text);
+    calls.length = 0;
+    const staticAnswers = queries.filter((q) => withStatic.classify(q).path === 'static');
+    expect(staticAnswers.length).toBeGreaterThan(0);
+    // the full encoder was asked only for the queries that went on to the semantic path
+    expect(calls.length).toBe(queries.filter((q) => withStatic.classify(q).path === 'semantic').length);
+    const same = staticAnswers.filter((q) => top(withStatic.classify(q)) === top(full.classify(q))).length;
+    expect(same / staticAnswers.length).toBeGreaterThanOrEqual(0.8);
+    for (const q of staticAnswers) {
+      const c = withStatic.classify(q);
+      expect(c.candidates[0]!.score).toBeGreaterThanOrEqual(0.5);
+      expect(c.inScope).toBe(c.candidates[0]!.score >= c.threshold);
+    }
+    // above 1 it never answers; served without its encoder (or with another) the index skips that path
+    const never = agentIndexFromState(s, agents, { semantic, staticSemantic, staticPath: 2 });
+    const without = agentIndexFromState(s, agents, { semantic });
+    const other = agentIndexFromState(s, agents, { semantic, staticSemantic: { ...staticSemantic, id: 'another' }, staticPath: 0.5 });
+    for (const q of queries) {
+      expect(never.classify(q).path).not.toBe('static');
+      expect(without.classify(q).path).not.toBe('static');
+      expect(other.classify(q)).toEqual(without.classify(q));
+    }
+    // the file keeps it; over few texts per agent it is not fitted; its id is a fit option
+    const back = agentIndexFromState(decodeAgentIndex(encodeAgentIndex(s, 'k')).state, agents, { semantic, staticSemantic, staticPath: 0.5 });
+    for (const q of queries.slice(0, 20)) expect(back.classify(q)).toEqual(agentIndexFromState(s, agents, { semantic, staticSemantic, staticPath: 0.5 }).classify(q));
+    const few = agents.map((a) => ({ ...a, card: { ...a.card, skills: a.card.skills.map((k) => ({ ...k, examples: k.examples.slice(0, 3) })) } }));
+    expect(fitAgentIndex(few, taxonomy, { semantic, staticSemantic }).static).toBeUndefined();
+    expect(fitOptions({ semantic, staticSemantic, staticPath: 0.5, threshold: 0.4 })).toEqual({ staticSemantic: 'test-chars-128' });
   });
 
   it('semantic agent index - semanticSupport reports the semantic cosine to the best agent\'s nearest card text on the semantic path only', () => {

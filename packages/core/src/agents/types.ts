@@ -40,10 +40,11 @@ export interface ClassifyResult {
   /**
    * With a semantic index, how this answer was reached: 'fast' = the lexical expert alone was sure enough;
    * 'fast-reject' = no agent scored even `fastReject` lexically (out of scope, the encoder not asked);
+   * 'static' = the lexical expert with the static one (`staticSemantic`) was sure enough;
    * 'semantic' = both experts; 'needs-semantic' = not sure, and the caller supplies the semantic vectors
    * (`semanticAtQuery`): classify again with them.
    */
-  path?: 'fast' | 'fast-reject' | 'semantic' | 'needs-semantic';
+  path?: 'fast' | 'fast-reject' | 'static' | 'semantic' | 'needs-semantic';
   /**
    * With `semanticSupport`, when the semantic expert scored the query (path 'semantic'): the cosine between the
    * query's semantic vector and the nearest card text of the best candidate. Low support with a high score marks
@@ -99,6 +100,15 @@ export interface AgentIndexOptions {
    * cards (SGD) every agent scores low lexically, and it would reject in-scope turns (docs/agent-routing.md).
    */
   fastReject?: number;
+  /**
+   * With `semantic`: a cheap synchronous encoder in the same space (the full encoder's static distillation) whose own
+   * expert, an LDA over its vectors of the card texts, answers with the lexical expert the queries the lexical expert
+   * alone is unsure of, when their product is sure (`staticPath`), before the full encoder is asked (path 'static').
+   * Its id is part of the index's identity. Fitted only over cards with at least 10 texts per agent on average.
+   */
+  staticSemantic?: Encoder;
+  /** With `staticSemantic`: the best agent score of the lexical × static product from which it answers (default 0.8; above 1 = never). */
+  staticPath?: number;
   /** Queries' semantic vectors come from the caller (classify's `vectors`), not from `semantic.encode`. */
   semanticAtQuery?: boolean;
   /**
