@@ -56,8 +56,10 @@ export interface ClincMetrics {
   encoder: string;
   /** With a semantic encoder: whether the joint reranker answered after the experts' product. */
   jointReranker?: boolean;
-  /** With a semantic encoder: share of test queries the lexical expert answered alone (paths fast and fast-reject); null without. */
+  /** With a semantic encoder: share of test queries answered without the full encoder (paths fast, fast-reject and static); null without. */
   fastPathShare: number | null;
+  /** With a semantic encoder: share of test queries the static expert answered (path static; part of fastPathShare); null without. */
+  staticPathShare: number | null;
 }
 
 export const CLINC_FILE = 'clinc150.jsonl';
@@ -163,13 +165,13 @@ function evalClincRows(file: string, rows: readonly Row[], options: AgentIndexOp
   const index = agentIndexFromState(state, agents, options);
   // without rejection every query goes to an agent, so nothing is rejected early either
   const forced = options.semantic ? agentIndexFromState(state, agents, { ...options, fastReject: 0 }) : index;
-  type Sample = CalibrationSample & { cat: string; fast: boolean; rejectedEarly: boolean; support: number };
+  type Sample = CalibrationSample & { cat: string; fast: boolean; static: boolean; rejectedEarly: boolean; support: number };
   const sample = (r: Row): Sample => {
     const c = index.classify(r.text);
     const top = c.candidates[0];
-    // support: 1 where the lexical expert was sure of an agent, 0 where it was sure there is none
+    // support: 1 where the lexical expert (alone or with the static one) was sure of an agent, 0 where it was sure there is none
     const support = c.path === 'fast-reject' ? 0 : (c.support ?? 1);
-    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '', fast: c.path === 'fast' || c.path === 'fast-reject', rejectedEarly: c.path === 'fast-reject', support };
+    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '', fast: c.path === 'fast' || c.path === 'fast-reject' || c.path === 'static', static: c.path === 'static', rejectedEarly: c.path === 'fast-reject', support };
   };
   const rejectionOf = (val: readonly CalibrationSample[], test: readonly CalibrationSample[]): ClincRejection => {
     const cal = calibrateThreshold(val);
@@ -228,5 +230,6 @@ function evalClincRows(file: string, rows: readonly Row[], options: AgentIndexOp
     encoder: options.semantic?.id ?? 'lexical',
     ...(index.jointReranker !== undefined ? { jointReranker: index.jointReranker } : {}),
     fastPathShare: options.semantic ? test.filter((s) => s.fast).length / test.length : null,
+    staticPathShare: options.semantic ? test.filter((s) => s.static).length / test.length : null,
   };
 }

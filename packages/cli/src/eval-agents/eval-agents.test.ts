@@ -254,7 +254,7 @@ describe('eval-agents', () => {
     expect(c.clinc!.inScopeAccuracyNoReject).toBe(a.clinc!.inScopeAccuracyNoReject);
     const t = await run(['--clinc', p, '--encoder', 'use', '--quiet'], cache);
     expect(t.out).toContain('encoder lexical + fake-words-64 (product of experts + joint reranker)');
-    expect(t.out).toMatch(/\| test queries answered without the semantic encoder \(fast path: the lexical expert sure of an agent, or of none\) \| [\d.]+% \|/);
+    expect(t.out).toMatch(/\| test queries answered without the full semantic encoder \(the lexical expert sure of an agent or of none, or with the static expert sure of an agent: [\d.]+%\) \| [\d.]+% \|/);
     // --fast-reject 0: no query is rejected before the encoder, so at most as many skip it; without rejection nothing changes
     const off = await runJson(['--clinc', p, '--encoder', 'use', '--fast-reject', '0'], cache);
     const high = await runJson(['--clinc', p, '--encoder', 'use', '--fast-reject', '0.5'], cache);
@@ -262,9 +262,15 @@ describe('eval-agents', () => {
     expect(high.clinc!.fastPathShare).toBeGreaterThan(off.clinc!.fastPathShare!);
     expect(off.clinc!.inScopeAccuracyNoReject).toBe(a.clinc!.inScopeAccuracyNoReject);
     expect(high.clinc!.inScopeAccuracyNoReject).toBe(a.clinc!.inScopeAccuracyNoReject);
-    // --fast-path above 1 (and no fast reject): every query goes through both experts
-    const both = await runJson(['--clinc', p, '--encoder', 'use', '--fast-path', '2', '--fast-reject', '0'], cache);
+    // --fast-path and --static-path above 1 (and no fast reject): every query goes through both full experts
+    const both = await runJson(['--clinc', p, '--encoder', 'use', '--fast-path', '2', '--fast-reject', '0', '--static-path', '2'], cache);
     expect(both.clinc!.fastPathShare).toBe(0);
+    expect(both.clinc!.staticPathShare).toBe(0);
+    // --static-path 0: the static expert answers every query the lexical one leaves, none reaches the full encoder
+    const staticAll = await runJson(['--clinc', p, '--encoder', 'use', '--fast-path', '2', '--fast-reject', '0', '--static-path', '0'], cache);
+    expect(staticAll.clinc).toMatchObject({ fastPathShare: 1, staticPathShare: 1 });
+    expect(a.clinc!.staticPathShare).toBeGreaterThanOrEqual(0);
+    expect(a.clinc!.staticPathShare).toBeLessThanOrEqual(a.clinc!.fastPathShare!);
     const always = await runJson(['--clinc', p, '--encoder', 'use', '--fast-path', '0'], cache);
     expect(always.clinc!.fastPathShare).toBe(1);
   });
@@ -302,6 +308,8 @@ describe('eval-agents', () => {
     [['--clinc', NO_OOS, '--encoder', 'use', '--fast-path', 'x'], /--fast-path must be a number ≥ 0 \(got "x"\)/],
     [['--clinc', NO_OOS, '--encoder', 'use', '--fast-reject', '1'], /--fast-reject must be a number in \[0, 1\) \(got "1"\)/],
     [['--clinc', NO_OOS, '--encoder', 'use', '--fast-reject', 'x'], /--fast-reject must be a number in \[0, 1\)/],
+    [['--clinc', NO_OOS, '--static-path', '0.8'], /--static-path applies with --encoder use only/],
+    [['--clinc', NO_OOS, '--encoder', 'use', '--static-path', 'x'], /--static-path must be a number ≥ 0 \(got "x"\)/],
   ])('eval-agents - bad input %j exits with 2 and a clear message', async (argv, msg) => {
     const r = await run(argv);
     expect(r.code).toBe(2);

@@ -49,7 +49,7 @@ export function formatClinc(c: ClincMetrics, o: FormatOptions = {}): string {
         ]
       : []),
     `| top-1 category (domain) accuracy | ${pct(c.domainAccuracy)} | – | – |`,
-    ...(c.fastPathShare !== null ? [`| test queries answered without the semantic encoder (fast path: the lexical expert sure of an agent, or of none) | ${pct(c.fastPathShare)} | – | – |`] : []),
+    ...(c.fastPathShare !== null ? [`| test queries answered without the full semantic encoder (the lexical expert sure of an agent or of none, or with the static expert sure of an agent: ${pct(c.staticPathShare ?? 0)}) | ${pct(c.fastPathShare)} | – | – |`] : []),
     '',
     `Index fitted in ${c.fitSeconds.toFixed(1)} s (seed ${c.seed}).`,
   ].join('\n');

@@ -12,7 +12,7 @@ import { resolveSgdLayout, SGD_SPLITS } from './sgd-data.ts';
 export type { EvalAgentsResult } from './format.ts';
 export { EvalInputError } from './errors.ts';
 
-const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|test] [--no-sgdx]] [--encoder ${ENCODERS.join('|')} [--fast-path X] [--fast-reject X]] [--seed N] [--no-cache] [--quiet] [--json]
+const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|test] [--no-sgdx]] [--encoder ${ENCODERS.join('|')} [--fast-path X] [--fast-reject X] [--static-path X]] [--seed N] [--no-cache] [--quiet] [--json]
   --clinc PATH   CLINC150 clinc150.jsonl, or the folder that holds it
   --sgd DIR      Schema-Guided Dialogue in the upstream layout: a split folder (schema.json + dialogues_*.json[.gz]),
                  or a root with <split>/ (or raw/<split>/) under it; train/ must sit beside the split
@@ -24,6 +24,8 @@ const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|te
                  encoder (default 0.7; above 1 = never: every query through both experts)
   --fast-reject X  with use: the lexical pass's best agent score below which a query is out of scope without the
                  encoder (default: 0.1 over cards with at least 10 texts per agent, else 0 = off)
+  --static-path X  with use: the lexical × static-distillation product's best agent score from which it answers
+                 without the full encoder (default 0.8, as the intent service; above 1 = never)
   --seed N       seed of the classifier and shift-detector training (default ${DEFAULT_SEED})
   --no-cache     refit the SGD policy even when a fit for the same inputs is cached, and with --encoder use re-embed
                  every text (nothing is read from or written to the cache)
@@ -50,6 +52,8 @@ export interface EvaluateOptions {
   fastReject?: number;
   /** With a semantic encoder, CLINC150: AgentIndexOptions.fastPath (default: the index's, 0.7). */
   fastPath?: number;
+  /** With a semantic encoder: AgentIndexOptions.staticPath (default: the index's, 0.8; above 1 = the static expert off). */
+  staticPath?: number;
   /** Tests: a stand-in for the sentence encoder. */
   semanticModel?: SemanticSourceOptions['model'];
 }
@@ -66,9 +70,13 @@ export async function evaluateAgents(opts: EvaluateOptions, log: (m: string) => 
   const fastReject = opts.fastReject !== undefined ? { fastReject: opts.fastReject } : {};
   if (opts.fastPath !== undefined && (!src || !clinc)) throw new EvalInputError('--fast-path applies to --clinc with --encoder use only');
   const fastPath = opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {};
+  if (opts.staticPath !== undefined && !src) throw new EvalInputError('--static-path applies with --encoder use only');
+  // with the full encoder, its static distillation as the middle expert, as the intent service runs it
+  const staticOpts = src ? { staticSemantic: await (await import('@moma/semantic')).loadStaticEncoder(), ...(opts.staticPath !== undefined ? { staticPath: opts.staticPath } : {}) } : {};
   const out: EvalAgentsResult = {};
   try {
-    if (clinc) out.clinc = src ? await evalClincSemantic(clinc, src, { head: { seed }, ...fastReject, ...fastPath }, log) : evalClinc(clinc, { head: { seed } }, log);
+    if (clinc) out.clinc = src ? await evalClincSemantic(clinc, src, { head: { seed }, ...fastReject, ...fastPath, ...staticOpts }, log) : evalClinc(clinc, { head: { seed } }, log);
+    // (SGD's description-only cards are under the static expert's 10 texts per agent: it is not fitted there)
     if (sgd) out.sgd = await evalSgd(sgd, { seed, sgdx: opts.sgdx ?? true, cacheDir, log, ...(src ? { semantic: src } : {}), ...fastReject });
   } finally {
     src?.dispose();
@@ -97,9 +105,9 @@ function parseFastReject(s: string): number {
   return x;
 }
 
-function parseFastPath(s: string): number {
+function parseBar(flag: string, s: string): number {
   const x = Number(s);
-  if (s.trim() === '' || !(x >= 0 && Number.isFinite(x))) throw new EvalInputError(`--fast-path must be a number ≥ 0 (got "${s}")`);
+  if (s.trim() === '' || !(x >= 0 && Number.isFinite(x))) throw new EvalInputError(`--${flag} must be a number ≥ 0 (got "${s}")`);
   return x;
 }
 
@@ -123,6 +131,7 @@ export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Prom
         encoder: { type: 'string' },
         'fast-reject': { type: 'string' },
         'fast-path': { type: 'string' },
+        'static-path': { type: 'string' },
         sgdx: { type: 'boolean', default: true },
         cache: { type: 'boolean', default: true },
         quiet: { type: 'boolean', short: 'q', default: false },
@@ -152,7 +161,8 @@ export async function runEvalAgents(argv: string[], io: EvalAgentsIo = {}): Prom
         ...(values.split !== undefined ? { split: values.split } : {}),
         ...(values.seed !== undefined ? { seed: parseSeed(values.seed)! } : {}),
         ...(values['fast-reject'] !== undefined ? { fastReject: parseFastReject(values['fast-reject']) } : {}),
-        ...(values['fast-path'] !== undefined ? { fastPath: parseFastPath(values['fast-path']) } : {}),
+        ...(values['fast-path'] !== undefined ? { fastPath: parseBar('fast-path', values['fast-path']) } : {}),
+        ...(values['static-path'] !== undefined ? { staticPath: parseBar('static-path', values['static-path']) } : {}),
         sgdx: values.sgdx,
         cacheDir: !values.cache ? null : io.cacheDir !== undefined ? io.cacheDir : defaultCacheDir(),
         ...(io.semanticModel ? { semanticModel: io.semanticModel } : {}),
