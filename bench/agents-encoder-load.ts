@@ -116,7 +116,7 @@ try {
   for (const r of [lexical, use]) console.log(`${r.encoder.padEnd(10)} ${String(r.requests).padStart(6)} ${r.p50.toFixed(2).padStart(8)} ${r.p90.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}`);
   console.log(`routed to an agent: lexical ${lexical.agentTurns}, use ${use.agentTurns}`);
   const share = (p: Record<string, number>, keys: string[]) => keys.reduce((n, k) => n + (p[k] ?? 0), 0) / Math.max(1, Object.values(p).reduce((a, b) => a + b, 0));
-  console.log(`intent paths with use: ${JSON.stringify(use.paths)}: ${(100 * share(use.paths, ['fast', 'fast-reject'])).toFixed(1)}% answered without the encoder (the p50 moves by the encoder's cost once fewer than half are)`);
+  console.log(`intent paths with use: ${JSON.stringify(use.paths)}: ${(100 * share(use.paths, ['fast', 'fast-reject', 'static'])).toFixed(1)}% answered without the encoder (the p50 moves by the encoder's cost once fewer than half are)`);
   console.log(`decision p50 with the encoder − without: ${round(use.p50 - lexical.p50)} ms (budget ≤ 1 ms); p99: ${round(use.p99 - lexical.p99)} ms`);
 } finally {
   await upstream.stop();

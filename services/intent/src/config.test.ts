@@ -19,4 +19,10 @@ describe('intent config', () => {
     expect(loadIntentConfig({ MOMA_AGENT_FAST_REJECT: '0' }).MOMA_AGENT_FAST_REJECT).toBe(0);
     for (const bad of ['x', '-0.1', '1']) expect(() => loadIntentConfig({ MOMA_AGENT_FAST_REJECT: bad })).toThrow(/MOMA_AGENT_FAST_REJECT/);
   });
+
+  it('intent config - MOMA_AGENT_STATIC_PATH is unset (the middle path off) by default, a number ≥ 0 when given', () => {
+    expect(loadIntentConfig({}).MOMA_AGENT_STATIC_PATH).toBeUndefined();
+    expect(loadIntentConfig({ MOMA_AGENT_STATIC_PATH: '0.8' }).MOMA_AGENT_STATIC_PATH).toBe(0.8);
+    for (const bad of ['x', '-1']) expect(() => loadIntentConfig({ MOMA_AGENT_STATIC_PATH: bad })).toThrow(/MOMA_AGENT_STATIC_PATH/);
+  });
 });

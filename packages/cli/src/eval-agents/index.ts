@@ -24,8 +24,9 @@ const USAGE = `usage: moma eval-agents [--clinc PATH] [--sgd DIR [--split dev|te
                  encoder (default 0.7; above 1 = never: every query through both experts)
   --fast-reject X  with use: the lexical pass's best agent score below which a query is out of scope without the
                  encoder (default: 0.1 over cards with at least 10 texts per agent, else 0 = off)
-  --static-path X  with use: the lexical × static-distillation product's best agent score from which it answers
-                 without the full encoder (default 0.8, as the intent service; above 1 = never)
+  --static-path X  with use: add the middle path, the lexical expert with the encoder's static distillation, which
+                 answers without the full encoder from this best agent score (0.8 suggested; default off, as in
+                 the intent service; above 1 = off)
   --seed N       seed of the classifier and shift-detector training (default ${DEFAULT_SEED})
   --no-cache     refit the SGD policy even when a fit for the same inputs is cached, and with --encoder use re-embed
                  every text (nothing is read from or written to the cache)
@@ -52,7 +53,7 @@ export interface EvaluateOptions {
   fastReject?: number;
   /** With a semantic encoder, CLINC150: AgentIndexOptions.fastPath (default: the index's, 0.7). */
   fastPath?: number;
-  /** With a semantic encoder: AgentIndexOptions.staticPath (default: the index's, 0.8; above 1 = the static expert off). */
+  /** With a semantic encoder: turns the static expert on at this AgentIndexOptions.staticPath (default off; above 1 = off). */
   staticPath?: number;
   /** Tests: a stand-in for the sentence encoder. */
   semanticModel?: SemanticSourceOptions['model'];
@@ -71,8 +72,8 @@ export async function evaluateAgents(opts: EvaluateOptions, log: (m: string) => 
   if (opts.fastPath !== undefined && (!src || !clinc)) throw new EvalInputError('--fast-path applies to --clinc with --encoder use only');
   const fastPath = opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {};
   if (opts.staticPath !== undefined && !src) throw new EvalInputError('--static-path applies with --encoder use only');
-  // with the full encoder, its static distillation as the middle expert, as the intent service runs it
-  const staticOpts = src ? { staticSemantic: await (await import('@moma/semantic')).loadStaticEncoder(), ...(opts.staticPath !== undefined ? { staticPath: opts.staticPath } : {}) } : {};
+  // the static distillation as the middle expert, when asked for (as MOMA_AGENT_STATIC_PATH in the intent service)
+  const staticOpts = src && opts.staticPath !== undefined && opts.staticPath <= 1 ? { staticSemantic: await (await import('@moma/semantic')).loadStaticEncoder(), staticPath: opts.staticPath } : {};
   const out: EvalAgentsResult = {};
   try {
     if (clinc) out.clinc = src ? await evalClincSemantic(clinc, src, { head: { seed }, ...fastReject, ...fastPath, ...staticOpts }, log) : evalClinc(clinc, { head: { seed } }, log);
