@@ -136,7 +136,7 @@ export async function startIntent(
   firstSnapshot(100);
 
   const classified = ctx.registry
-    ? counter(ctx.registry, 'moma_intent_classifications_total', 'Classified user turns, by the path that answered (fast, fast-reject, semantic, lexical; no_agents when none is registered) and whether an agent was in scope', ['path', 'in_scope'])
+    ? counter(ctx.registry, 'moma_intent_classifications_total', 'Classified user turns, by the path that answered (fast, fast-reject, static, semantic, lexical; no_agents when none is registered) and whether an agent was in scope', ['path', 'in_scope'])
     : undefined;
   subs.push(
     await serveStage(ctx.bus, IntentStageDefinition, {
