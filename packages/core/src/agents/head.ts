@@ -115,12 +115,14 @@ export class SoftmaxHead {
         const nd = head.logitsOver(x, opts.candidates ? cs : null, m, p);
         softmaxPrefix(p, m);
         const decay = 1 - lr * l2;
-        // gradient per class; classes whose gradient is negligible are skipped, the rest updated row by row
+        // gradient per class; classes whose gradient is negligible (|p − y| < 1e-3: most of them once the head has
+        // seen a few epochs) are skipped, the rest updated row by row. CLINC150 with 150 agents: the fit's SGD update
+        // 3.6 → 2.1 s, in-scope accuracy 94.91% → 94.89% (1e-5 before; docs/agent-routing.md)
         let na = 0;
         for (let k = 0; k < m; k++) {
           const c = cs[k]!;
           const g = p[k]! - (c === y ? 1 : 0);
-          if (g > -1e-5 && g < 1e-5) continue;
+          if (g > -1e-3 && g < 1e-3) continue;
           active[na] = c;
           grad[na++] = lr * g;
           head.b[c]! -= lr * g * 0.1;
@@ -168,8 +170,17 @@ export class SoftmaxHead {
       if (r < 0) continue;
       const o = r * C;
       const v = x.val[i]!;
-      if (cs === null) for (let c = 0; c < C; c++) out[c]! += v * w[o + c]!;
-      else for (let k = 0; k < m; k++) out[k]! += v * w[o + cs[k]!]!;
+      if (cs === null) {
+        // four classes a step (each class's sum keeps its order, so the logits are the same)
+        const c4 = C - (C % 4);
+        for (let c = 0; c < c4; c += 4) {
+          out[c]! += v * w[o + c]!;
+          out[c + 1]! += v * w[o + c + 1]!;
+          out[c + 2]! += v * w[o + c + 2]!;
+          out[c + 3]! += v * w[o + c + 3]!;
+        }
+        for (let c = c4; c < C; c++) out[c]! += v * w[o + c]!;
+      } else for (let k = 0; k < m; k++) out[k]! += v * w[o + cs[k]!]!;
     }
     const D = this.dim - F;
     if (D === 0) return 0;
