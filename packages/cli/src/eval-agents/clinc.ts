@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { agentIndexFromState, calibrateThreshold, fitAgentIndex, indexTexts, thresholdMetrics, type AgentIndexOptions, type AgentSpec, type CalibrationSample, type Taxonomy } from '@moma/core';
-import type { SemanticSource } from './encoders.ts';
+import { withoutFullEncoder, type SemanticSource } from './encoders.ts';
 import { EvalInputError } from './errors.ts';
 
 interface Row {
@@ -171,7 +171,7 @@ function evalClincRows(file: string, rows: readonly Row[], options: AgentIndexOp
     const top = c.candidates[0];
     // support: 1 where the lexical expert (alone or with the static one) was sure of an agent, 0 where it was sure there is none
     const support = c.path === 'fast-reject' ? 0 : (c.support ?? 1);
-    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '', fast: c.path === 'fast' || c.path === 'fast-reject' || c.path === 'static', static: c.path === 'static', rejectedEarly: c.path === 'fast-reject', support };
+    return { score: top?.score ?? 0, inScope: !r.oos, correct: !r.oos && top?.agentId === r.intent, cat: c.categories[0]?.category ?? '', fast: withoutFullEncoder(c), static: c.path === 'static', rejectedEarly: c.path === 'fast-reject', support };
   };
   const rejectionOf = (val: readonly CalibrationSample[], test: readonly CalibrationSample[]): ClincRejection => {
     const cal = calibrateThreshold(val);

@@ -1,10 +1,15 @@
-import { LookupEncoder } from '@moma/core';
+import { LookupEncoder, type ClassifyResult } from '@moma/core';
 import { EvalInputError } from './errors.ts';
 import { VectorCache, type EmbedBatch, type EnsureStats } from './vector-cache.ts';
 
 /** `--encoder`: the lexical index alone, or with the Universal Sentence Encoder as a second expert. */
 export const ENCODERS = ['lexical', 'use'] as const;
 export type EncoderName = (typeof ENCODERS)[number];
+
+/** Whether a semantic index answered without the full encoder (paths fast, fast-reject and static). */
+export function withoutFullEncoder(c: Pick<ClassifyResult, 'path'>): boolean {
+  return c.path === 'fast' || c.path === 'fast-reject' || c.path === 'static';
+}
 
 export function parseEncoder(s: string | undefined): EncoderName {
   if (s === undefined) return 'lexical';

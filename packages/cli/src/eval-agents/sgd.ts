@@ -15,7 +15,7 @@ import {
   type ShiftSample,
 } from '@moma/core';
 import { cacheKey, cacheRef, codeFingerprint, readCache, writeCache } from './cache.ts';
-import type { SemanticSource } from './encoders.ts';
+import { withoutFullEncoder, type SemanticSource } from './encoders.ts';
 import { EvalInputError } from './errors.ts';
 import { domainOf, loadSgdDialogues, SGDX_VARIANTS, sgdAgents, type SgdDialogue, type SgdLayout, type SgdSplit } from './sgd-data.ts';
 
@@ -284,7 +284,7 @@ export async function evalSgd(layout: SgdLayout, opts: EvalSgdOptions): Promise<
     const fsm = score(dialogues, replayFsm(dialogues, cls, agents.map((a) => a.id), policy));
     const stateless = statelessAll(agents, dialogues, { dim: DIM, weights: WEIGHTS, head: { ...HEAD, seed }, ...(semantic ? { semantic } : {}), ...fastReject });
     const turns = cls.reduce((n, d) => n + d.length, 0);
-    const fast = cls.reduce((n, d) => n + d.filter((c) => c.path === 'fast' || c.path === 'fast-reject' || c.path === 'static').length, 0);
+    const fast = cls.reduce((n, d) => n + d.filter(withoutFullEncoder).length, 0);
     return { agents, fsm, stateless: score(dialogues, stateless), stateless1: stateless, fastPathShare: semantic ? fast / turns : null };
   };
   log(`sgd: replaying ${dialogues.length} ${layout.split} dialogues`);

@@ -284,13 +284,16 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
 
   /**
    * Scores from the vectors; `dense` null = the lexical expert alone (centroids then use only their lexical part);
-   * `staticDense` = the lexical expert with the static one (q is then the lexical vector, as for the lexical pass).
+   * `staticDense` = the lexical expert with the static one, right after the lexical pass over the same vector: its
+   * head probabilities and centroid and sample scores are still in their buffers and are not computed again.
    */
   function scoreAgents(q: SparseVec, lexQ: SparseVec, dense: Float32Array | null, staticDense: Float32Array | null = null): Float64Array {
     const out = new Float64Array(agents.length);
-    if (w.knn > 0) samples.scores(q, sampleScores);
-    centroidMatrix.scores(q, centScores);
-    if (head) headProbs(head, lexQ, probs, temperature);
+    if (!staticDense) {
+      if (w.knn > 0) samples.scores(q, sampleScores);
+      centroidMatrix.scores(q, centScores);
+      if (head) headProbs(head, lexQ, probs, temperature);
+    }
     if (lda && dense) {
       lda.probsInto(dense, ldaProbs);
       mixExperts(probs, ldaProbs, sem!.weight);
@@ -386,7 +389,7 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
         else if (rejectBelow > 0 && maxOf(scores) < rejectBelow) path = 'fast-reject';
         else {
           // the static expert next, when the index has one: kept when the product is sure
-          const withStatic = staticEnc ? scoreAgents(lexQ, lexQ, null, staticQuery(text, turns, ctx)) : null;
+          const withStatic = staticEnc ? scoreAgents(lexQ, lexQ, null, staticQuery(text, turns, ctx)) : null; // reuses the lexical pass's buffers
           if (withStatic && maxOf(withStatic) >= staticAt) {
             scores = withStatic;
             path = 'static';

@@ -2,6 +2,7 @@
 // arrays it points into, so an instance that starts loads the index in milliseconds instead of refitting it.
 import { InvalidInputError } from '../errors.ts';
 import type { AgentIndexState, Category } from './agent-index.ts';
+import type { LdaState } from './lda.ts';
 import type { SparseVec } from './sparse.ts';
 
 const MAGIC = 'moma-agent-index';
@@ -21,6 +22,7 @@ export function encodeAgentIndex(state: AgentIndexState, key: string): Uint8Arra
     return ref;
   };
   const vec = (v: SparseVec) => ({ i: put(v.idx), v: put(v.val) });
+  const lda = (l: LdaState) => ({ dim: l.dim, classes: l.classes, scale: l.scale, w: put(l.w), b: put(l.b) });
   const header = {
     magic: MAGIC,
     version: VERSION,
@@ -29,8 +31,8 @@ export function encodeAgentIndex(state: AgentIndexState, key: string): Uint8Arra
     lexical: { ...state.lexical, idf: put(Float32Array.from(state.lexical.idf)) },
     semantic: state.semantic ?? null,
     head: state.head ? { dim: state.head.dim, w: put(state.head.w), b: put(state.head.b), ...(state.head.rows ? { rows: put(state.head.rows) } : {}) } : null,
-    lda: state.lda ? { dim: state.lda.dim, classes: state.lda.classes, scale: state.lda.scale, w: put(state.lda.w), b: put(state.lda.b) } : null,
-    ...(state.static ? { static: { id: state.static.id, dim: state.static.dim, lda: { dim: state.static.lda.dim, classes: state.static.lda.classes, scale: state.static.lda.scale, w: put(state.static.lda.w), b: put(state.static.lda.b) } } } : {}),
+    lda: state.lda ? lda(state.lda) : null,
+    ...(state.static ? { static: { id: state.static.id, dim: state.static.dim, lda: lda(state.static.lda) } } : {}),
     ...(state.joint ? { joint: { dim: state.joint.dim, denseFrom: state.joint.denseFrom, candidates: state.joint.candidates, w: put(state.joint.w), b: put(state.joint.b), ...(state.joint.rows ? { rows: put(state.joint.rows) } : {}) } } : {}),
     centroids: state.centroids.map(vec),
     samples: state.samples ? { vecs: state.samples.vecs.map(vec), agent: state.samples.agent } : null,
@@ -92,13 +94,14 @@ export function decodeAgentIndex(bytes: Uint8Array): { key: string; state: Agent
     return r.t === 'f32' ? new Float32Array(copy.buffer) : new Uint32Array(copy.buffer);
   };
   const vec = (v: { i: Ref; v: Ref }): SparseVec => ({ idx: get(v.i) as Uint32Array, val: get(v.v) as Float32Array });
+  const lda = (l: { dim: number; classes: number; scale: number; w: Ref; b: Ref }): LdaState => ({ dim: l.dim, classes: l.classes, scale: l.scale, w: get(l.w) as Float32Array, b: get(l.b) as Float32Array });
   const state: AgentIndexState = {
     agentIds: h.agentIds,
     lexical: { ...h.lexical, idf: Array.from(get(h.lexical.idf)) },
     ...(h.semantic ? { semantic: h.semantic } : {}),
     ...(h.head ? { head: { dim: h.head.dim, w: get(h.head.w) as Float32Array, b: get(h.head.b) as Float32Array, ...(h.head.rows ? { rows: get(h.head.rows) as Uint32Array } : {}) } } : {}),
-    ...(h.lda ? { lda: { dim: h.lda.dim, classes: h.lda.classes, scale: h.lda.scale, w: get(h.lda.w) as Float32Array, b: get(h.lda.b) as Float32Array } } : {}),
-    ...(h.static ? { static: { id: h.static.id, dim: h.static.dim, lda: { dim: h.static.lda.dim, classes: h.static.lda.classes, scale: h.static.lda.scale, w: get(h.static.lda.w) as Float32Array, b: get(h.static.lda.b) as Float32Array } } } : {}),
+    ...(h.lda ? { lda: lda(h.lda) } : {}),
+    ...(h.static ? { static: { id: h.static.id, dim: h.static.dim, lda: lda(h.static.lda) } } : {}),
     ...(h.joint ? { joint: { dim: h.joint.dim, denseFrom: h.joint.denseFrom, candidates: h.joint.candidates, w: get(h.joint.w) as Float32Array, b: get(h.joint.b) as Float32Array, ...(h.joint.rows ? { rows: get(h.joint.rows) as Uint32Array } : {}) } } : {}),
     centroids: h.centroids.map(vec),
     ...(h.samples ? { samples: { vecs: h.samples.vecs.map(vec), agent: h.samples.agent } } : {}),
