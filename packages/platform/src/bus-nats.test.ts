@@ -100,6 +100,37 @@ describe.skipIf(!infra.ok)(`NatsBus${suffix}`, () => {
       }
     });
 
+    it('nats bus - an event published right after a consumer unsubscribes goes to the next consumer of the group, not to the closed one', async () => {
+      // Without the flush in unsubscribe(), 13 of 30 such events went to the closed pull request and waited out
+      // ack_wait (30 s); ten rounds make a regression all but certain to show.
+      const pub = await bus('race-publisher');
+      const b = await bus('race-consumer');
+      const nc = await connect({ servers: infra.natsUrl });
+      const jsm = await jetstreamManager(nc);
+      try {
+        for (let round = 0; round < 10; round++) {
+          const tag = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}${round}`;
+          const subject = `moma.events.test.${tag}`;
+          const group = `test-race-${tag}`;
+          const first: string[] = [];
+          const sub = await b.consume(subject, group, EchoCodec, async (m) => void first.push(m.text));
+          await pub.publish(subject, { text: 'before', n: round }, EchoCodec);
+          for (const end = Date.now() + 5000; first.length < 1 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+          expect(first).toEqual(['before']);
+          await sub.unsubscribe();
+          await pub.publish(subject, { text: 'after', n: round }, EchoCodec);
+          const next: string[] = [];
+          const sub2 = await b.consume(subject, group, EchoCodec, async (m) => void next.push(m.text));
+          for (const end = Date.now() + 5000; next.length < 1 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+          await sub2.unsubscribe();
+          await jsm.consumers.delete(EVENTS_STREAM, group);
+          expect({ round, next }).toEqual({ round, next: ['after'] });
+        }
+      } finally {
+        await nc.close();
+      }
+    });
+
     it('nats bus - a served endpoint is discoverable with $SRV.PING', async () => {
       const name = `disc${Date.now().toString(36)}`;
       const b = await bus(name);

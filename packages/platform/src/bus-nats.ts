@@ -338,6 +338,10 @@ export class NatsBus implements Bus {
         this.consumers.delete(messages);
         await messages.close().catch(() => undefined);
         await p;
+        // Until the server has read the UNSUB, its pull request stays open: an event published meanwhile on another
+        // connection would be sent to this closed inbox and wait out ack_wait (30 s) before anyone else got it. A
+        // flush is a PING/PONG after the UNSUB, so the server has it when unsubscribe() returns.
+        if (!this.nc.isClosed()) await this.nc.flush().catch(() => undefined);
       },
     };
   }
