@@ -35,6 +35,11 @@ export class Executor {
       // Per-call channelz bookkeeping costs CPU on every request and nothing here reads it.
       'grpc.enable_channelz': 0,
       'grpc.service_config': EXECUTOR_SERVICE_CONFIG,
+      // grpc-js backs off up to 120 s between attempts to reach an instance that refused a connection: one that
+      // started after the gateway, or came back, would wait that long for traffic. Within a cluster a refused
+      // connect costs nothing, so keep trying every 2 s at most.
+      'grpc.initial_reconnect_backoff_ms': 250,
+      'grpc.max_reconnect_backoff_ms': 2_000,
     });
     this.timeoutMs = timeoutMs;
   }
@@ -67,6 +72,20 @@ export class Executor {
       keyId: payer.keyId,
       requestId: decided.requestId,
     };
+    try {
+      return await this.call(req, onEvent, signal);
+    } catch (err) {
+      // No instance was connected, so nothing was sent: the one that took the calls died and the others are
+      // between reconnect attempts. Wait (bounded) for one to connect and try once more rather than fail the turn.
+      if (!(err instanceof MomaError && err.code === Code.UNAVAILABLE && unreachable.test(err.message)) || signal?.aborted) throw err;
+      await this.ready(RECONNECT_WAIT_MS).catch(() => {
+        throw err;
+      });
+      return await this.call(req, onEvent, signal);
+    }
+  }
+
+  private async call(req: ExecuteRequest, onEvent: (ev: ExecuteResponse) => void, signal: AbortSignal | undefined): Promise<Outcome> {
     const call = this.client.execute(req, injectGrpcMetadata(new grpc.Metadata()), { deadline: Date.now() + this.timeoutMs });
     const abort = () => call.cancel();
     signal?.addEventListener('abort', abort, { once: true });
@@ -128,6 +147,13 @@ export class Executor {
 
 const NO_BODY = Buffer.alloc(0);
 
+/** grpc-js's own wording when no executor's socket could be used (not a provider failure an executor reported). */
+const CHANNEL_DOWN = /^((round_robin|pick_first): )?(No connection established|Connection dropped|failed to connect)/i;
+/** The message executorError gives those. */
+const unreachable = /^executor unreachable: /;
+/** How long a turn waits for an executor to connect when none is (a reconnect attempt comes every 2 s at most). */
+const RECONNECT_WAIT_MS = 3_000;
+
 /**
  * Every executor instance gets calls (round robin over the addresses, or over what DNS returns for a headless
  * Service), and a call that an instance could not take or lost before it sent anything (UNAVAILABLE before the
@@ -161,8 +187,7 @@ function forwardWithHistory(forward: Record<string, unknown>, history: ChatMessa
 }
 
 function executorError(err: grpc.ServiceError): MomaError {
-  // grpc-js's own wording when the executor's socket cannot be reached (not a provider failure it reported).
-  if (err.code === grpc.status.UNAVAILABLE && /^(No connection established|Connection dropped|failed to connect)/i.test(err.details)) {
+  if (err.code === grpc.status.UNAVAILABLE && CHANNEL_DOWN.test(err.details)) {
     return MomaError.unavailable(`executor unreachable: ${err.details}`, err);
   }
   // A provider that refused the request (400, 401, 403, 404, 422) said so with its status: the client gets it.
