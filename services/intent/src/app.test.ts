@@ -56,7 +56,18 @@ function intentSuite(rigFor: () => Promise<Rig>, inWorker: boolean): void {
     for (const c of [...weather.candidates, ...bank.candidates]) {
       expect(c.score).toBeGreaterThanOrEqual(0);
       expect(c.score).toBeLessThanOrEqual(1);
+      expect(c.turnScore).toBeUndefined();
     }
+    // with context, each candidate also carries its score on the turn alone (the state machine's turnMargin)
+    const next = await stageClient(rig.bus, IntentStageDefinition).classify({
+      text: 'please transfer 20 euros from my checking account',
+      context: [{ role: 'user', content: 'is it going to rain in Lisbon on Saturday?' }, { role: 'assistant', content: 'Light rain in Lisbon on Saturday.' }],
+      topK: 3,
+      tenant: '',
+    });
+    const own = next.candidates.find((c) => c.agentId === 'bank-helper');
+    expect(own?.turnScore).toBe(bank.candidates[0]!.score);
+    expect(next.candidates.find((c) => c.agentId === 'weather-bot')!.turnScore!).toBeLessThan(own!.turnScore!);
   });
 
   it('intent - removal is seen on the next classify; empty text is INVALID_ARGUMENT', async () => {

@@ -168,7 +168,7 @@ export async function startIntent(
           });
           return {
             categories: result.categories.map((c) => ({ category: c.category, score: c.score })),
-            candidates: result.candidates.map((c) => ({ agentId: c.agentId, score: c.score, category: c.category })),
+            candidates: result.candidates.map((c) => ({ agentId: c.agentId, score: c.score, category: c.category, turnScore: c.turnScore })),
             inScope: result.inScope,
             threshold: result.threshold,
           };

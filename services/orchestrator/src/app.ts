@@ -36,7 +36,7 @@ const recordAttributes = (req: RecordTurnRequest) => ({
 });
 
 type Config = Pick<OrchestratorConfig, 'SESSION_TTL_SECONDS' | 'AGENT_CARD_TIMEOUT_MS' | 'SESSION_MAX_MESSAGES'> &
-  Partial<Pick<OrchestratorConfig, 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_CARD_FETCH_ALLOW'>>;
+  Partial<Pick<OrchestratorConfig, 'MOMA_REGISTRY_RESYNC_MS' | 'MOMA_CARD_FETCH_ALLOW' | 'MOMA_AGENT_TURN_MARGIN'>>;
 
 export async function startOrchestrator(ctx: ServiceContext & Metered, config: Config, options: OrchestratorOptions = {}): Promise<OrchestratorHandle> {
   const log = ctx.logger;
@@ -57,6 +57,7 @@ export async function startOrchestrator(ctx: ServiceContext & Metered, config: C
     registry,
     sessionTtlSeconds: config.SESSION_TTL_SECONDS,
     maxMessages: config.SESSION_MAX_MESSAGES,
+    ...(config.MOMA_AGENT_TURN_MARGIN !== undefined ? { policy: { turnMargin: config.MOMA_AGENT_TURN_MARGIN } } : {}),
     ...(metrics ? { onTransition: (from: string, to: string) => metrics.transition(from, to) } : {}),
   };
 

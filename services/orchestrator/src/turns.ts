@@ -17,6 +17,7 @@ import {
   targetText,
   tenantMayUse,
   type ClassifyResult,
+  type FsmPolicy,
   type FsmState,
 } from '@moma/core';
 import { Code, MomaError, type Store } from '@moma/platform';
@@ -39,6 +40,8 @@ export interface TurnDeps {
   registry: AgentRegistry;
   sessionTtlSeconds: number;
   maxMessages: number;
+  /** State machine settings over DEFAULT_FSM_POLICY (MOMA_AGENT_TURN_MARGIN). */
+  policy?: Partial<FsmPolicy>;
   /** Told of each FSM state change a Decide makes (state kinds), once it is stored. */
   onTransition?: (from: string, to: string) => void;
 }
@@ -79,7 +82,7 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
       tenant: req.tenant,
       agents: deps.registry.availability(),
       disableAgents: req.disableAgents,
-    });
+    }, deps.policy);
   const respond = (d: Pick<ReturnType<typeof decideFrom>, 'agentId' | 'next' | 'masked' | 'reason'>, history: DecideResponse['history'], session?: SessionRecord): DecideResponse => {
     const agentId = d.agentId ?? '';
     const ids = d.agentId ? agentIdsFor(d.next, d.agentId) : { contextId: '', taskId: '' };

@@ -76,7 +76,7 @@ export function formatSgd(s: SgdMetrics, o: FormatOptions = {}): string {
       : '';
   return [
     `SGD ${s.split} split from ${dirsNote(s, o)}, encoder ${encoderNote(s.encoder)}${s.fastPathShare !== null ? ` (fast path on ${pct(s.fastPathShare)} of turns)` : ''}: ${s.dialogues} dialogues, ${s.turns} user turns (${s.switchTurns} service changes), ${s.services} services registered from schema descriptions only; gold active service from the user turns' frames.`,
-    `Generic knobs fitted on SGD train (${show(s.trainDir, o)}, ${s.trainDialogues} dialogues, other services; seed ${s.seed}${o.cacheNote === false ? '' : `; ${fitNote(s, o)}`}): context weight ${s.contextWeight}, policy ${JSON.stringify(s.policy)}; held-out train replay ${pct(s.train.turnAccuracy)}.`,
+    `Generic knobs fitted on SGD train (${show(s.trainDir, o)}, ${s.trainDialogues} dialogues; seed ${s.seed}${o.cacheNote === false ? '' : `; ${fitNote(s, o)}`}): context weight ${s.contextWeight}, policy ${JSON.stringify(s.policy)}; held-out train replay ${pct(s.train.turnAccuracy)}.`,
     'No rejection threshold: SGD has no out-of-scope turns, so every turn goes to an agent.',
     '"turn accuracy" needs the exact active service; "same domain" also accepts a service of the same domain (Hotels_1 vs Hotels_4 differ only in wording).',
     ...(sgdxNote ? [sgdxNote] : []),
@@ -84,6 +84,7 @@ export function formatSgd(s: SgdMetrics, o: FormatOptions = {}): string {
     `| schema (${s.encoder === 'lexical' ? 'lexical' : 'lexical + USE'}) | turn accuracy (FSM) | on service changes | same domain (FSM) | stateless |`,
     '|---|---|---|---|---|',
     `| original | ${pct(s.turnAccuracy)} | ${pct(s.switchTurnAccuracy)} | ${pct(s.turnAccuracyDomain)} | ${pct(s.statelessTurnAccuracy)} |`,
+    `| original, only the ${s.unseen.services.length} services not in SGD train (${s.unseen.turns} turns) | ${pct(s.unseen.turnAccuracy)} | ${pct(s.unseen.switchTurnAccuracy)} | ${pct(s.unseen.turnAccuracyDomain)} | – |`,
     ...rows,
     '',
     '| baseline | turn accuracy |',

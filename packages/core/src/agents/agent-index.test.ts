@@ -65,6 +65,24 @@ describe('agents index', () => {
     expect(w(index.classify(q, ctx, 5))).toBeGreaterThan(w(index.classify(q, undefined, 5)));
   });
 
+  it('agents index - with context, each candidate also carries its score on the turn alone, and the turn alone\'s best agent is a candidate', () => {
+    // a new task after a weather conversation, with context weighed fully: the blend stays with weather
+    const idx = buildAgentIndex(agents, taxonomy, { contextWeight: 1 });
+    const ctx = [{ role: 'user', content: 'will it rain today in boston' }, { role: 'assistant', content: 'will it rain in boston: yes, rain all day in boston' }];
+    const alone = idx.classify('my balance please', undefined, 1);
+    expect(alone.candidates[0]!.agentId).toBe('balance');
+    expect(alone.candidates.every((c) => c.turnScore === undefined)).toBe(true);
+    const r = idx.classify('my balance please', ctx, 1);
+    expect(r.categories.map((c) => c.category)).toEqual(['utility']);
+    expect(r.candidates[0]!.agentId).toBe('weather');
+    // balance's category was not retrieved, but the turn alone ranks it first: it is a candidate, with both scores
+    const balance = r.candidates.find((c) => c.agentId === 'balance');
+    expect(balance).toMatchObject({ category: 'banking', turnScore: alone.candidates[0]!.score });
+    expect(balance!.score).toBeLessThan(r.candidates[0]!.score);
+    for (const c of r.candidates) expect(c.turnScore).toBeTypeOf('number');
+    expect(r.candidates.find((c) => c.agentId === 'weather')!.turnScore).toBeLessThan(0.1);
+  });
+
   it('agents index - agents without a category are clustered bottom-up', () => {
     const free = buildAgentIndex(agents, undefined, { clusters: 3 });
     const r = free.classify('transfer 100 dollars to my savings account', undefined, 3);

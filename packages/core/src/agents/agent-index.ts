@@ -360,6 +360,17 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
     return denseQuery(turns, { text: enc.encode(text), ...(context ? { context: context.map((m) => (m.content.trim() ? enc.encode(m.content) : new Float32Array(enc.dim))) } : {}) }, enc.dim);
   }
 
+  /** Scores of the turn without its context, by the experts the blended scores came from (`path`). */
+  function scoreTurnAlone(text: string, path: NonNullable<ClassifyResult['path']> | 'lexical', given: QueryVectors | null): Float64Array {
+    const { lexQ, turns } = lexicalQuery(text, undefined);
+    if (path === 'static' && staticEnc) {
+      scoreAgents(lexQ, lexQ, null); // the static pass reads the lexical pass's buffers
+      return scoreAgents(lexQ, lexQ, null, staticQuery(text, turns, undefined));
+    }
+    const dense = path === 'semantic' && given && sem ? denseQuery(turns, { text: given.text }, sem.dim) : null;
+    return scoreAgents(f.fuse(lexQ, dense), lexQ, dense);
+  }
+
   function vectorsFor(text: string, context: ReadonlyArray<{ role: string; content: string }> | undefined): QueryVectors | null {
     const enc = options.semantic;
     if (!sem || !enc || options.semanticAtQuery) return null;
@@ -415,8 +426,18 @@ export function agentIndexFromState(state: AgentIndexState, agents: readonly Age
       const chosen = order.slice(0, k).filter((ci) => categories[ci]!.members.length > 0 || catScores[ci]! > 0);
       const viaCat = new Map<number, number>();
       for (const ci of chosen) for (const m of categories[ci]!.members) if (!viaCat.has(m)) viaCat.set(m, ci);
+      // the turn's own evidence, when context was blended in: the same experts over the turn alone
+      const turnScores = turns.length > 1 && path !== 'needs-semantic' ? scoreTurnAlone(text, path, given) : null;
+      if (turnScores) {
+        let own = 0;
+        for (let a = 1; a < agents.length; a++) if (turnScores[a]! > turnScores[own]!) own = a;
+        if (!viaCat.has(own)) {
+          const ci = categories.findIndex((c) => c.members.includes(own));
+          if (ci >= 0) viaCat.set(own, ci);
+        }
+      }
       const candidates = [...viaCat.entries()]
-        .map(([a, ci]) => ({ agentId: agents[a]!.id, score: round(agentScores[a]!), category: categories[ci]!.id }))
+        .map(([a, ci]) => ({ agentId: agents[a]!.id, score: round(agentScores[a]!), category: categories[ci]!.id, ...(turnScores ? { turnScore: round(turnScores[a]!) } : {}) }))
         .sort((x, y) => y.score - x.score);
       const best = candidates[0]?.score ?? 0;
       const topAgent = candidates[0] ? agentPos.get(candidates[0].agentId) : undefined;

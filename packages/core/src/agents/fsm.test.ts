@@ -59,6 +59,29 @@ describe('agents fsm - decideAgentTurn', () => {
     expect(d.masked).toEqual([{ agentId: 'flights', reason: expect.stringContaining('weather holds the conversation') }]);
   });
 
+  it('agents fsm - a turn that on its own points to another agent takes the conversation over (turnMargin)', () => {
+    // the context-blended scores still favour the holder; the turn alone ("and a flight there") does not
+    const classify = (flightsTurn: number): ClassifyResult => ({
+      ...cls({ weather: 0.7, flights: 0.55 }),
+      candidates: [
+        { agentId: 'weather', score: 0.7, category: 'c', turnScore: 0.1 },
+        { agentId: 'flights', score: 0.55, category: 'c', turnScore: flightsTurn },
+      ],
+    });
+    for (const state of [engagedW, awaitingW]) {
+      const d = decideAgentTurn({ state, classify: classify(0.8), tenant: 'other', agents }, { ...policy, turnMargin: 0.1 });
+      expect(d.agentId).toBe('flights');
+      expect(fsmStateName(d.next)).toBe('handed_off(weather→flights)');
+      expect(d.reason).toContain('on the turn alone');
+    }
+    // not enough on its own: within the margin, below the in-scope threshold, or the rule off
+    expect(decideAgentTurn({ state: engagedW, classify: classify(0.15), tenant: 'other', agents }, { ...policy, turnMargin: 0.1 }).agentId).toBe('weather');
+    expect(decideAgentTurn({ state: engagedW, classify: classify(0.45), tenant: 'other', agents }, { ...policy, turnMargin: 0.1 }).agentId).toBe('weather');
+    expect(decideAgentTurn({ state: engagedW, classify: classify(0.8), tenant: 'other', agents }, { ...policy, turnMargin: 2 }).agentId).toBe('weather');
+    // without turn scores (no context was blended) only the margins apply
+    expect(decideAgentTurn({ state: engagedW, classify: cls({ weather: 0.7, flights: 0.55 }), tenant: 'other', agents }, { ...policy, turnMargin: 0 }).agentId).toBe('weather');
+  });
+
   it('agents fsm - awaiting_input keeps task and context ids', () => {
     const d = turn(awaitingW, { weather: 0.9 });
     expect(d.next).toEqual(awaitingW);

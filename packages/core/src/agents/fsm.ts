@@ -43,9 +43,19 @@ export interface FsmPolicy {
   shiftThreshold: number;
   /** … and a challenger then needs only this margin over the holder (may be negative). */
   shiftMargin: number;
+  /**
+   * The turn's own evidence: when the candidates carry `turnScore` (the turn scored without its context), a
+   * challenger whose turn score beats the holder's turn score by this much takes over, in any holder state, whatever
+   * the context-blended scores say ("and book me a cab there" after a restaurant booking). Above 1 it never fires.
+   */
+  turnMargin: number;
 }
 
-export const DEFAULT_FSM_POLICY: FsmPolicy = { switchMargin: 0.1, awaitingMargin: 0.3, stayThreshold: 0.1, shiftThreshold: 0.5, shiftMargin: 0 };
+/**
+ * turnMargin 0.1: fitted on SGD train (other services than the evaluated ones), where it took service-change
+ * turns on SGD dev from 64% to 79% (docs/agent-routing.md).
+ */
+export const DEFAULT_FSM_POLICY: FsmPolicy = { switchMargin: 0.1, awaitingMargin: 0.3, stayThreshold: 0.1, shiftThreshold: 0.5, shiftMargin: 0, turnMargin: 0.1 };
 
 /** The agent currently holding the conversation, if any. */
 export function heldBy(state: FsmState): string | null {
@@ -112,7 +122,21 @@ export function decideAgentTurn(input: AgentTurnInput, policy: Partial<FsmPolicy
     return { agentId: null, next: { kind: 'llm' }, masked, reason: `${lost}${why}` };
   }
 
-  const heldScore = classify.candidates.find((c) => c.agentId === held)?.score ?? 0;
+  const heldCandidate = classify.candidates.find((c) => c.agentId === held);
+  const heldScore = heldCandidate?.score ?? 0;
+  if (p.turnMargin <= 1) {
+    const heldTurn = heldCandidate?.turnScore ?? 0;
+    let byTurn: (typeof allowed)[number] | undefined;
+    for (const c of allowed) if (c.agentId !== held && c.turnScore !== undefined && (!byTurn || c.turnScore > byTurn.turnScore!)) byTurn = c;
+    if (byTurn && byTurn.turnScore! >= classify.threshold && byTurn.turnScore! >= heldTurn + p.turnMargin) {
+      return {
+        agentId: byTurn.agentId,
+        next: engage(state, byTurn.agentId),
+        masked,
+        reason: `${byTurn.agentId} ${f(byTurn.turnScore!)} clears ${held} ${f(heldTurn)} on the turn alone by margin ${f(p.turnMargin)}`,
+      };
+    }
+  }
   const shifted = classify.shift !== undefined && classify.shift >= p.shiftThreshold;
   const margin = shifted ? p.shiftMargin : state.kind === 'awaiting_input' ? p.awaitingMargin : p.switchMargin;
   const challenger = allowed.find((c) => c.agentId !== held);

@@ -30,8 +30,13 @@ export interface Taxonomy {
 export interface ClassifyResult {
   /** Top-k categories, best first. */
   categories: Array<{ category: string; score: number }>;
-  /** Agents of those categories, best first; score in [0,1]. */
-  candidates: Array<{ agentId: string; score: number; category: string }>;
+  /**
+   * Agents of those categories, best first; score in [0,1]. `turnScore`: the agent's score on the turn alone,
+   * without the context turns, present when context was blended into `score` (the state machine's `turnMargin`:
+   * a turn that on its own points to another agent than the holder is a new task). The agent the turn alone ranks
+   * first is among the candidates even when the context-blended scores left its category out.
+   */
+  candidates: Array<{ agentId: string; score: number; category: string; turnScore?: number }>;
   /** Whether the best candidate clears the threshold (otherwise the query is out of scope: LLM routing). */
   inScope: boolean;
   threshold: number;
