@@ -72,12 +72,18 @@ export class Executor {
       keyId: payer.keyId,
       requestId: decided.requestId,
     };
+    let events = 0;
+    const relay = (ev: ExecuteResponse) => {
+      events++;
+      onEvent(ev);
+    };
     try {
-      return await this.call(req, onEvent, signal);
+      return await this.call(req, relay, signal);
     } catch (err) {
-      // No instance was connected, so nothing was sent: the one that took the calls died and the others are
-      // between reconnect attempts. Wait (bounded) for one to connect and try once more rather than fail the turn.
-      if (!(err instanceof MomaError && err.code === Code.UNAVAILABLE && unreachable.test(err.message)) || signal?.aborted) throw err;
+      // No instance was connected, so the call never left the gateway: the one that took the calls died and the
+      // others are between reconnect attempts. Wait (bounded) for one to connect and try once more rather than fail
+      // the turn. (A connection dropped mid-call is not retried here: the executor may have called the provider.)
+      if (events > 0 || signal?.aborted || !(err instanceof MomaError && err.code === Code.UNAVAILABLE && NOT_SENT.test(err.message))) throw err;
       await this.ready(RECONNECT_WAIT_MS).catch(() => {
         throw err;
       });
@@ -149,8 +155,8 @@ const NO_BODY = Buffer.alloc(0);
 
 /** grpc-js's own wording when no executor's socket could be used (not a provider failure an executor reported). */
 const CHANNEL_DOWN = /^((round_robin|pick_first): )?(No connection established|Connection dropped|failed to connect)/i;
-/** The message executorError gives those. */
-const unreachable = /^executor unreachable: /;
+/** What executorError makes of a call the channel could not place on any executor (nothing was sent). */
+const NOT_SENT = /^executor unreachable: ((round_robin|pick_first): )?No connection established/;
 /** How long a turn waits for an executor to connect when none is (a reconnect attempt comes every 2 s at most). */
 const RECONNECT_WAIT_MS = 3_000;
 
