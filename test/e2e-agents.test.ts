@@ -13,6 +13,7 @@ const user = (content: string) => ({ role: 'user', content });
 describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : ` (skipped: ${infra.reason})`}`, () => {
   let fake: FakeOpenAI;
   let agent: A2AAgent;
+  let currency: A2AAgent;
   let sys: System;
   let nats: PrivateNats | undefined;
   let natsUrl = '';
@@ -21,6 +22,20 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
     agent = await startA2AAgent();
+    currency = await startA2AAgent({
+      name: 'Currency Agent',
+      description: 'Converts amounts between currencies at today\'s exchange rates.',
+      skills: [
+        {
+          id: 'convert',
+          name: 'Currency conversion',
+          description: 'Convert an amount of money from one currency to another.',
+          tags: ['currency', 'exchange rate', 'money'],
+          examples: ['How many dollars is 100 euros?', 'Convert 50 pounds to yen', 'What is the euro to dollar exchange rate?'],
+        },
+      ],
+      respond: (turn) => ({ state: 'completed', text: `Converted: ${turn.text.length % 90 + 10} units.` }),
+    });
     nats = await startPrivateNats();
     natsUrl = nats?.url ?? infra.natsUrl;
     sys = await startSystem({
@@ -37,6 +52,7 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
     await sys?.stop();
     await nats?.stop();
     await agent?.close();
+    await currency?.close();
     await fake?.close();
   });
 
@@ -170,6 +186,40 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
     expect(t3.headers.get('x-moma-target')).toMatch(/^llm:/);
     expect(fake.requests.length).toBe(before + 1);
     expect(fake.requests.at(-1)!.messages.some((m) => /Lisbon/.test(m.content))).toBe(true);
+  });
+
+  it('e2e agents - a new task for another agent takes the conversation from the one holding it, and the hand-off is counted by its rule', async () => {
+    expect(agentId).not.toBe('');
+    const reg = await post('/v1/agents', { card_url: currency.url });
+    const currencyId = ((await reg.json()) as any).agent.id as string;
+    expect(reg.status).toBe(201);
+    const deadline = Date.now() + 10_000;
+    let routedTo = '';
+    while (Date.now() < deadline) {
+      const r = (await (await post('/v1/route', { messages: [user('How many dollars is 100 euros?')] })).json()) as any;
+      routedTo = r.decision?.target ?? '';
+      if (routedTo === `agent:${currencyId}`) break;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    expect(routedTo).toBe(`agent:${currencyId}`);
+
+    const sid = ((await (await post('/v1/sessions', {})).json()) as { session_id: string }).session_id;
+    const t1 = await post('/v1/chat/completions', { messages: [user('What is the weather in Lisbon today?')] }, { 'x-moma-session-id': sid });
+    expect(t1.headers.get('x-moma-target')).toBe(`agent:${agentId}`);
+    expect(((await t1.json()) as any).moma.agent_state).toBe('completed');
+    // the earlier weather turns are this turn's context; the turn itself is about money
+    const t2 = await post('/v1/chat/completions', { messages: [user('And how many dollars is 100 euros?')] }, { 'x-moma-session-id': sid });
+    const b2 = (await t2.json()) as any;
+    expect(t2.status, JSON.stringify(b2)).toBe(200);
+    expect(t2.headers.get('x-moma-target')).toBe(`agent:${currencyId}`);
+    expect(b2.choices[0].message.content).toMatch(/^Converted/);
+    // the hand-off's state name has an arrow: the header carries it URI-encoded (a raw one was a 500)
+    expect(decodeURIComponent(t2.headers.get('x-moma-fsm-state') ?? '')).toBe(`handed_off(${agentId}→${currencyId})`);
+    expect(b2.moma.decision.fsm_state).toBe(`handed_off(${agentId}→${currencyId})`);
+
+    const metrics = await (await fetch(`${sys.healthUrls.orchestrator}/metrics`)).text();
+    const handoffs = metrics.split('\n').filter((l) => l.startsWith('moma_agent_handoffs_total{'));
+    expect(handoffs.some((l) => /by="(turn|margin)"/.test(l) && Number(l.split(' ').at(-1)) >= 1), handoffs.join('\n')).toBe(true);
   });
 
   it('e2e agents - an agent removed through the gateway is gone', async () => {

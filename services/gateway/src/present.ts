@@ -34,7 +34,8 @@ export function decisionHeaders(d: Decision): Record<string, string> {
     'x-moma-reason': encodeURIComponent(d.reason),
     'x-moma-predicted-quality': String(first?.predictedQuality ?? 0),
     'x-moma-predicted-cost-usd': String(first?.predictedCostUsd ?? 0),
-    'x-moma-fsm-state': d.fsmState,
+    // URI-encoded like the reason: a hand-off reads handed_off(a→b), and a raw non-ASCII header value is refused
+    'x-moma-fsm-state': encodeURIComponent(d.fsmState),
     'x-moma-router-version': d.routerVersion,
     'x-moma-decision-ms': String(d.decisionMs),
   };

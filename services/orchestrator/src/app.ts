@@ -58,7 +58,7 @@ export async function startOrchestrator(ctx: ServiceContext & Metered, config: C
     sessionTtlSeconds: config.SESSION_TTL_SECONDS,
     maxMessages: config.SESSION_MAX_MESSAGES,
     ...(config.MOMA_AGENT_TURN_MARGIN !== undefined ? { policy: { turnMargin: config.MOMA_AGENT_TURN_MARGIN } } : {}),
-    ...(metrics ? { onTransition: (from: string, to: string) => metrics.transition(from, to) } : {}),
+    ...(metrics ? { onTransition: (from: string, to: string) => metrics.transition(from, to), onHandoff: (by: string) => metrics.handoff(by) } : {}),
   };
 
   const subs: Subscription[] = [];

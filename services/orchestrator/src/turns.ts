@@ -44,6 +44,8 @@ export interface TurnDeps {
   policy?: Partial<FsmPolicy>;
   /** Told of each FSM state change a Decide makes (state kinds), once it is stored. */
   onTransition?: (from: string, to: string) => void;
+  /** Told when a Decide hands a conversation to another agent, with the rule that did (AgentTurnDecision.handoff). */
+  onHandoff?: (by: string) => void;
 }
 
 const NO_INTENT: ClassifyResult = { categories: [], candidates: [], inScope: false, threshold: 0 };
@@ -110,10 +112,12 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
   checkSessionId(req.sessionId);
   const holdMs = Number(req.turnHoldMs);
   let transition: [string, string] | undefined;
+  let handoff: string | undefined;
   const { result } = await casUpdate<SessionRecord, DecideResponse>(
     deps.store,
     sessionKey(req.sessionId),
     (current) => {
+      handoff = undefined; // the update may run again after a lost compare-and-set
       if (!current || !ownedBy(current, req.tenant)) throw MomaError.notFound(`unknown session ${req.sessionId}; create one with POST /v1/sessions`);
       const now = Date.now();
       let turn = current.turn && current.turn.until > now ? current.turn : undefined;
@@ -138,12 +142,14 @@ export async function decideTurn(deps: TurnDeps, req: DecideRequest): Promise<De
       const d = decideFrom(current.fsm);
       const same = JSON.stringify(d.next) === JSON.stringify(current.fsm);
       transition = same ? undefined : [current.fsm.kind, d.next.kind];
+      handoff = d.handoff;
       const unchanged = holdMs === 0 && same;
       return { value: { ...base, fsm: d.next }, result: held(respond(d, current.history, current)), unchanged };
     },
     { ttlSeconds: deps.sessionTtlSeconds },
   );
   if (transition) deps.onTransition?.(...transition);
+  if (handoff) deps.onHandoff?.(handoff);
   return result;
 }
 

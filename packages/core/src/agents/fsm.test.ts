@@ -73,7 +73,12 @@ describe('agents fsm - decideAgentTurn', () => {
       expect(d.agentId).toBe('flights');
       expect(fsmStateName(d.next)).toBe('handed_off(weather→flights)');
       expect(d.reason).toContain('on the turn alone');
+      expect(d.handoff).toBe('turn');
     }
+    expect(turn(engagedW, { flights: 0.8, weather: 0.6 }).handoff).toBe('margin');
+    expect(turn(engagedW, { weather: 0.9 }, { switchTo: agentTarget('flights') }).handoff).toBe('user');
+    expect(turn(engagedW, { weather: 0.9, flights: 0.5 }).handoff).toBeUndefined();
+    expect(turn(idle, { weather: 0.9 }).handoff).toBeUndefined();
     // not enough on its own: within the margin, below the in-scope threshold, or the rule off
     expect(decideAgentTurn({ state: engagedW, classify: classify(0.15), tenant: 'other', agents }, { ...policy, turnMargin: 0.1 }).agentId).toBe('weather');
     expect(decideAgentTurn({ state: engagedW, classify: classify(0.45), tenant: 'other', agents }, { ...policy, turnMargin: 0.1 }).agentId).toBe('weather');

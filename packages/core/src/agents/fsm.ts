@@ -27,6 +27,11 @@ export interface AgentTurnDecision {
   next: FsmState;
   masked: Array<{ agentId: string; reason: string }>;
   reason: string;
+  /**
+   * When another agent takes the conversation from the holder, by which rule: `user` (switch_to), `turn` (the
+   * turn alone, turnMargin), `shift` (the shift detector's margin) or `margin` (switchMargin / awaitingMargin).
+   */
+  handoff?: 'user' | 'turn' | 'shift' | 'margin';
 }
 
 export interface FsmPolicy {
@@ -104,7 +109,7 @@ export function decideAgentTurn(input: AgentTurnInput, policy: Partial<FsmPolicy
   if (switchAgent !== null) {
     const target = switchAgent;
     const why = masked.find((m) => m.agentId === target)?.reason ?? availabilityReason(target, input);
-    if (!why) return { agentId: target, next: engage(state, target), masked, reason: `user switched to agent ${target}` };
+    if (!why) return { agentId: target, next: engage(state, target), masked, reason: `user switched to agent ${target}`, ...(heldOk && held !== target ? { handoff: 'user' as const } : {}) };
     masked.push({ agentId: target, reason: `requested by user but ${why}` });
   }
 
@@ -134,6 +139,7 @@ export function decideAgentTurn(input: AgentTurnInput, policy: Partial<FsmPolicy
         next: engage(state, byTurn.agentId),
         masked,
         reason: `${byTurn.agentId} ${f(byTurn.turnScore!)} clears ${held} ${f(heldTurn)} on the turn alone by margin ${f(p.turnMargin)}`,
+        handoff: 'turn',
       };
     }
   }
@@ -146,6 +152,7 @@ export function decideAgentTurn(input: AgentTurnInput, policy: Partial<FsmPolicy
       next: engage(state, challenger.agentId),
       masked,
       reason: `${challenger.agentId} ${f(challenger.score)} clears ${held} ${f(heldScore)} by margin ${f(margin)}${shifted ? ` (topic shift ${f(classify.shift!)})` : ''}`,
+      handoff: shifted ? 'shift' : 'margin',
     };
   }
   // the holder keeps the turn: every other candidate is masked by the state
