@@ -19,6 +19,8 @@ const USAGE = `moma train --data PATH [--data PATH ...] [--prices FILE] [--out D
   semantic part weighted √W and the lexical √(1−W) (--semantic-weight, default ${DEFAULT_SEMANTIC_WEIGHT}). Default ${DEFAULT_ENCODER}.
   The artifact records it; whoever serves it must load the same semantic encoder.`;
 
+const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 export async function runTrain(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -41,6 +43,11 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (values.help || !values.data?.length || !encoder) {
     (values.help ? console.log : console.error)(USAGE);
     return values.help ? 0 : 2;
+  }
+  // the name is the default folder (artifacts/<name>) and starts the router version, sent in x-moma-router-version
+  if (!ARTIFACT_NAME.test(values.name)) {
+    console.error(`--name must be 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (got ${JSON.stringify(values.name)})`);
+    return 2;
   }
   const semantic = await semanticPlan(encoder, Number(values['semantic-weight']));
   const backend = await initTf(values.backend === 'cpu' ? 'cpu' : 'wasm');

@@ -6,7 +6,7 @@ import type { FastifyReply } from 'fastify';
 import { targetText, type Turn } from '@moma/core/rules';
 import { sseText, type Json, type SseEvent, type TokenCounts } from '@moma/core/wire';
 import type { ExecuteResponse, Usage } from '@moma/proto';
-import { decisionJson, httpError, notRecorded, servedModel, usageJson } from './present.ts';
+import { decisionJson, headerText, httpError, notRecorded, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
 import { annotated, eventStream, noteServedBy, replyHeaders, runWhole } from './http-turn.ts';
 import type { Decided } from './decide.ts';
@@ -32,7 +32,7 @@ export interface WholeAnswer {
 /** Runs a non-streaming turn; the decision and the provider's pass-on headers are set on `reply`. */
 export async function answerWhole(router: GatewayRouter, turn: Turn, reply: FastifyReply, span: Span): Promise<WholeAnswer> {
   const { decided, outcome, servedBy } = await runWhole(router, turn, reply, span);
-  void reply.headers(outcome.headers).header('x-moma-served-by', targetText(servedBy));
+  void reply.headers(outcome.headers).header('x-moma-served-by', headerText(targetText(servedBy)));
   const model = servedModel(servedBy);
   const usage = tokenCounts(outcome.usage);
   const completion: Json = outcome.body

@@ -15,7 +15,7 @@ import { registerModelRoute } from './http-models.ts';
 import { registerResponsesRoutes } from './http-responses.ts';
 import { annotated, eventStream, noteServedBy, replyHeaders, runWhole, sessionHeader } from './http-turn.ts';
 import type { Decided } from './decide.ts';
-import { decisionJson, httpError, modelsJson, notRecorded, servedModel, usageJson } from './present.ts';
+import { decisionJson, headerText, httpError, modelsJson, notRecorded, servedModel, usageJson } from './present.ts';
 import type { GatewayRouter } from './router.ts';
 import { annotate, failSpan, inHttpSpan, type inSpan } from './tracing.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -98,7 +98,7 @@ export function buildHttpServer(router: GatewayRouter, logger: Logger, opts: Htt
       const { decided, outcome, servedBy } = await runWhole(router, turn, reply, span);
       const d = decided.decision;
       const usage = usageJson(outcome.usage, outcome.fallbacks);
-      void reply.header('x-moma-served-by', targetText(servedBy));
+      void reply.header('x-moma-served-by', headerText(targetText(servedBy)));
       const moma = { request_id: decided.requestId, decision: decisionJson(d), usage, agent_state: outcome.agentState, fallbacks: outcome.fallbacks.map(targetText) };
       if (outcome.body) {
         // The provider's answer as it sent it, with MoMA's decision added beside its fields.

@@ -26,17 +26,25 @@ export function decisionJson(d: Decision) {
 }
 
 /** The decision as response headers; the reason is URI-encoded because it is free text. No session id = stateless. */
+/**
+ * A header value as it reads, but with '%' and whatever is not printable ASCII percent-encoded (decodeURIComponent
+ * gives it back): Node refuses any other character in a header, which would turn the whole answer into a 500.
+ */
+export function headerText(s: string): string {
+  return s.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));
+}
+
 export function decisionHeaders(d: Decision): Record<string, string> {
   const first = d.ranked[0];
   const h: Record<string, string> = {
-    'x-moma-target': targetText(d.target),
+    'x-moma-target': headerText(targetText(d.target)),
     'x-moma-mode': modeName(d.mode),
     'x-moma-reason': encodeURIComponent(d.reason),
     'x-moma-predicted-quality': String(first?.predictedQuality ?? 0),
     'x-moma-predicted-cost-usd': String(first?.predictedCostUsd ?? 0),
-    // URI-encoded like the reason: a hand-off reads handed_off(a→b), and a raw non-ASCII header value is refused
-    'x-moma-fsm-state': encodeURIComponent(d.fsmState),
-    'x-moma-router-version': d.routerVersion,
+    // a hand-off reads handed_off(a→b)
+    'x-moma-fsm-state': headerText(d.fsmState),
+    'x-moma-router-version': headerText(d.routerVersion),
     'x-moma-decision-ms': String(d.decisionMs),
   };
   if (d.sessionId !== '') h['x-moma-session-id'] = d.sessionId;
