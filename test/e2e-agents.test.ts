@@ -217,6 +217,19 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
     expect(decodeURIComponent(t2.headers.get('x-moma-fsm-state') ?? '')).toBe(`handed_off(${agentId}→${currencyId})`);
     expect(b2.moma.decision.fsm_state).toBe(`handed_off(${agentId}→${currencyId})`);
 
+    // The same while the weather agent waits for its city: the new task goes to the currency agent as a new task
+    // (not as an answer to the weather agent's open one), and the weather agent is not called.
+    const sid2 = ((await (await post('/v1/sessions', {})).json()) as { session_id: string }).session_id;
+    const w1 = await post('/v1/chat/completions', { messages: [user('What is the weather going to be like today?')] }, { 'x-moma-session-id': sid2 });
+    expect(((await w1.json()) as any).moma.agent_state).toBe('input-required');
+    const weatherTurns = agent.turns.length;
+    const w2 = await post('/v1/chat/completions', { messages: [user('Never mind that. How many dollars is 100 euros?')] }, { 'x-moma-session-id': sid2 });
+    const bw2 = (await w2.json()) as any;
+    expect(w2.status, JSON.stringify(bw2)).toBe(200);
+    expect(w2.headers.get('x-moma-target')).toBe(`agent:${currencyId}`);
+    expect(bw2.moma.agent_state).toBe('completed');
+    expect(agent.turns.length).toBe(weatherTurns);
+
     const metrics = await (await fetch(`${sys.healthUrls.orchestrator}/metrics`)).text();
     const handoffs = metrics.split('\n').filter((l) => l.startsWith('moma_agent_handoffs_total{'));
     expect(handoffs.some((l) => /by="(turn|margin)"/.test(l) && Number(l.split(' ').at(-1)) >= 1), handoffs.join('\n')).toBe(true);
