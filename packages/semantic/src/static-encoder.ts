@@ -74,8 +74,8 @@ function decodeTable(buf: Buffer): StaticTable | undefined {
   if (!(h.rows > 0 && h.dim > 0) || buf.length !== start + h.rows * 4 + h.rows * h.dim) return undefined;
   const scales = new Float32Array(h.rows);
   Buffer.from(scales.buffer).set(buf.subarray(start, start + h.rows * 4));
-  const data = new Int8Array(h.rows * h.dim);
-  Buffer.from(data.buffer).set(buf.subarray(start + h.rows * 4, start + h.rows * 4 + h.rows * h.dim));
+  // the rows are read in place: a copy would hold the 4 MB twice until the file's buffer is collected
+  const data = new Int8Array(buf.buffer, buf.byteOffset + start + h.rows * 4, h.rows * h.dim);
   return { source: h.source, dim: h.dim, data, scales };
 }
 
