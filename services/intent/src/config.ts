@@ -36,7 +36,7 @@ export const intentConfigSchema = commonConfigSchema.extend({
    * about 0.05 ms a query), which answers without the full encoder from this best agent score (0.8 is the index's
    * default; unset or above 1 = off). CLINC150, 30 intents × 20 examples: 61.5% of the test questions skip the
    * encoder instead of 53.3%, at the same accuracy; over all 150 intents 76.2% instead of 73.9%, 0.1 point lower;
-   * about 9 MB more resident memory (docs/agent-routing.md).
+   * 5–7 MB more resident memory with 150 agents and about 2 s more index fit (docs/agent-routing.md).
    */
   MOMA_AGENT_STATIC_PATH: z.coerce.number().min(0).optional(),
   /** Directory where fitted agent indexes are saved, so an instance that starts with the same agents loads one. */
