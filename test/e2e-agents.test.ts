@@ -141,18 +141,23 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
     expect(((await res.json()) as any).error.message).toMatch(/name|skills/);
   });
 
-  it('e2e agents - the agent takes the topic, asks for input, keeps the turn, and topic change goes back to an LLM', async () => {
-    expect(agentId).not.toBe('');
-    // The registry change reaches every intent instance over NATS; wait until routing sees the agent.
+  /** Where `question` is routed, asked again (for up to 10 s) until it goes to `agent`. */
+  const routedOnceServed = async (question: string, agent: string): Promise<string> => {
     const deadline = Date.now() + 10_000;
     let routedTo = '';
     while (Date.now() < deadline) {
-      const r = (await (await post('/v1/route', { messages: [user('What is the weather going to be like today?')] })).json()) as any;
+      const r = (await (await post('/v1/route', { messages: [user(question)] })).json()) as any;
       routedTo = r.decision?.target ?? '';
-      if (routedTo === `agent:${agentId}`) break;
+      if (routedTo === `agent:${agent}`) break;
       await new Promise((res) => setTimeout(res, 250));
     }
-    expect(routedTo).toBe(`agent:${agentId}`);
+    return routedTo;
+  };
+
+  it('e2e agents - the agent takes the topic, asks for input, keeps the turn, and topic change goes back to an LLM', async () => {
+    expect(agentId).not.toBe('');
+    // The registry change reaches every intent instance over NATS; wait until routing sees the agent.
+    expect(await routedOnceServed('What is the weather going to be like today?', agentId)).toBe(`agent:${agentId}`);
 
     // Turn 1: no city → the agent asks for it (input-required).
     const created = await post('/v1/sessions', {});
@@ -193,15 +198,7 @@ describe.skipIf(!infra.ok)(`e2e - agent path over NATS + Redis${infra.ok ? '' : 
     const reg = await post('/v1/agents', { card_url: currency.url });
     const currencyId = ((await reg.json()) as any).agent.id as string;
     expect(reg.status).toBe(201);
-    const deadline = Date.now() + 10_000;
-    let routedTo = '';
-    while (Date.now() < deadline) {
-      const r = (await (await post('/v1/route', { messages: [user('How many dollars is 100 euros?')] })).json()) as any;
-      routedTo = r.decision?.target ?? '';
-      if (routedTo === `agent:${currencyId}`) break;
-      await new Promise((res) => setTimeout(res, 250));
-    }
-    expect(routedTo).toBe(`agent:${currencyId}`);
+    expect(await routedOnceServed('How many dollars is 100 euros?', currencyId)).toBe(`agent:${currencyId}`);
 
     const sid = ((await (await post('/v1/sessions', {})).json()) as { session_id: string }).session_id;
     const t1 = await post('/v1/chat/completions', { messages: [user('What is the weather in Lisbon today?')] }, { 'x-moma-session-id': sid });
