@@ -1,8 +1,9 @@
 // Starts the distributed system for end-to-end tests and the load benchmark: every service its own process
 // (`node services/<name>/src/main.ts`) on real NATS and Redis, on free ports, with a unique Redis key prefix.
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { spawnFleet, SERVICES, type Fleet, type ServiceName } from '@moma/launcher';
+import { freePort } from '@moma/platform/testing';
 import { DEFAULT_ARTIFACT_DIR, loadRouter } from '@moma/scoring';
 
 export interface SystemOptions {
@@ -42,16 +43,7 @@ export interface System {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export async function startSystem(opts: SystemOptions): Promise<System> {
   const [httpPort, grpcPort, executorPort, ...healthPortList] = await Promise.all(

@@ -3,3 +3,4 @@
 // tests use them; @moma/testkit re-exports them for everyone else.
 export * from './test-support/infra.ts';
 export * from './test-support/otlp-receiver.ts';
+export { freePort } from './test-support/local-server.ts';

@@ -1,8 +1,8 @@
 // No executor connected when a turn arrives (the one that took the calls died, or none has started yet): the gateway
 // waits a bounded moment for one to connect instead of failing at once, and says so with a 503 when none does.
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '@moma/platform/testing';
 import { ExecutorService, type ExecuteRequest } from '@moma/proto';
 import { postJson, serveLlmOnlyStages, startStandInGateway, type StandInGateway } from './test-support.ts';
 
@@ -14,15 +14,6 @@ const executor = {
     call.end();
   },
 };
-
-/** A port nothing listens on (bound once by the OS, then released). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 const chat = (url: string) =>
   postJson(url, '/v1/chat/completions', { model: 'moma/auto', messages: [{ role: 'user', content: 'hello' }] }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));

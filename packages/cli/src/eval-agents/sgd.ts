@@ -206,8 +206,9 @@ function better(m: ReplayMetrics, than: ReplayMetrics): boolean {
 }
 
 /**
- * Fits the generic knobs (context weight, margins, shift cut-offs) on SGD train, other dialogues than dev's (9 of
- * dev's 17 services occur in train too; `unseen` scores the others): the shift detector is fitted on two thirds of the train dialogues and the knobs on the remaining third.
+ * Fits the generic knobs (context weight, margins, shift cut-offs, turnMargin) on SGD train, other dialogues than
+ * dev's (9 of dev's 17 services occur in train too; `unseen` scores the others): the shift detector is fitted on
+ * two thirds of the train dialogues and the knobs on the remaining third.
  */
 export function fitSgdPolicy(agents: readonly AgentSpec[], all: readonly SgdDialogue[], seed: number, log: (m: string) => void, semantic?: Encoder, fastReject?: number): Fitted {
   const tune = tuneThird(all);

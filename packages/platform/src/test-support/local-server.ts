@@ -10,12 +10,16 @@ export function hasBinary(binary: string): boolean {
   return spawnSync(binary, ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
-export async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
+/** A port on 127.0.0.1 that nothing listens on (bound once by the OS, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** Spawns `binary args` and waits (up to ~12 s) until `url` accepts connections on `port`. */
