@@ -32,6 +32,15 @@ describe('moma docs - the LLM results pages', () => {
     const readme = readFileSync(join(out, 'llm', 'README.md'), 'utf8');
     expect(readme).toContain('(routellm-mmlu router)](routellm-mmlu-on-routerbench.md)');
     expect(readme).not.toContain('dcrouter_joined'); // absent data: no page
+    // the reference: a router trained on RouterBench's own train split for the same two models, on its test rows,
+    // and the MMLU router on those same rows
+    const ref = JSON.parse(readFileSync(join(out, 'llm', 'routerbench-gpt4-mixtral.json'), 'utf8'));
+    expect(ref.models.map((m: { id: string }) => m.id)).toEqual(['gpt-4-1106-preview', 'mistralai/mixtral-8x7b-chat']);
+    expect(typeof ref.evals[0].router.apgr).toBe('number');
+    const sameRows = JSON.parse(readFileSync(join(out, 'llm', 'routellm-mmlu-on-routerbench-test.json'), 'utf8'));
+    expect(sameRows.evals[0].queries).toBe(ref.evals[0].queries);
+    expect(sameRows.evals[0].queries).toBeLessThan(all.queries);
+    expect(readme).toContain('(routerbench-gpt4-mixtral.md)');
   }, 120_000);
 
   it('skips the other-benchmark page when that benchmark lacks the router\'s models', async () => {
@@ -45,5 +54,6 @@ describe('moma docs - the LLM results pages', () => {
     const readme = readFileSync(join(out, 'llm', 'README.md'), 'utf8');
     expect(readme).toContain('(routerbench.md)');
     expect(readme).not.toContain('routellm-mmlu-on-routerbench.md');
+    expect(readme).not.toContain('routerbench-gpt4-mixtral.md');
   }, 120_000);
 });

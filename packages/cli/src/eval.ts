@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { RouterArtifact } from '@moma/core';
-import { holdOutTasks, loadDataset, parseModelAliases, renameModels, type RoutingDataset } from './data/load.ts';
+import { holdOutTasks, loadDataset, parseModelAliases, parseModelList, renameModels, selectModels, type RoutingDataset } from './data/load.ts';
 import type { Prices } from './data/format.ts';
 import { readPrices } from './data/prices.ts';
 import { readArtifactDir } from './llm/artifact-files.ts';
@@ -11,12 +11,14 @@ import { markdownReport } from './llm/report.ts';
 import { progressBar } from './progress.ts';
 import { initTf } from './tf.ts';
 
-const USAGE = `moma eval --data PATH [--data PATH ...] [--artifact DIR [--rows all|test] [--knn-train PATH] [--model-alias FROM=TO ...]] [--prices FILE]
+const USAGE = `moma eval --data PATH [--data PATH ...] [--artifact DIR [--rows all|test] [--knn-train PATH] [--model-alias FROM=TO ...]] [--models ID,ID...] [--prices FILE]
           [--split data|tasks] [--encoder lexical|static|fused] [--semantic-weight W] [--json] [--dim N] [--seed N] [--k N] [--quiet]
   Without --artifact: trains the router on the data's train split and scores its test split. With --artifact: scores
   that trained artifact on the data (all rows by default: a held-out file) without retraining, on the models both
   know; --model-alias FROM=TO evaluates the data's model FROM as the artifact's TO (the same model named differently
   by another benchmark, e.g. mistralai/mixtral-8x7b-chat=mistralai/Mixtral-8x7B-Instruct-v0.1).
+  --models ID,ID...: route among these models of the data only (at least two; after --model-alias, by the artifact's
+  names), e.g. two of RouterBench's eleven for a strong/weak pair with APGR.
   Reported per task and for all tasks: AIQ, max quality, cost at the best single model's quality, the modes
   (and APGR/CPT for two models), beside the baselines: zero router, kNN (with --knn-train when evaluating an
   artifact), MLP (when training), random (measured over 200 seeds), oracle, best single.
@@ -42,6 +44,8 @@ export interface EvalRunOptions {
   encoder?: EncoderChoice;
   semanticWeight?: number;
   multiTurn?: MultiTurnOptions;
+  /** Only these models of the data (selectModels). */
+  models?: readonly string[];
 }
 
 export async function runEvalOn(data: string | string[], opts: EvalRunOptions): Promise<EvalResult> {
@@ -52,7 +56,7 @@ export async function runEvalOn(data: string | string[], opts: EvalRunOptions): 
 export async function trainAndEval(data: string | string[], opts: EvalRunOptions): Promise<{ result: EvalResult; artifact: RouterArtifact; data: RoutingDataset }> {
   const semantic = await semanticPlan(opts.encoder ?? DEFAULT_ENCODER, opts.semanticWeight);
   await initTf('wasm');
-  const loaded = loadDataset(data, opts.prices ? { prices: opts.prices } : {});
+  const loaded = selectModels(loadDataset(data, opts.prices ? { prices: opts.prices } : {}), opts.models ?? []);
   const ds = opts.byTask ? holdOutTasks(loaded) : loaded;
   const bar = progressBar(`eval ${ds.name}`, opts.quiet);
   const { result, trained } = evaluate(ds, { dim: opts.dim, seed: opts.seed, knnK: opts.k, onProgress: bar.update, ...(semantic ? { semantic } : {}), ...(opts.multiTurn ? { multiTurn: opts.multiTurn } : {}) });
@@ -70,6 +74,7 @@ export async function runEval(argv: string[]): Promise<number> {
       split: { type: 'string', default: 'data' },
       'knn-train': { type: 'string', multiple: true },
       'model-alias': { type: 'string', multiple: true },
+      models: { type: 'string' },
       prices: { type: 'string' },
       json: { type: 'boolean', default: false },
       dim: { type: 'string', default: '4096' },
@@ -102,18 +107,20 @@ export async function runEval(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   let aliases: Map<string, string>;
+  let models: string[];
   try {
     aliases = parseModelAliases(values['model-alias']);
+    models = parseModelList(values.models);
   } catch (err) {
     console.error((err as Error).message);
     return 2;
   }
   const prices = readPrices(values.prices);
-  const opts = { dim: Number(values.dim), seed: Number(values.seed), k: Number(values.k), quiet: values.quiet, ...(prices ? { prices } : {}) };
+  const opts = { dim: Number(values.dim), seed: Number(values.seed), k: Number(values.k), quiet: values.quiet, ...(prices ? { prices } : {}), models };
   let result: EvalResult;
   if (values.artifact) {
     const artifact = readArtifactDir(values.artifact);
-    const data = renameModels(loadDataset(values.data, prices ? { prices } : {}), aliases);
+    const data = selectModels(renameModels(loadDataset(values.data, prices ? { prices } : {}), aliases), models);
     // The kNN data may name its models either way: only the aliases it has apply to it.
     const knnTrain = values['knn-train']?.length ? renameModels(loadDataset(values['knn-train'], prices ? { prices } : {}), aliases, { onlyPresent: true }) : undefined;
     const semantic = await semanticEncoderFor(artifact);

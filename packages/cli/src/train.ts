@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadDataset } from './data/load.ts';
+import { loadDataset, parseModelList, selectModels } from './data/load.ts';
 import { readPrices } from './data/prices.ts';
 import { writeArtifactDir } from './llm/artifact-files.ts';
 import { DEFAULT_ENCODER, DEFAULT_SEMANTIC_WEIGHT, parseEncoderChoice, semanticPlan } from './llm/encoders.ts';
@@ -8,12 +8,13 @@ import { DEFAULT_HEADS, trainRouter } from './llm/pipeline.ts';
 import { progressBar } from './progress.ts';
 import { initTf } from './tf.ts';
 
-const USAGE = `moma train --data PATH [--data PATH ...] [--prices FILE] [--out DIR] [--name NAME] [--dim N] [--seed N]
+const USAGE = `moma train --data PATH [--data PATH ...] [--prices FILE] [--models ID,ID...] [--out DIR] [--name NAME] [--dim N] [--seed N]
            [--encoder lexical|static|fused] [--semantic-weight W] [--quiet] [--json]
   Trains the LLM router (hashing encoder + linear, MLP and gated-experts heads) on the train split of routing data
   (files or folders in the routing-data format, or RouterBench / RouteLLM / LLMRouter files; several are combined)
   and writes a versioned artifact (manifest.json + weights.bin). Default out: artifacts/<name>.
   --prices FILE: prices per model (see moma data --help); needed for models the data gives no cost for.
+  --models ID,ID...: train for these models of the data only (at least two): the pool you serve.
   --encoder: the heads' features. lexical = hashed word/char n-gram TF-IDF (--dim buckets); static = the static
   distillation of the Universal Sentence Encoder (@moma/semantic, 512 dims); fused = both, concatenated with the
   semantic part weighted √W and the lexical √(1−W) (--semantic-weight, default ${DEFAULT_SEMANTIC_WEIGHT}). Default ${DEFAULT_ENCODER}.
@@ -27,6 +28,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     options: {
       data: { type: 'string', multiple: true },
       prices: { type: 'string' },
+      models: { type: 'string' },
       out: { type: 'string' },
       name: { type: 'string', default: 'default' },
       dim: { type: 'string', default: '4096' },
@@ -52,7 +54,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   const semantic = await semanticPlan(encoder, Number(values['semantic-weight']));
   const backend = await initTf(values.backend === 'cpu' ? 'cpu' : 'wasm');
   const prices = readPrices(values.prices);
-  const ds = loadDataset(values.data, prices ? { prices } : {});
+  const ds = selectModels(loadDataset(values.data, prices ? { prices } : {}), parseModelList(values.models));
   const train = ds.rows.filter((r) => r.split === 'train');
   const bar = progressBar('train', values.quiet);
   const started = Date.now();

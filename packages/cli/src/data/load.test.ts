@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { routingRowJsonSchema } from './format.ts';
 import { importFile } from './import.ts';
-import { loadDataset } from './load.ts';
+import { loadDataset, parseModelList, selectModels } from './load.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'moma-data-'));
@@ -88,6 +88,31 @@ describe('datasets - the routing-data format', () => {
     expect(test).toBeGreaterThan(5);
     expect(test).toBeLessThan(35);
     expect(one.notes.join(' ')).toMatch(/no split in the data/);
+  });
+
+  it('--models - routes among the named models only: their columns in that order, a strong/weak pair for two, rows scoring none dropped', () => {
+    const ds = loadDataset(
+      file([
+        row('1', { split: 'train', scores: { a: 1, b: 0, c: 0 }, cost_usd: { a: 0.002, b: 0.0001, c: 0.001 } }),
+        row('2', { split: 'train', scores: { a: 0, b: 0, c: 1 }, cost_usd: { a: 0.002, b: 0.0001, c: 0.001 } }),
+        row('3', { split: 'test', scores: { a: null, b: 1, c: null }, cost_usd: { a: 0.002, b: 0.0001, c: 0.001 } }),
+      ]),
+    );
+    expect(ds.strongWeak).toBeUndefined();
+    const two = selectModels(ds, parseModelList('c, a'));
+    expect(two.models.map((m) => m.id)).toEqual(['c', 'a']);
+    expect(two.rows.map((r) => [...r.scores])).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
+    expect([...two.rows[0]!.costUsd].map((c) => Number(c.toFixed(4)))).toEqual([0.001, 0.002]);
+    expect(two.strongWeak).toEqual([0, 1]);
+    expect(two.notes.join(' ')).toMatch(/models: c, a \(of 3\); 1 rows scoring none of them dropped/);
+    expect(selectModels(ds, [])).toBe(ds);
+    expect(() => selectModels(ds, ['a', 'z'])).toThrow(/--models names z, not a model of .* \(its models: a, b, c\)/);
+    expect(() => selectModels(ds, ['a'])).toThrow(/at least two models/);
+    expect(() => selectModels(ds, ['a', 'a'])).toThrow(/gives a twice/);
+    expect(() => parseModelList('a,,b')).toThrow(/comma-separated/);
   });
 });
 

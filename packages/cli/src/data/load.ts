@@ -259,6 +259,44 @@ export function renameModels(ds: RoutingDataset, given: ReadonlyMap<string, stri
   };
 }
 
+/**
+ * The same data with only the models `ids` (in that order): the pool a deployment would route among, e.g. two of a
+ * benchmark's eleven for a strong/weak APGR. An id the data does not have is an error naming the data's models; rows
+ * that score none of the kept models are dropped (noted). Two kept models get the strong/weak pair again.
+ */
+export function selectModels(ds: RoutingDataset, ids: readonly string[]): RoutingDataset {
+  if (ids.length === 0) return ds;
+  const have = ds.models.map((m) => m.id);
+  const unknown = ids.filter((id) => !have.includes(id));
+  if (unknown.length > 0) throw new Error(`--models names ${unknown.join(', ')}, not a model of ${ds.name} (its models: ${have.join(', ')})`);
+  const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (twice.length > 0) throw new Error(`--models gives ${[...new Set(twice)].join(', ')} twice`);
+  if (ids.length < 2) throw new Error(`--models needs at least two models to route among (got ${ids.join(', ')})`);
+  const cols = ids.map((id) => have.indexOf(id));
+  const rows = ds.rows
+    .map((r) => ({ ...r, scores: Float32Array.from(cols, (c) => r.scores[c]!), costUsd: Float32Array.from(cols, (c) => r.costUsd[c]!) }))
+    .filter((r) => r.scores.some((v) => !Number.isNaN(v)));
+  const dropped = ds.rows.length - rows.length;
+  const out: RoutingDataset = {
+    ...ds,
+    models: cols.map((c) => ds.models[c]!),
+    rows,
+    evals: [...new Set(rows.map((r) => r.task))].sort(),
+    notes: [...ds.notes, `models: ${ids.join(', ')} (of ${have.length})${dropped > 0 ? `; ${dropped} rows scoring none of them dropped` : ''}`],
+  };
+  delete out.strongWeak;
+  if (ids.length === 2) out.strongWeak = strongerFirst(rows.filter((r) => r.split === 'train'));
+  return out;
+}
+
+/** A comma-separated `--models` value as ids (empty entries are an error). */
+export function parseModelList(flag: string | undefined): string[] {
+  if (flag === undefined) return [];
+  const ids = flag.split(',').map((s) => s.trim());
+  if (ids.some((s) => s === '')) throw new Error(`--models ${JSON.stringify(flag)}: expected comma-separated model ids`);
+  return ids;
+}
+
 /** `FROM=TO` flags as a map (FROM a data model id, TO the id it is evaluated as); a malformed flag is an error. */
 export function parseModelAliases(flags: readonly string[] | undefined): Map<string, string> {
   const out = new Map<string, string>();
