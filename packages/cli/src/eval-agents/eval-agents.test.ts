@@ -60,7 +60,8 @@ describe('eval-agents', () => {
     [['OFFER', 'INFORM_COUNT'], 'input-required'],
     [['CONFIRM'], 'input-required'],
     [['NOTIFY_SUCCESS'], 'completed'],
-    [['NOTIFY_FAILURE', 'REQ_MORE'], 'failed'],
+    [['NOTIFY_FAILURE', 'REQ_MORE'], 'completed'],
+    [['NOTIFY_FAILURE', 'OFFER'], 'input-required'],
     [['GOODBYE'], 'completed'],
   ])('eval-agents - system acts %j map to task state %s', (acts, state) => {
     expect(taskStateOf(acts)).toBe(state);

@@ -105,13 +105,14 @@ export interface RawDialogue {
 }
 
 /**
- * The task state an A2A agent would report for a system reply: asking for a slot or a confirmation is
- * input-required; a finished transaction, an answer or a goodbye is completed.
+ * The task state an A2A agent would report for a system reply: asking for a slot, a confirmation or a choice among
+ * offers is input-required; a finished transaction, an answer or a goodbye is completed. So is NOTIFY_FAILURE ("the
+ * table could not be booked"): the agent did its work and tells the user, where A2A's `failed` is a task that broke
+ * in processing, which MoMA's executor answers from an LLM instead and the state machine releases. After a
+ * NOTIFY_FAILURE reply the user stays with the service (in SGD dev, none of the 362 turns after one changes it).
  */
 export function taskStateOf(acts: readonly string[]): string {
-  if (acts.some((a) => a === 'REQUEST' || a === 'CONFIRM' || a === 'OFFER_INTENT')) return 'input-required';
-  if (acts.some((a) => a === 'NOTIFY_FAILURE')) return 'failed';
-  if (acts.some((a) => a === 'OFFER')) return 'input-required';
+  if (acts.some((a) => a === 'REQUEST' || a === 'CONFIRM' || a === 'OFFER_INTENT' || a === 'OFFER')) return 'input-required';
   return 'completed';
 }
 
