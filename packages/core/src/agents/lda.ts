@@ -64,25 +64,27 @@ export class Lda {
     const rows = Math.min(xs.length, opts.covarianceRows ?? 4000);
     const step = xs.length / rows;
     const S = new Float64Array(dim * dim);
-    const d = new Float64Array(dim);
-    for (let r = 0; r < rows; r++) {
-      const n = Math.floor(r * step);
-      const x = xs[n]!;
-      const o = ys[n]! * dim;
-      for (let i = 0; i < dim; i++) d[i] = x[i]! - mu[o + i]!;
+    // eight rows' deviations at a time (d holds them interleaved: d[8i + k] = row k's entry i), so each entry of S is
+    // read and written once per eight rows: S += Σ_k d_k d_kᵀ, upper triangle
+    const B = 8;
+    const d = new Float64Array(dim * B);
+    for (let r0 = 0; r0 < rows; r0 += B) {
+      const m = Math.min(B, rows - r0);
+      d.fill(0);
+      for (let k = 0; k < m; k++) {
+        const n = Math.floor((r0 + k) * step);
+        const x = xs[n]!;
+        const o = ys[n]! * dim;
+        for (let i = 0; i < dim; i++) d[B * i + k] = x[i]! - mu[o + i]!;
+      }
       for (let i = 0; i < dim; i++) {
-        const di = d[i]!;
-        if (di === 0) continue;
+        const p = B * i;
+        const a0 = d[p]!, a1 = d[p + 1]!, a2 = d[p + 2]!, a3 = d[p + 3]!, a4 = d[p + 4]!, a5 = d[p + 5]!, a6 = d[p + 6]!, a7 = d[p + 7]!;
         const row = i * dim;
-        // four entries a step (each entry's sum keeps its order, so S is the same)
-        let j = i;
-        for (const j4 = dim - ((dim - i) % 4); j < j4; j += 4) {
-          S[row + j]! += di * d[j]!;
-          S[row + j + 1]! += di * d[j + 1]!;
-          S[row + j + 2]! += di * d[j + 2]!;
-          S[row + j + 3]! += di * d[j + 3]!;
+        for (let j = i; j < dim; j++) {
+          const q = B * j;
+          S[row + j]! += a0 * d[q]! + a1 * d[q + 1]! + a2 * d[q + 2]! + a3 * d[q + 3]! + (a4 * d[q + 4]! + a5 * d[q + 5]! + a6 * d[q + 6]! + a7 * d[q + 7]!);
         }
-        for (; j < dim; j++) S[row + j]! += di * d[j]!;
       }
     }
     let trace = 0;
@@ -201,7 +203,8 @@ function fitScale(lda: Lda, xs: readonly Float32Array[], ys: readonly number[]):
   let b = lo + g * (hi - lo);
   let fa = nll(a);
   let fb = nll(b);
-  for (let it = 0; it < 40; it++) {
+  // 24 steps narrow the 12-wide log interval to 1e-4 (the scale to 0.01%); each step is 2,000 rows × classes exps
+  for (let it = 0; it < 24; it++) {
     if (fa < fb) {
       hi = b;
       b = a;
