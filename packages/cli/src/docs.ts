@@ -15,13 +15,13 @@ const USAGE = `moma docs [--datasets DIR] [--out DIR] [--dim N] [--seed N] [--ll
   then the agent-routing results (eval-agents; --llm-only skips them, --agents-only does only them). Default datasets
   dir: ../shared/datasets.`;
 
-const LLM_DATA: Array<{ slug: string; rel: string; models?: string[]; byTask?: boolean }> = [
+const LLM_DATA: Array<{ slug: string; rel: string; models?: string[]; label?: string; byTask?: boolean }> = [
   { slug: 'routerbench', rel: 'routerbench-subset/routerbench_subset.jsonl' },
   { slug: 'llmrouter', rel: 'llmrouter-dcrouter/dcrouter_joined.jsonl' },
   { slug: 'routellm-mmlu', rel: 'routellm-evals/mmlu_gpt4_vs_mixtral.jsonl' },
   // The cross-source row's reference: a router trained on RouterBench's own train split for the same two models,
   // what routing by the prompt reaches on that benchmark when it is in distribution.
-  { slug: 'routerbench-gpt4-mixtral', rel: 'routerbench-subset/routerbench_subset.jsonl', models: ['gpt-4-1106-preview', 'mistralai/mixtral-8x7b-chat'], byTask: false },
+  { slug: 'routerbench-gpt4-mixtral', rel: 'routerbench-subset/routerbench_subset.jsonl', models: ['gpt-4-1106-preview', 'mistralai/mixtral-8x7b-chat'], label: 'GPT-4 and Mixtral only', byTask: false },
 ];
 
 /**
@@ -98,7 +98,7 @@ async function llmDocs(values: { datasets: string; out: string; dim: string; see
     summary.push(...summaryRow({ ...r, evals: r.evals.filter((g) => shown.has(g.name)) }).map((row) => row.replace(`| ${r.dataset} |`, `| [${r.dataset}](${page}.md) |`)));
     console.error(`wrote ${path.join(llmDir, `${page}.md`)}`);
   };
-  for (const { slug, rel, models, byTask: alsoByTask = true } of LLM_DATA) {
+  for (const { slug, rel, models, label, byTask: alsoByTask = true } of LLM_DATA) {
     const file = path.join(values.datasets, rel);
     if (!existsSync(file)) {
       console.error(`skip ${slug}: ${file} not found`);
@@ -117,7 +117,7 @@ async function llmDocs(values: { datasets: string; out: string; dim: string; see
     for (const [page, byTask] of pages) {
       const { result, artifact, data } = await trainAndEval(file, { dim: Number(values.dim), seed: Number(values.seed), k: 40, quiet: values.quiet, byTask, ...(models ? { models } : {}) });
       if (!byTask) trainedOn.set(slug, { artifact, data });
-      writePage(page, result);
+      writePage(page, label ? { ...result, dataset: `${result.dataset} (${label})` } : result);
     }
   }
   for (const cross of CROSS_DATA) {
