@@ -148,7 +148,8 @@ Test-split figures; the router is trained on the train split only. Rows marked "
 router never saw those tasks in training (the generalisation check). The row "(routellm-mmlu router)" is the router trained
 on RouteLLM's MMLU file scored, without retraining, on RouterBench's GPT-4 and Mixtral (all its rows; ", test rows": its
 test split only): another benchmark of the same two models, from another source. "routerbench-gpt4-mixtral" is its
-reference: a router trained on RouterBench's own train split for those two models, scored on the same test rows. How they are computed: [../../llm-routing.md](../../llm-routing.md).
+reference: a router trained on RouterBench's own train split for those two models, scored on the same test rows.
+How they are computed: [../../llm-routing.md](../../llm-routing.md).
 
 | dataset | eval | AIQ router | AIQ zero | AIQ kNN | AIQ MLP | quality mode (cost vs best single) | best single | oracle | two-model |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |

@@ -107,7 +107,7 @@ describe('datasets - the routing-data format', () => {
     ]);
     expect([...two.rows[0]!.costUsd].map((c) => Number(c.toFixed(4)))).toEqual([0.001, 0.002]);
     expect(two.strongWeak).toEqual([0, 1]);
-    expect(two.notes.join(' ')).toMatch(/models: c, a \(of 3\); 1 rows scoring none of them dropped/);
+    expect(two.notes.join(' ')).toMatch(/models: c, a \(of 3\); 1 row scoring none of them dropped/);
     expect(selectModels(ds, [])).toBe(ds);
     expect(() => selectModels(ds, ['a', 'z'])).toThrow(/--models names z, not a model of .* \(its models: a, b, c\)/);
     expect(() => selectModels(ds, ['a'])).toThrow(/at least two models/);

@@ -282,7 +282,7 @@ export function selectModels(ds: RoutingDataset, ids: readonly string[]): Routin
     models: cols.map((c) => ds.models[c]!),
     rows,
     evals: [...new Set(rows.map((r) => r.task))].sort(),
-    notes: [...ds.notes, `models: ${ids.join(', ')} (of ${have.length})${dropped > 0 ? `; ${dropped} rows scoring none of them dropped` : ''}`],
+    notes: [...ds.notes, `models: ${ids.join(', ')} (of ${have.length})${dropped > 0 ? `; ${dropped} row${dropped === 1 ? '' : 's'} scoring none of them dropped` : ''}`],
   };
   delete out.strongWeak;
   if (ids.length === 2) out.strongWeak = strongerFirst(rows.filter((r) => r.split === 'train'));
